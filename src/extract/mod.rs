@@ -1,0 +1,12 @@
+//! Extraction: raw bytes in (a whole email, or one document), structured content and text out.
+//!
+//! - [`mime`]: an RFC 5322 message into sender, subject, body text and attachments.
+//! - [`sniff`]: what a document really is, by its bytes.
+//! - [`pdf`]: the text layer of PDFs (OCR of scanned pages is a later stage; see [`document`]).
+//! - [`document`]: one attachment into per-page text, or a recorded reason why not.
+
+pub mod document;
+pub mod html;
+pub mod mime;
+pub mod pdf;
+pub mod sniff;

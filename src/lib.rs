@@ -1,0 +1,16 @@
+//! loket: the intake counter of a DPMPTSP permit office.
+//!
+//! Mail (IMAP) and the mail room's scans come in through [`intake`], are taken apart by
+//! [`extract`], sorted by [`classify`] against the rule files, filed by [`filing`] as durable
+//! cases and jobs, and acknowledged by [`notify`].
+
+pub mod classify;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod extract;
+pub mod filing;
+pub mod intake;
+pub mod notify;
+pub mod pipeline;
+pub mod telemetry;
