@@ -1,1 +1,349 @@
-//! TODO
+//! Configuration: one `Config`, layered defaults -> TOML file -> `LOKET_<SECTION>__<KEY>` env vars.
+//!
+//! Unknown keys are errors (a typo must not silently fall back to a default), every problem is
+//! reported at once with the key it concerns, and secrets live in `SecretString` so they can't
+//! end up in logs or error messages.
+
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::tracking::valid_office;
+
+/// Transport security for IMAP and SMTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    /// TLS from the first byte (IMAPS 993, SMTPS 465).
+    Tls,
+    /// Plain connection upgraded with STARTTLS (IMAP 143, submission 587).
+    Starttls,
+    /// No encryption: only for loopback and tests.
+    None,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Office {
+    /// Tracking-code prefix, 2-8 letters/digits.
+    pub code: String,
+    pub name: String,
+    /// Postal address for the letterhead of receipt letters.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// Extra addresses of the office itself: mail from them is never answered.
+    #[serde(default)]
+    pub own_addresses: Vec<String>,
+    /// Public status page; `{code}` is replaced by the tracking code.
+    #[serde(default)]
+    pub status_url: Option<String>,
+    /// The office's time zone as hours east of UTC: 7 (WIB), 8 (WITA) or 9 (WIT).
+    #[serde(default = "default_utc_offset")]
+    pub utc_offset_hours: i8,
+}
+
+impl Office {
+    /// A stored time as the office's local time, e.g. `23-11-2026 16:15 WIB`.
+    pub fn local_time(&self, ms: i64) -> String {
+        let zone = match self.utc_offset_hours {
+            7 => "WIB".to_string(),
+            8 => "WITA".to_string(),
+            9 => "WIT".to_string(),
+            h => format!("UTC{h:+}"),
+        };
+        let offset = time::UtcOffset::from_hms(self.utc_offset_hours, 0, 0).unwrap_or(time::UtcOffset::UTC);
+        let t = time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+            .to_offset(offset);
+        let fmt = time::macros::format_description!("[day]-[month]-[year] [hour]:[minute]");
+        format!("{} {zone}", t.format(&fmt).unwrap_or_default())
+    }
+
+    /// The status page address for a case, if the office has one.
+    pub fn status_url_for(&self, code: &str) -> Option<String> {
+        self.status_url.as_ref().map(|u| u.replace("{code}", code))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    pub url: String,
+    /// Connections in the pool.
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Storage {
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Imap {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub username: String,
+    #[serde(default, skip_serializing)]
+    pub password: Option<SecretString>,
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    #[serde(default = "default_mailbox")]
+    pub mailbox: String,
+    #[serde(default = "default_processed")]
+    pub processed_mailbox: String,
+    /// PEM file with an extra CA to trust (an office's own CA or a self-signed server).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// Seconds between polls when the server has no IDLE, and the IDLE refresh period.
+    #[serde(default = "default_poll")]
+    pub poll_seconds: u64,
+    /// Messages fetched per round trip.
+    #[serde(default = "default_batch")]
+    pub batch_size: u32,
+    /// Seconds for connecting and for each command.
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    /// The sender of acknowledgements, `Name <address>`.
+    pub from: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing)]
+    pub password: Option<SecretString>,
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spool {
+    pub dir: PathBuf,
+    /// A file is taken once its size has not changed for this many seconds.
+    pub settle_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rules {
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ocr {
+    pub languages: String,
+    /// Parallel OCR workers (one page each).
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notify {
+    /// Folder with editable templates; the built-in ones are used for files not found there.
+    pub templates_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Bigger messages are filed with their headers only and an error.
+    pub max_message_bytes: u64,
+    pub max_attachments: usize,
+    /// A job failing this many times is parked for an officer.
+    pub max_attempts: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Worker {
+    /// Jobs processed in parallel.
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub office: Office,
+    pub database: Database,
+    pub storage: Storage,
+    #[serde(default)]
+    pub imap: Option<Imap>,
+    #[serde(default)]
+    pub smtp: Option<Smtp>,
+    pub spool: Spool,
+    pub rules: Rules,
+    pub ocr: Ocr,
+    pub notify: Notify,
+    pub limits: Limits,
+    pub worker: Worker,
+}
+
+fn default_utc_offset() -> i8 {
+    7
+}
+fn default_mailbox() -> String {
+    "INBOX".into()
+}
+fn default_processed() -> String {
+    "Processed".into()
+}
+fn default_poll() -> u64 {
+    60
+}
+fn default_batch() -> u32 {
+    50
+}
+fn default_timeout() -> u64 {
+    30
+}
+
+/// Defaults for every section that has them (`office`, `imap`, `smtp` have required keys).
+fn defaults() -> serde_json::Value {
+    serde_json::json!({
+        "database": {"url": "sqlite://data/loket.db", "max_connections": 5},
+        "storage": {"dir": "data/blobs"},
+        "spool": {"dir": "data/spool", "settle_seconds": 5},
+        "rules": {"dir": "rules"},
+        "ocr": {"languages": "ind+eng", "workers": 2},
+        "notify": {"templates_dir": "templates"},
+        "limits": {"max_message_bytes": 25 * 1024 * 1024, "max_attachments": 50, "max_attempts": 3},
+        "worker": {"concurrency": 2},
+    })
+}
+
+/// A configuration that could not be loaded; the CLI exits with status 2.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {0} not found")]
+    Missing(PathBuf),
+    #[error("config {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl Config {
+    /// Load from `path` (must exist) plus the environment, then validate everything.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        if !path.exists() {
+            return Err(ConfigError::Missing(path.to_path_buf()));
+        }
+        let invalid = |message: String| ConfigError::Invalid { path: path.to_path_buf(), message };
+        let figment = Figment::from(Serialized::defaults(defaults()))
+            .merge(Toml::file(path))
+            .merge(Env::prefixed("LOKET_").filter(|k| k.as_str().contains("__")).split("__"));
+        let mut config: Config = figment.extract().map_err(|e| invalid(describe_figment(e)))?;
+        config.resolve_relative(path.parent().unwrap_or(Path::new(".")));
+        let problems = config.problems();
+        if !problems.is_empty() {
+            return Err(invalid(problems.join("; ")));
+        }
+        Ok(config)
+    }
+
+    /// Every problem with the values, each naming its key.
+    fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !valid_office(&self.office.code) {
+            out.push(format!("office.code {:?} must be 2-8 letters or digits", self.office.code));
+        }
+        let url = &self.database.url;
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres:") || url.starts_with("postgresql:")) {
+            out.push("database.url must start with sqlite:// or postgres://".into());
+        }
+        if let Some(imap) = &self.imap {
+            if imap.password.is_none() && imap.password_file.is_none() {
+                out.push("imap.password or imap.password_file is required (or env LOKET_IMAP__PASSWORD)".into());
+            }
+            if imap.batch_size == 0 {
+                out.push("imap.batch_size must be at least 1".into());
+            }
+        }
+        if let Some(smtp) = &self.smtp {
+            if smtp.from.parse::<lettre::message::Mailbox>().is_err() {
+                out.push(format!("smtp.from {:?} is not an address like 'Name <a@b.go.id>'", smtp.from));
+            }
+        }
+        if self.worker.concurrency == 0 || self.ocr.workers == 0 {
+            out.push("worker.concurrency and ocr.workers must be at least 1".into());
+        }
+        out
+    }
+
+    /// Relative paths are relative to the working directory, as an operator expects from
+    /// `data/...` defaults; nothing to do yet, but keep the seam in one place.
+    fn resolve_relative(&mut self, _config_dir: &Path) {}
+
+    /// All addresses of the office itself (lower-case): never answered.
+    pub fn office_addresses(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.office.own_addresses.iter().map(|a| a.to_lowercase()).collect();
+        if let Some(smtp) = &self.smtp {
+            if let Ok(mb) = smtp.from.parse::<lettre::message::Mailbox>() {
+                out.push(mb.email.to_string().to_lowercase());
+            }
+        }
+        if let Some(imap) = &self.imap {
+            if imap.username.contains('@') {
+                out.push(imap.username.to_lowercase());
+            }
+        }
+        out
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.database.url.starts_with("postgres")
+    }
+}
+
+/// Read a secret given inline or in a file (trailing newline removed).
+pub fn read_secret(inline: &Option<SecretString>, file: &Option<PathBuf>, key: &str) -> Result<SecretString, String> {
+    if let Some(s) = inline {
+        return Ok(s.clone());
+    }
+    match file {
+        Some(path) => std::fs::read_to_string(path)
+            .map(|s| SecretString::from(s.trim_end_matches(['\n', '\r']).to_string()))
+            .map_err(|e| format!("{key}_file {}: {e}", path.display())),
+        None => Err(format!("{key} is not set")),
+    }
+}
+
+/// figment's messages, one per problem, with the key path; values of secret keys are not echoed.
+fn describe_figment(err: figment::Error) -> String {
+    err.into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            let msg = match &e.kind {
+                figment::error::Kind::UnknownField(field, _) => format!("unknown key {field:?}"),
+                figment::error::Kind::MissingField(field) => format!("missing key {field:?}"),
+                other => other.to_string(),
+            };
+            if key.is_empty() {
+                msg
+            } else {
+                format!("{key}: {msg}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Show a secret only where it is needed (login), never in logs.
+pub fn expose(secret: &SecretString) -> &str {
+    secret.expose_secret()
+}

@@ -33,6 +33,12 @@ impl Catalogue {
         todo!()
     }
 
+    /// Document type name by id.
+    pub fn document_type_name(&self, id: &str) -> Option<&str> {
+        let _ = id;
+        todo!()
+    }
+
     /// Requirement name by id (for the acknowledgement's "missing" list).
     pub fn requirement_name(&self, id: &str) -> Option<&str> {
         let _ = id;

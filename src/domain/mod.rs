@@ -1,7 +1,7 @@
 //! Plain types of the permit-office world, with no I/O.
 
 mod case;
-mod tracking;
+pub mod tracking;
 
 pub use case::{Channel, Kind, Status};
 pub use tracking::{TrackingCode, TrackingCodeError};

@@ -1,1 +1,11 @@
-//! TODO
+//! Notification: acknowledgements rendered from editable templates and sent through SMTP.
+//!
+//! Mails are rendered when a case is sorted and stored in the outbox in the same transaction;
+//! sending is a separate job, so a dead SMTP server delays mail but never loses or repeats it.
+
+pub mod ack;
+pub mod mailer;
+pub mod templates;
+
+pub use mailer::{Mailer, SendError};
+pub use templates::Templates;

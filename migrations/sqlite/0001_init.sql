@@ -1,0 +1,122 @@
+-- loket schema v1 (SQLite). Times are Unix milliseconds (UTC).
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    source TEXT NOT NULL,                 -- imap | spool | import
+    mailbox TEXT,
+    uidvalidity INTEGER,
+    uid INTEGER,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    truncated INTEGER NOT NULL DEFAULT 0, -- 1: only headers were stored (too big)
+    message_id TEXT,                      -- the Message-ID header
+    sender TEXT,                          -- where a reply goes (Reply-To, else From)
+    subject TEXT,
+    references_ids TEXT,                  -- References + Message-ID, for threading the reply
+    no_reply TEXT,                        -- why it must not be answered (RFC 3834 ...)
+    original_name TEXT,
+    received_at INTEGER NOT NULL,
+    state TEXT NOT NULL,                  -- new | filed | duplicate | failed
+    error TEXT,
+    case_id INTEGER
+);
+CREATE UNIQUE INDEX messages_sha256 ON messages(sha256);
+CREATE UNIQUE INDEX messages_uid ON messages(mailbox, uidvalidity, uid);
+CREATE INDEX messages_message_id ON messages(message_id);
+
+CREATE TABLE mailbox_state (
+    mailbox TEXT PRIMARY KEY,
+    uidvalidity INTEGER NOT NULL,
+    last_uid INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE cases (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    tracking_code TEXT NOT NULL UNIQUE,
+    channel TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    permit_type TEXT,
+    department TEXT,
+    application_type TEXT,
+    confidence REAL,
+    triage INTEGER NOT NULL DEFAULT 0,
+    applicant_name TEXT,
+    applicant_email TEXT,
+    applicant_address TEXT,
+    applicant_phone TEXT,
+    subject TEXT,
+    body TEXT,
+    no_reply TEXT,
+    decision TEXT,                        -- JSON: reasons, identifiers
+    requirements TEXT,                    -- JSON array
+    missing TEXT,                         -- JSON array of ids
+    error TEXT,
+    received_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX cases_received ON cases(received_at);
+CREATE INDEX cases_department ON cases(department, status);
+
+CREATE TABLE documents (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    position INTEGER NOT NULL,
+    filename TEXT NOT NULL,
+    original_filename TEXT,
+    declared_type TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    state TEXT NOT NULL,                  -- pending | done
+    pages INTEGER,
+    page_info TEXT,                       -- JSON: per page source and confidence
+    text TEXT,
+    doc_type TEXT,
+    error_alasan TEXT,                    -- the error in Bahasa Indonesia, for the applicant
+    error TEXT
+);
+CREATE INDEX documents_case ON documents(case_id);
+
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    at INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    detail TEXT
+);
+CREATE INDEX events_case ON events(case_id);
+
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    purpose TEXT NOT NULL,                -- ack | ...
+    to_addr TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    body TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    in_reply_to TEXT,
+    references_ids TEXT,
+    state TEXT NOT NULL,                  -- pending | sent | failed
+    created_at INTEGER NOT NULL,
+    sent_at INTEGER,
+    error TEXT
+);
+CREATE UNIQUE INDEX outbox_once ON outbox(case_id, purpose);
+
+CREATE TABLE jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    target INTEGER NOT NULL,
+    state TEXT NOT NULL,                  -- pending | running | done | parked
+    attempts INTEGER NOT NULL DEFAULT 0,  -- claims that did not end in a transient failure
+    retries INTEGER NOT NULL DEFAULT 0,   -- transient failures (drive the backoff)
+    run_after INTEGER NOT NULL,
+    lease_until INTEGER,
+    owner TEXT,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX jobs_once ON jobs(kind, target);
+CREATE INDEX jobs_due ON jobs(state, run_after);

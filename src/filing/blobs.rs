@@ -1,0 +1,87 @@
+//! Content-addressed blob store: every raw message and document, by SHA-256, on local disk.
+//!
+//! A blob is written to a temporary file, fsynced and renamed into place, so a crash leaves either
+//! the whole blob or none; writing the same content twice is a no-op. Blobs are written *before*
+//! the database row that refers to them, so a row never points at a missing blob (an orphan blob
+//! after a crash is harmless).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, thiserror::Error)]
+#[error("blob store {path}: {source}")]
+pub struct BlobError {
+    pub path: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
+#[derive(Debug, Clone)]
+pub struct BlobStore {
+    dir: PathBuf,
+}
+
+/// Hex SHA-256 of `data`.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+impl BlobStore {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    fn path_of(&self, sha: &str) -> PathBuf {
+        self.dir.join(&sha[..2]).join(sha)
+    }
+
+    /// Store `data` durably; returns its SHA-256 (hex).
+    pub fn put(&self, data: &[u8]) -> Result<String, BlobError> {
+        let sha = sha256_hex(data);
+        let path = self.path_of(&sha);
+        if path.exists() {
+            return Ok(sha);
+        }
+        let err = |source| BlobError { path: path.clone(), source };
+        let parent = path.parent().unwrap_or(&self.dir);
+        std::fs::create_dir_all(parent).map_err(err)?;
+        let tmp = parent.join(format!(".{sha}.{}.tmp", std::process::id()));
+        let mut file = std::fs::File::create(&tmp).map_err(err)?;
+        file.write_all(data).map_err(err)?;
+        file.sync_all().map_err(err)?;
+        std::fs::rename(&tmp, &path).map_err(err)?;
+        sync_dir(parent).map_err(err)?;
+        Ok(sha)
+    }
+
+    pub fn get(&self, sha: &str) -> Result<Vec<u8>, BlobError> {
+        let path = self.path_of(sha);
+        std::fs::read(&path).map_err(|source| BlobError { path, source })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// fsync a directory so a rename in it survives a power cut.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_content_is_stored_once_and_read_back() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = BlobStore::new(tmp.path());
+        let a = store.put(b"surat permohonan").unwrap();
+        let b = store.put(b"surat permohonan").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(store.get(&a).unwrap(), b"surat permohonan");
+    }
+}

@@ -1,0 +1,36 @@
+//! How a pipeline step fails, and whether trying again can help.
+
+use crate::filing::blobs::BlobError;
+use crate::filing::StoreError;
+use crate::notify::mailer::SendError;
+use crate::notify::templates::TemplateError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+    #[error(transparent)]
+    Send(#[from] SendError),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error("no SMTP server configured ([smtp] section)")]
+    NoSmtp,
+    #[error("step panicked: {0}")]
+    Panic(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl JobError {
+    /// Transient failures (an outage) are retried with backoff and never park the job.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            JobError::Store(e) => e.is_transient(),
+            JobError::Send(e) => e.is_transient(),
+            JobError::NoSmtp => true,
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! Intake step: a stored raw message becomes a case with documents (or joins its case).
+//!
+//! Takes a `messages` row whose blob is on disk; gives a case (new, or the existing one when the
+//! applicant replies to an acknowledgement), one document per attachment, and `extract` jobs.
+//! Mail that can't be parsed still becomes a case with the error recorded, so nothing is dropped.
+
+use sqlx::AnyConnection;
+use tracing::{info, info_span, Instrument};
+
+use super::{crash_point, Context, JobError};
+use crate::domain::{Channel, TrackingCode};
+use crate::extract::mime::{self, Attachment, MimeLimits, ParsedMessage};
+use crate::filing::jobs::{complete, enqueue, enqueue_again};
+use crate::filing::records::{self, MessageHeaders, MessageRow, NewCase, NewDocument};
+use crate::filing::{Job, JobKind};
+
+/// Most text kept of a body (the rest is in the raw message).
+const MAX_BODY_CHARS: usize = 200_000;
+
+pub async fn run(ctx: &Context, job: &Job) -> Result<(), JobError> {
+    let mut conn = ctx.store.pool.acquire().await.map_err(store_err)?;
+    let msg = records::message(&mut conn, job.target).await?;
+    drop(conn);
+    if msg.case_id.is_some() {
+        // Filed by an earlier attempt that crashed before marking the job done.
+        let mut conn = ctx.store.pool.acquire().await.map_err(store_err)?;
+        complete(&mut conn, job.id).await?;
+        return Ok(());
+    }
+    let span = info_span!("message", row = msg.id, source = %msg.source);
+    intake_email(ctx, job, &msg).instrument(span).await
+}
+
+fn store_err(source: sqlx::Error) -> JobError {
+    JobError::Store(crate::filing::StoreError::Query { what: "acquire connection", source })
+}
+
+async fn intake_email(ctx: &Context, job: &Job, msg: &MessageRow) -> Result<(), JobError> {
+    let blobs = ctx.blobs.clone();
+    let sha = msg.sha256.clone();
+    let limits = MimeLimits { max_attachments: ctx.cfg.limits.max_attachments, ..MimeLimits::default() };
+    let parsed = tokio::task::spawn_blocking(move || -> Result<_, JobError> {
+        let raw = blobs.get(&sha)?;
+        Ok(mime::parse(&raw, &limits))
+    })
+    .await
+    .map_err(|e| JobError::Panic(e.to_string()))??;
+
+    let office_addresses = ctx.cfg.office_addresses();
+    let (headers, parsed) = match parsed {
+        Ok(p) => (headers_of(&p, &office_addresses), Some(p)),
+        Err(e) => (MessageHeaders { no_reply: Some(format!("unreadable message: {e}")), ..Default::default() }, None),
+    };
+    let attachments = parsed.as_ref().map(|p| p.attachments.clone()).unwrap_or_default();
+    let stored = store_attachments(ctx, attachments).await?;
+
+    let mut tx = ctx.store.pool.begin().await.map_err(store_err)?;
+    let existing = match &parsed {
+        Some(p) => existing_case(&mut tx, ctx, msg, p).await?,
+        None => None,
+    };
+    let (case_id, code, state) = match existing {
+        Some((case_id, code, dup)) => (case_id, code, if dup { "duplicate" } else { "filed" }),
+        None => {
+            let new_case = new_case(ctx, msg, parsed.as_ref(), &headers);
+            let (id, code) = records::insert_case(&mut tx, &ctx.cfg.office.code, &new_case).await?;
+            records::add_event(&mut tx, id, "received", &received_detail(msg, &headers)).await?;
+            (id, code.to_string(), "filed")
+        }
+    };
+    if state == "duplicate" {
+        records::add_event(&mut tx, case_id, "duplicate", "the same message arrived again; ignored").await?;
+    } else {
+        add_documents(&mut tx, case_id, &stored).await?;
+        note_problems(&mut tx, case_id, parsed.as_ref(), &headers).await?;
+        if stored.is_empty() {
+            enqueue_again(&mut tx, JobKind::Classify, case_id).await?;
+        }
+    }
+    records::file_message(&mut tx, msg.id, &headers, state, case_id).await?;
+    if msg.source == "imap" {
+        enqueue(&mut tx, JobKind::Move, msg.id).await?;
+    }
+    complete(&mut tx, job.id).await?;
+    tx.commit().await.map_err(store_err)?;
+    info!(case = %code, state, documents = stored.len(), "message filed");
+    ctx.wake.notify_waiters();
+    crash_point("intake");
+    Ok(())
+}
+
+/// Headers worth keeping, and whether the message may be answered.
+fn headers_of(p: &ParsedMessage, office_addresses: &[String]) -> MessageHeaders {
+    let mut references = p.references.clone();
+    if let Some(id) = &p.message_id {
+        references.push(id.clone());
+    }
+    MessageHeaders {
+        message_id: p.message_id.clone(),
+        sender: p.reply_address().map(|m| m.email.clone()),
+        subject: p.subject.clone(),
+        references,
+        no_reply: mime::no_reply_reason(p, office_addresses).map(|r| r.describe()),
+    }
+}
+
+/// A stored attachment.
+struct StoredAttachment {
+    att: Attachment,
+    sha256: String,
+}
+
+async fn store_attachments(ctx: &Context, attachments: Vec<Attachment>) -> Result<Vec<StoredAttachment>, JobError> {
+    let blobs = ctx.blobs.clone();
+    tokio::task::spawn_blocking(move || {
+        attachments
+            .into_iter()
+            .map(|att| Ok(StoredAttachment { sha256: blobs.put(&att.data)?, att }))
+            .collect::<Result<Vec<_>, JobError>>()
+    })
+    .await
+    .map_err(|e| JobError::Panic(e.to_string()))?
+}
+
+/// The case this message belongs to, if it is not a new one: a copy of a message already filed
+/// (same Message-ID and sender), or the applicant's reply to an acknowledgement (tracking code
+/// in the subject *and* the same sender, so a stranger quoting a code can't add to a case).
+async fn existing_case(
+    conn: &mut AnyConnection,
+    ctx: &Context,
+    msg: &MessageRow,
+    p: &ParsedMessage,
+) -> Result<Option<(i64, String, bool)>, JobError> {
+    let Some(sender) = p.reply_address().map(|m| m.email.clone()).or(p.from.as_ref().map(|m| m.email.clone())) else {
+        return Ok(None);
+    };
+    if let Some(mid) = &p.message_id {
+        if let Some(case_id) = records::case_of_message_id(conn, mid, &sender, msg.id).await? {
+            return Ok(Some((case_id, records::tracking_code_of(conn, case_id).await?, true)));
+        }
+    }
+    let subject = p.subject.as_deref().unwrap_or("");
+    let Some(code) = TrackingCode::find_in(&ctx.cfg.office.code, subject) else { return Ok(None) };
+    let found = records::case_by_code_and_sender(conn, &code.to_string(), &sender).await?;
+    Ok(found.map(|id| (id, code.to_string(), false)))
+}
+
+fn new_case(ctx: &Context, msg: &MessageRow, parsed: Option<&ParsedMessage>, headers: &MessageHeaders) -> NewCase {
+    let reply = parsed.and_then(|p| p.reply_address());
+    let name = parsed.and_then(|p| p.from.as_ref().and_then(|f| f.name.clone())).or(reply.and_then(|r| r.name.clone()));
+    let mut error = None;
+    if parsed.is_none() {
+        error = Some("Pesan tidak dapat dibaca sebagai email (unreadable message)".to_string());
+    } else if msg.truncated {
+        error = Some(format!(
+            "Pesan melebihi batas ukuran {} MB; lampiran tidak disimpan (message too large)",
+            ctx.cfg.limits.max_message_bytes / (1024 * 1024)
+        ));
+    }
+    NewCase {
+        channel: Some(Channel::Email),
+        applicant_name: name,
+        applicant_email: headers.sender.clone(),
+        subject: headers.subject.clone(),
+        body: parsed.map(|p| p.body_text.chars().take(MAX_BODY_CHARS).collect()),
+        no_reply: headers.no_reply.clone(),
+        error,
+        received_at: msg.received_at,
+        ..NewCase::default()
+    }
+}
+
+fn received_detail(msg: &MessageRow, h: &MessageHeaders) -> String {
+    let from = h.sender.as_deref().unwrap_or("unknown sender");
+    match (&msg.mailbox, msg.uid) {
+        (Some(mb), Some(uid)) => format!("email from {from} (mailbox {mb}, uid {uid})"),
+        _ => format!("email from {from}"),
+    }
+}
+
+async fn add_documents(conn: &mut AnyConnection, case_id: i64, stored: &[StoredAttachment]) -> Result<(), JobError> {
+    let first = records::document_count(conn, case_id).await?;
+    for (i, s) in stored.iter().enumerate() {
+        let doc = NewDocument {
+            case_id,
+            position: first + i as i64,
+            filename: &s.att.filename,
+            original_filename: s.att.original_filename.as_deref(),
+            declared_type: &s.att.content_type,
+            sha256: &s.sha256,
+            size: s.att.data.len() as i64,
+        };
+        let doc_id = records::insert_document(conn, &doc).await?;
+        enqueue(conn, JobKind::Extract, doc_id).await?;
+    }
+    Ok(())
+}
+
+async fn note_problems(
+    conn: &mut AnyConnection,
+    case_id: i64,
+    parsed: Option<&ParsedMessage>,
+    headers: &MessageHeaders,
+) -> Result<(), JobError> {
+    for problem in parsed.map(|p| p.problems.as_slice()).unwrap_or_default() {
+        records::add_event(conn, case_id, "parse_problem", problem).await?;
+    }
+    if let Some(reason) = &headers.no_reply {
+        records::add_event(conn, case_id, "no_acknowledgement", reason).await?;
+    }
+    Ok(())
+}
