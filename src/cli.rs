@@ -1,1 +1,160 @@
-//! TODO
+//! The command line (SPEC.md): parsing and the commands' glue. Exit status 0 on success, 1 on
+//! a runtime error, 2 on bad usage or bad config.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, ConfigError};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "loket",
+    version,
+    about = "Intake worker for DPMPTSP permit offices"
+)]
+pub struct Cli {
+    /// Config file (else $LOKET_CONFIG, else ./loket.toml).
+    #[arg(
+        long,
+        global = true,
+        env = "LOKET_CONFIG",
+        default_value = "loket.toml"
+    )]
+    pub config: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Watch the mailbox and the spool folder, process, send mail; until SIGTERM/SIGINT.
+    Run {
+        /// Do all work available now, then exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Cases filed so far.
+    Cases {
+        #[command(subcommand)]
+        command: CasesCommand,
+    },
+    /// The rule files.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CasesCommand {
+    /// Cases, newest first.
+    List {
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        department: Option<String>,
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        kind: Option<String>,
+        /// Show at most this many.
+        #[arg(long)]
+        limit: Option<i64>,
+    },
+    /// One case with documents, requirements and history.
+    Show {
+        code: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Validate the rule files; errors name file and line.
+    Check,
+    /// Extract and classify an .eml, PDF or image without filing it.
+    Explain { file: PathBuf },
+}
+
+/// A failure and the exit status it maps to.
+pub enum Failure {
+    Usage(String),
+    Runtime(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Runtime(e)
+    }
+}
+
+impl From<ConfigError> for Failure {
+    fn from(e: ConfigError) -> Self {
+        Failure::Usage(e.to_string())
+    }
+}
+
+/// Parse arguments, run the command, print errors as one line, return the exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    crate::telemetry::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("loket: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(msg)) => {
+            eprintln!("loket: {msg}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(e)) => {
+            eprintln!("loket: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<(), Failure> {
+    let load = || Config::load(&cli.config);
+    match cli.command {
+        Command::Run { once } => crate::commands::run(load()?, once).await,
+        Command::Cases { command } => crate::commands::cases(load()?, command).await,
+        Command::Rules {
+            command: RulesCommand::Check,
+        } => crate::commands::rules_check(&rules_dir(&cli.config)?),
+        Command::Rules {
+            command: RulesCommand::Explain { file },
+        } => crate::commands::rules_explain(load()?, &file)
+            .await
+            .map_err(Failure::Runtime),
+    }
+}
+
+/// `rules check` works without a complete config: the rules folder from the config if there is
+/// one, else `./rules`.
+fn rules_dir(config: &std::path::Path) -> Result<PathBuf, Failure> {
+    if config.exists() {
+        Ok(Config::load(config)?.rules.dir)
+    } else {
+        Ok(PathBuf::from("rules"))
+    }
+}
+
+/// Used by commands for runtime errors with context.
+pub fn runtime<T>(
+    r: Result<T, impl std::error::Error + Send + Sync + 'static>,
+    what: &'static str,
+) -> Result<T, Failure> {
+    r.context(what).map_err(Failure::Runtime)
+}

@@ -54,7 +54,8 @@ impl Office {
             9 => "WIT".to_string(),
             h => format!("UTC{h:+}"),
         };
-        let offset = time::UtcOffset::from_hms(self.utc_offset_hours, 0, 0).unwrap_or(time::UtcOffset::UTC);
+        let offset =
+            time::UtcOffset::from_hms(self.utc_offset_hours, 0, 0).unwrap_or(time::UtcOffset::UTC);
         let t = time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
             .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
             .to_offset(offset);
@@ -243,11 +244,20 @@ impl Config {
         if !path.exists() {
             return Err(ConfigError::Missing(path.to_path_buf()));
         }
-        let invalid = |message: String| ConfigError::Invalid { path: path.to_path_buf(), message };
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
         let figment = Figment::from(Serialized::defaults(defaults()))
             .merge(Toml::file(path))
-            .merge(Env::prefixed("LOKET_").filter(|k| k.as_str().contains("__")).split("__"));
-        let mut config: Config = figment.extract().map_err(|e| invalid(describe_figment(e)))?;
+            .merge(
+                Env::prefixed("LOKET_")
+                    .filter(|k| k.as_str().contains("__"))
+                    .split("__"),
+            );
+        let mut config: Config = figment
+            .extract()
+            .map_err(|e| invalid(describe_figment(e)))?;
         config.resolve_relative(path.parent().unwrap_or(Path::new(".")));
         let problems = config.problems();
         if !problems.is_empty() {
@@ -260,15 +270,24 @@ impl Config {
     fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
         if !valid_office(&self.office.code) {
-            out.push(format!("office.code {:?} must be 2-8 letters or digits", self.office.code));
+            out.push(format!(
+                "office.code {:?} must be 2-8 letters or digits",
+                self.office.code
+            ));
         }
         let url = &self.database.url;
-        if !(url.starts_with("sqlite:") || url.starts_with("postgres:") || url.starts_with("postgresql:")) {
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres:")
+            || url.starts_with("postgresql:"))
+        {
             out.push("database.url must start with sqlite:// or postgres://".into());
         }
         if let Some(imap) = &self.imap {
             if imap.password.is_none() && imap.password_file.is_none() {
-                out.push("imap.password or imap.password_file is required (or env LOKET_IMAP__PASSWORD)".into());
+                out.push(
+                    "imap.password or imap.password_file is required (or env LOKET_IMAP__PASSWORD)"
+                        .into(),
+                );
             }
             if imap.batch_size == 0 {
                 out.push("imap.batch_size must be at least 1".into());
@@ -276,7 +295,10 @@ impl Config {
         }
         if let Some(smtp) = &self.smtp {
             if smtp.from.parse::<lettre::message::Mailbox>().is_err() {
-                out.push(format!("smtp.from {:?} is not an address like 'Name <a@b.go.id>'", smtp.from));
+                out.push(format!(
+                    "smtp.from {:?} is not an address like 'Name <a@b.go.id>'",
+                    smtp.from
+                ));
             }
         }
         if self.worker.concurrency == 0 || self.ocr.workers == 0 {
@@ -291,7 +313,12 @@ impl Config {
 
     /// All addresses of the office itself (lower-case): never answered.
     pub fn office_addresses(&self) -> Vec<String> {
-        let mut out: Vec<String> = self.office.own_addresses.iter().map(|a| a.to_lowercase()).collect();
+        let mut out: Vec<String> = self
+            .office
+            .own_addresses
+            .iter()
+            .map(|a| a.to_lowercase())
+            .collect();
         if let Some(smtp) = &self.smtp {
             if let Ok(mb) = smtp.from.parse::<lettre::message::Mailbox>() {
                 out.push(mb.email.to_string().to_lowercase());
@@ -311,7 +338,11 @@ impl Config {
 }
 
 /// Read a secret given inline or in a file (trailing newline removed).
-pub fn read_secret(inline: &Option<SecretString>, file: &Option<PathBuf>, key: &str) -> Result<SecretString, String> {
+pub fn read_secret(
+    inline: &Option<SecretString>,
+    file: &Option<PathBuf>,
+    key: &str,
+) -> Result<SecretString, String> {
     if let Some(s) = inline {
         return Ok(s.clone());
     }

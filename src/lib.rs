@@ -6,6 +6,7 @@
 
 pub mod classify;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod extract;
@@ -14,3 +15,4 @@ pub mod intake;
 pub mod notify;
 pub mod pipeline;
 pub mod telemetry;
+pub mod worker;

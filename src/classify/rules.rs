@@ -45,3 +45,10 @@ impl Catalogue {
         todo!()
     }
 }
+
+impl Catalogue {
+    /// Counts for `rules check`.
+    pub fn summary(&self) -> String {
+        todo!()
+    }
+}

@@ -38,7 +38,10 @@ fn value_of(c: char) -> Option<u32> {
         'O' => '0',
         other => other,
     };
-    ALPHABET.iter().position(|&a| a as char == c).map(|p| p as u32)
+    ALPHABET
+        .iter()
+        .position(|&a| a as char == c)
+        .map(|p| p as u32)
 }
 
 /// Luhn mod N (N = 32) check symbol over `values`.
@@ -70,9 +73,15 @@ impl TrackingCode {
     }
 
     fn from_values(office: &str, values: &[u32]) -> Self {
-        let mut symbols: String = values.iter().map(|&v| ALPHABET[v as usize] as char).collect();
+        let mut symbols: String = values
+            .iter()
+            .map(|&v| ALPHABET[v as usize] as char)
+            .collect();
         symbols.push(ALPHABET[check_value(values) as usize] as char);
-        Self { office: office.to_ascii_uppercase(), symbols }
+        Self {
+            office: office.to_ascii_uppercase(),
+            symbols,
+        }
     }
 
     /// Parse user input for a known office code, forgiving case, I/L/O and dashes.
@@ -124,7 +133,13 @@ impl TrackingCode {
 
 impl fmt::Display for TrackingCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}-{}", self.office, &self.symbols[..5], &self.symbols[5..])
+        write!(
+            f,
+            "{}-{}-{}",
+            self.office,
+            &self.symbols[..5],
+            &self.symbols[5..]
+        )
     }
 }
 
@@ -159,7 +174,11 @@ mod tests {
     fn forgiving_input_is_accepted() {
         let code = TrackingCode::from_values("PSR", &[1, 0, 1, 5, 6, 7, 8, 9, 10]);
         let shown = code.to_string();
-        let sloppy = shown.to_lowercase().replace('-', "").replace('1', "l").replace('0', "o");
+        let sloppy = shown
+            .to_lowercase()
+            .replace('-', "")
+            .replace('1', "l")
+            .replace('0', "o");
         assert_eq!(TrackingCode::parse_for("PSR", &sloppy).unwrap(), code);
         assert_eq!(shown.parse::<TrackingCode>().unwrap(), code);
     }

@@ -61,7 +61,11 @@ pub struct Extraction {
 impl Extraction {
     /// All text, pages separated by a form feed (SPEC.md).
     pub fn text(&self) -> String {
-        self.pages.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join("\u{c}")
+        self.pages
+            .iter()
+            .map(|p| p.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\u{c}")
     }
 }
 

@@ -15,7 +15,10 @@ pub struct MimeLimits {
 
 impl Default for MimeLimits {
     fn default() -> Self {
-        Self { max_attachments: 50, max_depth: 5 }
+        Self {
+            max_attachments: 50,
+            max_depth: 5,
+        }
     }
 }
 

@@ -44,7 +44,10 @@ impl BlobStore {
         if path.exists() {
             return Ok(sha);
         }
-        let err = |source| BlobError { path: path.clone(), source };
+        let err = |source| BlobError {
+            path: path.clone(),
+            source,
+        };
         let parent = path.parent().unwrap_or(&self.dir);
         std::fs::create_dir_all(parent).map_err(err)?;
         let tmp = parent.join(format!(".{sha}.{}.tmp", std::process::id()));

@@ -38,14 +38,24 @@ impl JobKind {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Intake, Self::Extract, Self::Classify, Self::Send, Self::Move]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            Self::Intake,
+            Self::Extract,
+            Self::Classify,
+            Self::Send,
+            Self::Move,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 
     /// Steps any worker can run (everything but `Move`).
-    pub const WORKER: &'static [JobKind] =
-        &[JobKind::Intake, JobKind::Extract, JobKind::Classify, JobKind::Send];
+    pub const WORKER: &'static [JobKind] = &[
+        JobKind::Intake,
+        JobKind::Extract,
+        JobKind::Classify,
+        JobKind::Send,
+    ];
 }
 
 /// A claimed job.
@@ -71,7 +81,11 @@ pub enum FailOutcome {
 const LEASE_MS: i64 = 10 * 60 * 1000;
 
 /// Enqueue `kind` for `target` once; enqueueing again is a no-op.
-pub async fn enqueue(conn: &mut AnyConnection, kind: JobKind, target: i64) -> Result<(), StoreError> {
+pub async fn enqueue(
+    conn: &mut AnyConnection,
+    kind: JobKind,
+    target: i64,
+) -> Result<(), StoreError> {
     let now = now_ms();
     sqlx::query(
         "INSERT INTO jobs (kind, target, state, run_after, created_at, updated_at) \
@@ -88,7 +102,11 @@ pub async fn enqueue(conn: &mut AnyConnection, kind: JobKind, target: i64) -> Re
 
 /// Enqueue `kind` for `target`, running it again if it already ran (a case re-sorted after
 /// more documents came).
-pub async fn enqueue_again(conn: &mut AnyConnection, kind: JobKind, target: i64) -> Result<(), StoreError> {
+pub async fn enqueue_again(
+    conn: &mut AnyConnection,
+    kind: JobKind,
+    target: i64,
+) -> Result<(), StoreError> {
     let now = now_ms();
     sqlx::query(
         "INSERT INTO jobs (kind, target, state, run_after, created_at, updated_at) \
@@ -116,10 +134,23 @@ pub struct ClaimFilter<'a> {
 
 impl Store {
     /// Claim the oldest due job of the given kinds, or None.
-    pub async fn claim(&self, filter: ClaimFilter<'_>, owner: &str) -> Result<Option<Job>, StoreError> {
+    pub async fn claim(
+        &self,
+        filter: ClaimFilter<'_>,
+        owner: &str,
+    ) -> Result<Option<Job>, StoreError> {
         let now = now_ms();
-        let kinds = filter.kinds.iter().map(|k| format!("'{}'", k.as_str())).collect::<Vec<_>>().join(",");
-        let skip_locked = if self.is_postgres() { "FOR UPDATE SKIP LOCKED" } else { "" };
+        let kinds = filter
+            .kinds
+            .iter()
+            .map(|k| format!("'{}'", k.as_str()))
+            .collect::<Vec<_>>()
+            .join(",");
+        let skip_locked = if self.is_postgres() {
+            "FOR UPDATE SKIP LOCKED"
+        } else {
+            ""
+        };
         let due = "((state = 'pending' AND (run_after <= $2 OR updated_at < $4)) \
                    OR (state = 'running' AND lease_until < $2))";
         let sql = format!(
@@ -140,7 +171,8 @@ impl Store {
         let kind: String = row.try_get("kind").what("read job kind")?;
         Ok(Some(Job {
             id: row.try_get("id").what("read job")?,
-            kind: JobKind::parse(&kind).ok_or_else(|| StoreError::NotFound(format!("unknown job kind {kind}")))?,
+            kind: JobKind::parse(&kind)
+                .ok_or_else(|| StoreError::NotFound(format!("unknown job kind {kind}")))?,
             target: row.try_get("target").what("read job")?,
             attempts: row.try_get("attempts").what("read job")?,
             retries: row.try_get("retries").what("read job")?,
@@ -171,7 +203,13 @@ impl Store {
     }
 
     /// Record a failure: retry with backoff, or park after too many attempts.
-    pub async fn fail_job(&self, job: &Job, error: &str, transient: bool, max_attempts: u32) -> Result<FailOutcome, StoreError> {
+    pub async fn fail_job(
+        &self,
+        job: &Job,
+        error: &str,
+        transient: bool,
+        max_attempts: u32,
+    ) -> Result<FailOutcome, StoreError> {
         let now = now_ms();
         let (state, attempts_delta, retries, delay) = if transient {
             // Outages don't count as attempts: wait 30 s, 1 min, 2 min ... up to 30 min.
@@ -196,7 +234,11 @@ impl Store {
         .execute(&self.pool)
         .await
         .what("record job failure")?;
-        Ok(if state == "parked" { FailOutcome::Parked } else { FailOutcome::Retry })
+        Ok(if state == "parked" {
+            FailOutcome::Parked
+        } else {
+            FailOutcome::Retry
+        })
     }
 
     /// Park a job without running it (claimed too often: it keeps killing the worker).
@@ -218,7 +260,13 @@ impl Store {
             .await
             .what("count jobs")?;
         rows.iter()
-            .map(|r| Ok((r.try_get("kind").what("jobs")?, r.try_get("state").what("jobs")?, r.try_get("n").what("jobs")?)))
+            .map(|r| {
+                Ok((
+                    r.try_get("kind").what("jobs")?,
+                    r.try_get("state").what("jobs")?,
+                    r.try_get("n").what("jobs")?,
+                ))
+            })
             .collect()
     }
 }
@@ -240,7 +288,13 @@ pub fn owner_id(host: &str) -> String {
 }
 
 fn owner_is_dead(owner: &str, host: &str) -> bool {
-    let Some((owner_host, pid)) = owner.rsplit_once(':') else { return false };
-    let Ok(pid) = pid.parse::<u32>() else { return false };
-    owner_host == host && pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+    let Some((owner_host, pid)) = owner.rsplit_once(':') else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    owner_host == host
+        && pid != std::process::id()
+        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
 }

@@ -24,7 +24,10 @@ pub struct NewMessage<'a> {
 }
 
 /// Insert a message row; None when the same content or the same mailbox UID is already known.
-pub async fn insert_message(conn: &mut AnyConnection, m: &NewMessage<'_>) -> Result<Option<i64>, StoreError> {
+pub async fn insert_message(
+    conn: &mut AnyConnection,
+    m: &NewMessage<'_>,
+) -> Result<Option<i64>, StoreError> {
     let row = sqlx::query(
         "INSERT INTO messages (source, mailbox, uidvalidity, uid, sha256, size, truncated, message_id, \
          original_name, received_at, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'new') \
@@ -43,7 +46,9 @@ pub async fn insert_message(conn: &mut AnyConnection, m: &NewMessage<'_>) -> Res
     .fetch_optional(conn)
     .await
     .what("insert message")?;
-    row.map(|r| r.try_get::<i64, _>(0)).transpose().what("read message id")
+    row.map(|r| r.try_get::<i64, _>(0))
+        .transpose()
+        .what("read message id")
 }
 
 /// A stored message row.
@@ -71,7 +76,10 @@ pub async fn message(conn: &mut AnyConnection, id: i64) -> Result<MessageRow, St
     .await
     .what("load message")?
     .ok_or_else(|| StoreError::NotFound(format!("message {id}")))?;
-    let get = |e| StoreError::Query { what: "read message", source: e };
+    let get = |e| StoreError::Query {
+        what: "read message",
+        source: e,
+    };
     Ok(MessageRow {
         id: r.try_get("id").map_err(get)?,
         source: r.try_get("source").map_err(get)?,
@@ -117,7 +125,13 @@ pub struct MessageHeaders {
 }
 
 /// Record a message's headers and the case it belongs to, marking it filed.
-pub async fn file_message(conn: &mut AnyConnection, id: i64, h: &MessageHeaders, state: &str, case_id: i64) -> Result<(), StoreError> {
+pub async fn file_message(
+    conn: &mut AnyConnection,
+    id: i64,
+    h: &MessageHeaders,
+    state: &str,
+    case_id: i64,
+) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE messages SET message_id = $1, sender = $2, subject = $3, references_ids = $4, no_reply = $5, \
          state = $6, case_id = $7 WHERE id = $8",
@@ -171,9 +185,14 @@ pub struct NewCase {
 }
 
 /// Insert a case with a fresh tracking code (a collision, 1 in 2^45, just draws again).
-pub async fn insert_case(conn: &mut AnyConnection, office: &str, c: &NewCase) -> Result<(i64, TrackingCode), StoreError> {
+pub async fn insert_case(
+    conn: &mut AnyConnection,
+    office: &str,
+    c: &NewCase,
+) -> Result<(i64, TrackingCode), StoreError> {
     loop {
-        let code = TrackingCode::generate(office).map_err(|e| StoreError::NotFound(e.to_string()))?;
+        let code =
+            TrackingCode::generate(office).map_err(|e| StoreError::NotFound(e.to_string()))?;
         let row = sqlx::query(
             "INSERT INTO cases (tracking_code, channel, kind, status, applicant_name, applicant_email, \
              applicant_address, applicant_phone, subject, body, no_reply, error, received_at, updated_at) \
@@ -215,7 +234,10 @@ pub struct NewDocument<'a> {
     pub size: i64,
 }
 
-pub async fn insert_document(conn: &mut AnyConnection, d: &NewDocument<'_>) -> Result<i64, StoreError> {
+pub async fn insert_document(
+    conn: &mut AnyConnection,
+    d: &NewDocument<'_>,
+) -> Result<i64, StoreError> {
     sqlx::query_scalar(
         "INSERT INTO documents (case_id, position, filename, original_filename, declared_type, content_type, \
          sha256, size, state) VALUES ($1, $2, $3, $4, $5, $5, $6, $7, 'pending') RETURNING id",
@@ -233,7 +255,12 @@ pub async fn insert_document(conn: &mut AnyConnection, d: &NewDocument<'_>) -> R
 }
 
 /// Append to a case's history.
-pub async fn add_event(conn: &mut AnyConnection, case_id: i64, event: &str, detail: &str) -> Result<(), StoreError> {
+pub async fn add_event(
+    conn: &mut AnyConnection,
+    case_id: i64,
+    event: &str,
+    detail: &str,
+) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO events (case_id, at, event, detail) VALUES ($1, $2, $3, $4)")
         .bind(case_id)
         .bind(now_ms())
@@ -271,7 +298,10 @@ pub struct NewOutbox<'a> {
 }
 
 /// Insert an outbox mail once per (case, purpose); None if it already exists.
-pub async fn insert_outbox(conn: &mut AnyConnection, o: &NewOutbox<'_>) -> Result<Option<i64>, StoreError> {
+pub async fn insert_outbox(
+    conn: &mut AnyConnection,
+    o: &NewOutbox<'_>,
+) -> Result<Option<i64>, StoreError> {
     sqlx::query_scalar(
         "INSERT INTO outbox (case_id, purpose, to_addr, subject, body, message_id, in_reply_to, references_ids, \
          state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9) \
@@ -292,7 +322,10 @@ pub async fn insert_outbox(conn: &mut AnyConnection, o: &NewOutbox<'_>) -> Resul
 }
 
 /// The tracking code of a case.
-pub async fn tracking_code_of(conn: &mut AnyConnection, case_id: i64) -> Result<String, StoreError> {
+pub async fn tracking_code_of(
+    conn: &mut AnyConnection,
+    case_id: i64,
+) -> Result<String, StoreError> {
     sqlx::query_scalar("SELECT tracking_code FROM cases WHERE id = $1")
         .bind(case_id)
         .fetch_one(conn)
@@ -301,13 +334,19 @@ pub async fn tracking_code_of(conn: &mut AnyConnection, case_id: i64) -> Result<
 }
 
 /// A case with this tracking code whose applicant is `sender`.
-pub async fn case_by_code_and_sender(conn: &mut AnyConnection, code: &str, sender: &str) -> Result<Option<i64>, StoreError> {
-    sqlx::query_scalar("SELECT id FROM cases WHERE tracking_code = $1 AND lower(applicant_email) = $2")
-        .bind(code)
-        .bind(sender.to_lowercase())
-        .fetch_optional(conn)
-        .await
-        .what("find case by code")
+pub async fn case_by_code_and_sender(
+    conn: &mut AnyConnection,
+    code: &str,
+    sender: &str,
+) -> Result<Option<i64>, StoreError> {
+    sqlx::query_scalar(
+        "SELECT id FROM cases WHERE tracking_code = $1 AND lower(applicant_email) = $2",
+    )
+    .bind(code)
+    .bind(sender.to_lowercase())
+    .fetch_optional(conn)
+    .await
+    .what("find case by code")
 }
 
 /// How many documents a case has (positions of new ones follow).

@@ -87,18 +87,33 @@ impl Store {
     pub async fn open(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let postgres = url.starts_with("postgres");
-        let url = if postgres { url.to_string() } else { prepare_sqlite(url) };
+        let url = if postgres {
+            url.to_string()
+        } else {
+            prepare_sqlite(url)
+        };
         let target = redacted_target(&url);
-        let connect_err = |source| StoreError::Connect { target: target.clone(), source };
-        let options = AnyConnectOptions::from_str(&url).map_err(connect_err)?.disable_statement_logging();
+        let connect_err = |source| StoreError::Connect {
+            target: target.clone(),
+            source,
+        };
+        let options = AnyConnectOptions::from_str(&url)
+            .map_err(connect_err)?
+            .disable_statement_logging();
         if !postgres {
             // WAL lets readers (the CLI) work while the worker writes; it is a property of the
             // file, so set it once on a single connection before the pool opens.
             let mut conn = options.connect().await.map_err(connect_err)?;
-            conn.execute("PRAGMA journal_mode=WAL").await.map_err(connect_err)?;
+            conn.execute("PRAGMA journal_mode=WAL")
+                .await
+                .map_err(connect_err)?;
         }
         let pool = AnyPoolOptions::new()
-            .max_connections(if postgres { max_connections } else { max_connections.max(2) })
+            .max_connections(if postgres {
+                max_connections
+            } else {
+                max_connections.max(2)
+            })
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await
@@ -113,7 +128,11 @@ impl Store {
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
-        let migrations = if self.postgres { POSTGRES_MIGRATIONS } else { SQLITE_MIGRATIONS };
+        let migrations = if self.postgres {
+            POSTGRES_MIGRATIONS
+        } else {
+            SQLITE_MIGRATIONS
+        };
         sqlx::query("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
             .execute(&self.pool)
             .await
@@ -150,7 +169,9 @@ impl Store {
 
 /// Make sure the SQLite file's folder exists and the file is created if missing.
 fn prepare_sqlite(url: &str) -> String {
-    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
     let path = path.split('?').next().unwrap_or(path);
     if let Some(parent) = std::path::Path::new(path).parent() {
         if !parent.as_os_str().is_empty() {
@@ -172,6 +193,9 @@ mod tests {
 
     #[test]
     fn passwords_never_reach_error_messages() {
-        assert_eq!(redacted_target("postgres://loket:geheim@db:5432/loket"), "postgres://db:5432/loket");
+        assert_eq!(
+            redacted_target("postgres://loket:geheim@db:5432/loket"),
+            "postgres://db:5432/loket"
+        );
     }
 }

@@ -97,13 +97,21 @@ const CASE_COLUMNS: &str = "id, tracking_code, channel, kind, status, permit_typ
     no_reply, decision, requirements, missing, error, received_at";
 
 fn json_or<T: serde::de::DeserializeOwned + Default>(s: Option<String>) -> T {
-    s.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default()
+    s.and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default()
 }
 
 fn case_from_row(r: &AnyRow) -> Result<(i64, CaseView, CaseDetails), sqlx::Error> {
-    let decision: Option<serde_json::Value> =
-        r.try_get::<Option<String>, _>("decision")?.and_then(|s| serde_json::from_str(&s).ok());
-    let name_of = |key: &str| decision.as_ref().and_then(|d| d.get(key)).and_then(|v| v.as_str()).map(String::from);
+    let decision: Option<serde_json::Value> = r
+        .try_get::<Option<String>, _>("decision")?
+        .and_then(|s| serde_json::from_str(&s).ok());
+    let name_of = |key: &str| {
+        decision
+            .as_ref()
+            .and_then(|d| d.get(key))
+            .and_then(|v| v.as_str())
+            .map(String::from)
+    };
     let view = CaseView {
         tracking_code: r.try_get("tracking_code")?,
         channel: r.try_get("channel")?,
@@ -166,7 +174,12 @@ impl Store {
     /// One case with documents' text, history and details; None if unknown.
     pub async fn show_case(&self, code: &str) -> Result<Option<CaseView>, StoreError> {
         let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE tracking_code = $1");
-        let Some(r) = sqlx::query(&sql).bind(code).fetch_optional(&self.pool).await.what("load case")? else {
+        let Some(r) = sqlx::query(&sql)
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await
+            .what("load case")?
+        else {
             return Ok(None);
         };
         let (id, mut view, details) = case_from_row(&r).what("read case")?;
@@ -176,7 +189,11 @@ impl Store {
         Ok(Some(view))
     }
 
-    async fn documents(&self, case_id: i64, with_text: bool) -> Result<Vec<DocumentView>, StoreError> {
+    async fn documents(
+        &self,
+        case_id: i64,
+        with_text: bool,
+    ) -> Result<Vec<DocumentView>, StoreError> {
         let rows = sqlx::query(
             "SELECT filename, content_type, sha256, size, pages, doc_type, text, error FROM documents \
              WHERE case_id = $1 ORDER BY position, id",
@@ -195,9 +212,16 @@ impl Store {
                     size: r.try_get("size")?,
                     pages: r.try_get("pages")?,
                     doc_type: r.try_get("doc_type")?,
-                    text_chars: text.as_deref().map(|t| t.chars().count() as i64).unwrap_or(0),
+                    text_chars: text
+                        .as_deref()
+                        .map(|t| t.chars().count() as i64)
+                        .unwrap_or(0),
                     error: r.try_get("error")?,
-                    text: if with_text { Some(text.unwrap_or_default()) } else { None },
+                    text: if with_text {
+                        Some(text.unwrap_or_default())
+                    } else {
+                        None
+                    },
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
@@ -205,17 +229,20 @@ impl Store {
     }
 
     async fn history(&self, case_id: i64) -> Result<Vec<EventView>, StoreError> {
-        let rows = sqlx::query("SELECT at, event, detail FROM events WHERE case_id = $1 ORDER BY at, id")
-            .bind(case_id)
-            .fetch_all(&self.pool)
-            .await
-            .what("list events")?;
+        let rows =
+            sqlx::query("SELECT at, event, detail FROM events WHERE case_id = $1 ORDER BY at, id")
+                .bind(case_id)
+                .fetch_all(&self.pool)
+                .await
+                .what("list events")?;
         rows.iter()
             .map(|r| {
                 Ok(EventView {
                     at: rfc3339(r.try_get("at")?),
                     event: r.try_get("event")?,
-                    detail: r.try_get::<Option<String>, _>("detail")?.unwrap_or_default(),
+                    detail: r
+                        .try_get::<Option<String>, _>("detail")?
+                        .unwrap_or_default(),
                 })
             })
             .collect::<Result<_, sqlx::Error>>()

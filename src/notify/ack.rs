@@ -86,8 +86,16 @@ mod tests {
             department_name: Some("Bidang PUPR".into()),
             triage: false,
             documents: vec![
-                AckDocument { filename: "ktp.pdf".into(), doc_type_name: Some("KTP".into()), error: None },
-                AckDocument { filename: "scan.pdf".into(), doc_type_name: None, error: Some("berkas PDF terkunci kata sandi".into()) },
+                AckDocument {
+                    filename: "ktp.pdf".into(),
+                    doc_type_name: Some("KTP".into()),
+                    error: None,
+                },
+                AckDocument {
+                    filename: "scan.pdf".into(),
+                    doc_type_name: None,
+                    error: Some("berkas PDF terkunci kata sandi".into()),
+                },
             ],
             received_requirements: vec!["Fotokopi KTP pemohon".into()],
             missing: vec!["Sertifikat tanah".into()],
@@ -101,7 +109,10 @@ mod tests {
     fn applicant_learns_code_documents_and_what_is_missing() {
         let templates = Templates::load(std::path::Path::new("/nonexistent")).unwrap();
         let (subject, body) = render(&templates, &sample()).unwrap();
-        assert_eq!(subject, "[PSR-7K3M9-QXD2F] Tanda terima permohonan izin: Permohonan PBG rumah tinggal");
+        assert_eq!(
+            subject,
+            "[PSR-7K3M9-QXD2F] Tanda terima permohonan izin: Permohonan PBG rumah tinggal"
+        );
         assert!(body.contains("NOMOR PELACAKAN: PSR-7K3M9-QXD2F"), "{body}");
         assert!(body.contains("ktp.pdf (KTP)"));
         assert!(body.contains("TIDAK DAPAT DIBACA: berkas PDF terkunci kata sandi"));

@@ -68,17 +68,29 @@ impl std::fmt::Debug for Mailer {
 
 impl Mailer {
     pub fn new(cfg: &Smtp) -> Result<Self, SendError> {
-        let from: Mailbox = cfg.from.parse().map_err(|e| SendError::Setup(format!("smtp.from: {e}")))?;
+        let from: Mailbox = cfg
+            .from
+            .parse()
+            .map_err(|e| SendError::Setup(format!("smtp.from: {e}")))?;
         let timeout = Duration::from_secs(cfg.timeout_seconds.max(1));
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(cfg.host.clone())
             .port(cfg.port)
             .timeout(Some(timeout))
             .tls(tls_for(cfg)?);
         if let Some(user) = &cfg.username {
-            let password = read_secret(&cfg.password, &cfg.password_file, "smtp.password").map_err(SendError::Setup)?;
-            builder = builder.credentials(Credentials::new(user.clone(), expose(&password).to_string()));
+            let password = read_secret(&cfg.password, &cfg.password_file, "smtp.password")
+                .map_err(SendError::Setup)?;
+            builder = builder.credentials(Credentials::new(
+                user.clone(),
+                expose(&password).to_string(),
+            ));
         }
-        Ok(Self { transport: builder.build(), from, server: format!("{}:{}", cfg.host, cfg.port), timeout })
+        Ok(Self {
+            transport: builder.build(),
+            from,
+            server: format!("{}:{}", cfg.host, cfg.port),
+            timeout,
+        })
     }
 
     pub fn from_address(&self) -> &Mailbox {
@@ -89,8 +101,14 @@ impl Mailer {
     pub async fn check(&self) -> Result<(), SendError> {
         match tokio::time::timeout(self.timeout, self.transport.test_connection()).await {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(source)) => Err(SendError::Smtp { server: self.server.clone(), source }),
-            Err(_) => Err(SendError::Timeout { server: self.server.clone(), seconds: self.timeout.as_secs() }),
+            Ok(Err(source)) => Err(SendError::Smtp {
+                server: self.server.clone(),
+                source,
+            }),
+            Err(_) => Err(SendError::Timeout {
+                server: self.server.clone(),
+                seconds: self.timeout.as_secs(),
+            }),
         }
     }
 
@@ -99,13 +117,22 @@ impl Mailer {
         let message = self.build(mail)?;
         match tokio::time::timeout(self.timeout * 2, self.transport.send(message)).await {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(source)) => Err(SendError::Smtp { server: self.server.clone(), source }),
-            Err(_) => Err(SendError::Timeout { server: self.server.clone(), seconds: self.timeout.as_secs() * 2 }),
+            Ok(Err(source)) => Err(SendError::Smtp {
+                server: self.server.clone(),
+                source,
+            }),
+            Err(_) => Err(SendError::Timeout {
+                server: self.server.clone(),
+                seconds: self.timeout.as_secs() * 2,
+            }),
         }
     }
 
     fn build(&self, mail: &OutgoingMail) -> Result<Message, SendError> {
-        let bad = |reason: String| SendError::Build { to: mail.to.clone(), reason };
+        let bad = |reason: String| SendError::Build {
+            to: mail.to.clone(),
+            reason,
+        };
         let to: Mailbox = mail.to.parse().map_err(|e| bad(format!("address: {e}")))?;
         let mut builder = Message::builder()
             .from(self.from.clone())
@@ -114,7 +141,10 @@ impl Mailer {
             .message_id(Some(format!("<{}>", mail.message_id)))
             .header(ContentType::TEXT_PLAIN)
             // RFC 3834: mark the mail as an automatic reply so other robots don't answer it.
-            .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-replied".into()))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("Auto-Submitted"),
+                "auto-replied".into(),
+            ))
             .raw_header(HeaderValue::new(
                 HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"),
                 "All".into(),
@@ -122,11 +152,17 @@ impl Mailer {
         if let Some(parent) = &mail.in_reply_to {
             builder = builder.in_reply_to(format!("<{parent}>"));
         }
-        let refs: Vec<String> = mail.references.split_whitespace().map(|r| format!("<{r}>")).collect();
+        let refs: Vec<String> = mail
+            .references
+            .split_whitespace()
+            .map(|r| format!("<{r}>"))
+            .collect();
         if !refs.is_empty() {
             builder = builder.references(refs.join(" "));
         }
-        builder.body(mail.body.clone()).map_err(|e| bad(e.to_string()))
+        builder
+            .body(mail.body.clone())
+            .map_err(|e| bad(e.to_string()))
     }
 }
 
@@ -136,11 +172,15 @@ fn tls_for(cfg: &Smtp) -> Result<Tls, SendError> {
     }
     let mut params = TlsParameters::builder(cfg.host.clone());
     if let Some(ca) = &cfg.ca_file {
-        let pem = std::fs::read(ca).map_err(|e| SendError::Setup(format!("smtp.ca_file {}: {e}", ca.display())))?;
-        let cert = Certificate::from_pem(&pem).map_err(|e| SendError::Setup(format!("smtp.ca_file: {e}")))?;
+        let pem = std::fs::read(ca)
+            .map_err(|e| SendError::Setup(format!("smtp.ca_file {}: {e}", ca.display())))?;
+        let cert = Certificate::from_pem(&pem)
+            .map_err(|e| SendError::Setup(format!("smtp.ca_file: {e}")))?;
         params = params.add_root_certificate(cert);
     }
-    let params = params.build_rustls().map_err(|e| SendError::Setup(format!("TLS: {e}")))?;
+    let params = params
+        .build_rustls()
+        .map_err(|e| SendError::Setup(format!("TLS: {e}")))?;
     Ok(match cfg.security {
         Security::Tls => Tls::Wrapper(params),
         _ => Tls::Required(params),

@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use minijinja::Environment;
 
 const BUILTIN: &[(&str, &str)] = &[
-    ("ack_subject.txt", include_str!("../../templates/ack_subject.txt")),
+    (
+        "ack_subject.txt",
+        include_str!("../../templates/ack_subject.txt"),
+    ),
     ("ack_body.txt", include_str!("../../templates/ack_body.txt")),
 ];
 
@@ -39,14 +42,24 @@ impl Templates {
             let path: PathBuf = dir.join(name);
             let source = std::fs::read_to_string(&path).unwrap_or_else(|_| builtin.to_string());
             env.add_template_owned(name.to_string(), source)
-                .map_err(|source| TemplateError { name: path.display().to_string(), source })?;
+                .map_err(|source| TemplateError {
+                    name: path.display().to_string(),
+                    source,
+                })?;
         }
         Ok(Self { env })
     }
 
     /// Render `name` with `ctx`.
     pub fn render(&self, name: &str, ctx: &serde_json::Value) -> Result<String, TemplateError> {
-        let err = |source| TemplateError { name: name.to_string(), source };
-        self.env.get_template(name).map_err(err)?.render(ctx).map_err(err)
+        let err = |source| TemplateError {
+            name: name.to_string(),
+            source,
+        };
+        self.env
+            .get_template(name)
+            .map_err(err)?
+            .render(ctx)
+            .map_err(err)
     }
 }

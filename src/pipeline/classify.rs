@@ -55,7 +55,10 @@ pub(crate) async fn load_case(conn: &mut AnyConnection, id: i64) -> Result<CaseR
     })
 }
 
-pub(crate) async fn load_docs(conn: &mut AnyConnection, case_id: i64) -> Result<Vec<DocRow>, sqlx::Error> {
+pub(crate) async fn load_docs(
+    conn: &mut AnyConnection,
+    case_id: i64,
+) -> Result<Vec<DocRow>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT id, filename, content_type, text, error_alasan FROM documents WHERE case_id = $1 ORDER BY position, id",
     )
@@ -82,7 +85,11 @@ pub(crate) fn decide(catalogue: &Catalogue, case: &CaseRow, docs: &[DocRow]) -> 
         body: case.body.as_deref().unwrap_or(""),
         documents: docs
             .iter()
-            .map(|d| DocInput { filename: &d.filename, content_type: &d.content_type, text: &d.text })
+            .map(|d| DocInput {
+                filename: &d.filename,
+                content_type: &d.content_type,
+                text: &d.text,
+            })
             .collect(),
     };
     catalogue.classify(&input)
@@ -116,8 +123,17 @@ pub async fn run(ctx: &Context, job: &Job) -> Result<(), JobError> {
     Ok(())
 }
 
-async fn save_decision(conn: &mut AnyConnection, case: &CaseRow, docs: &[DocRow], d: &Decision) -> Result<(), JobError> {
-    let status = if case.status == Status::Received.as_str() { Status::Queued.as_str() } else { case.status.as_str() };
+async fn save_decision(
+    conn: &mut AnyConnection,
+    case: &CaseRow,
+    docs: &[DocRow],
+    d: &Decision,
+) -> Result<(), JobError> {
+    let status = if case.status == Status::Received.as_str() {
+        Status::Queued.as_str()
+    } else {
+        case.status.as_str()
+    };
     sqlx::query(
         "UPDATE cases SET kind = $1, permit_type = $2, department = $3, application_type = $4, confidence = $5, \
          triage = $6, decision = $7, requirements = $8, missing = $9, status = $10 WHERE id = $11",
@@ -145,8 +161,17 @@ async fn save_decision(conn: &mut AnyConnection, case: &CaseRow, docs: &[DocRow]
             .what("save document type")?;
     }
     let summary = match (&d.permit_type, d.triage) {
-        (Some(p), false) => format!("{} {p} ({:.0}%), missing: {}", d.kind.as_str(), d.confidence * 100.0, d.missing.join(", ")),
-        _ => format!("{} to triage ({:.0}%)", d.kind.as_str(), d.confidence * 100.0),
+        (Some(p), false) => format!(
+            "{} {p} ({:.0}%), missing: {}",
+            d.kind.as_str(),
+            d.confidence * 100.0,
+            d.missing.join(", ")
+        ),
+        _ => format!(
+            "{} to triage ({:.0}%)",
+            d.kind.as_str(),
+            d.confidence * 100.0
+        ),
     };
     records::add_event(conn, case.id, "classified", &summary).await?;
     Ok(())
@@ -179,7 +204,9 @@ async fn unanswered(conn: &mut AnyConnection, case_id: i64) -> Result<Vec<Unansw
                 id,
                 sender: r.try_get("sender")?,
                 message_id: r.try_get("message_id")?,
-                references: r.try_get::<Option<String>, _>("references_ids")?.unwrap_or_default(),
+                references: r
+                    .try_get::<Option<String>, _>("references_ids")?
+                    .unwrap_or_default(),
                 first: r.try_get::<Option<i64>, _>("first_id")? == Some(id),
             })
         })
@@ -200,7 +227,11 @@ async fn write_acks(
     for m in &pending {
         let context = ack_context(ctx, case, docs, d, catalogue, !m.first);
         let (subject, body) = ack::render(&ctx.templates, &context)?;
-        let domain = ctx.mailer.as_ref().map(|mm| mm.from_address().email.domain().to_string()).unwrap_or_else(|| "loket.invalid".into());
+        let domain = ctx
+            .mailer
+            .as_ref()
+            .map(|mm| mm.from_address().email.domain().to_string())
+            .unwrap_or_else(|| "loket.invalid".into());
         let message_id = format!("{}.{}@{domain}", case.code.to_lowercase(), m.id);
         let purpose = format!("ack:{}", m.id);
         let outbox = NewOutbox {
@@ -220,7 +251,14 @@ async fn write_acks(
     Ok(pending.len())
 }
 
-fn ack_context(ctx: &Context, case: &CaseRow, docs: &[DocRow], d: &Decision, catalogue: &Catalogue, followup: bool) -> AckContext {
+fn ack_context(
+    ctx: &Context,
+    case: &CaseRow,
+    docs: &[DocRow],
+    d: &Decision,
+    catalogue: &Catalogue,
+    followup: bool,
+) -> AckContext {
     let office = &ctx.cfg.office;
     let documents = docs
         .iter()
@@ -234,7 +272,12 @@ fn ack_context(ctx: &Context, case: &CaseRow, docs: &[DocRow], d: &Decision, cat
             error: doc.error_alasan.clone(),
         })
         .collect();
-    let name_of = |id: &String| catalogue.requirement_name(id).map(String::from).unwrap_or_else(|| id.clone());
+    let name_of = |id: &String| {
+        catalogue
+            .requirement_name(id)
+            .map(String::from)
+            .unwrap_or_else(|| id.clone())
+    };
     AckContext {
         office_name: office.name.clone(),
         tracking_code: case.code.clone(),
@@ -243,11 +286,20 @@ fn ack_context(ctx: &Context, case: &CaseRow, docs: &[DocRow], d: &Decision, cat
         received_at: office.local_time(case.received_at),
         kind: d.kind.as_str().to_string(),
         kind_label: d.kind.label_id().to_string(),
-        permit_type_name: if d.triage { None } else { d.permit_type_name.clone() },
+        permit_type_name: if d.triage {
+            None
+        } else {
+            d.permit_type_name.clone()
+        },
         department_name: d.department_name.clone(),
         triage: d.triage,
         documents,
-        received_requirements: d.requirements.iter().filter(|r| r.satisfied).map(|r| r.name.clone()).collect(),
+        received_requirements: d
+            .requirements
+            .iter()
+            .filter(|r| r.satisfied)
+            .map(|r| r.name.clone())
+            .collect(),
         missing: d.missing.iter().map(name_of).collect(),
         error: case.error.clone(),
         status_url: office.status_url_for(&case.code),
@@ -266,7 +318,11 @@ pub(crate) async fn record_parked(ctx: &Context, job: &Job, why: &str) -> Result
                 .execute(&mut *tx)
                 .await
                 .what("record failed message")?;
-            sqlx::query_scalar("SELECT case_id FROM messages WHERE id = $1").bind(job.target).fetch_one(&mut *tx).await.what("find case")?
+            sqlx::query_scalar("SELECT case_id FROM messages WHERE id = $1")
+                .bind(job.target)
+                .fetch_one(&mut *tx)
+                .await
+                .what("find case")?
         }
         JobKind::Extract => {
             sqlx::query("UPDATE documents SET state = 'done', error = $1, error_alasan = 'berkas tidak dapat diproses' WHERE id = $2")
@@ -275,22 +331,46 @@ pub(crate) async fn record_parked(ctx: &Context, job: &Job, why: &str) -> Result
                 .execute(&mut *tx)
                 .await
                 .what("record failed document")?;
-            let case_id: i64 = sqlx::query_scalar("SELECT case_id FROM documents WHERE id = $1").bind(job.target).fetch_one(&mut *tx).await.what("find case")?;
+            let case_id: i64 = sqlx::query_scalar("SELECT case_id FROM documents WHERE id = $1")
+                .bind(job.target)
+                .fetch_one(&mut *tx)
+                .await
+                .what("find case")?;
             // The case goes on without this document.
             super::extract::queue_sorting_if_all_read(&mut tx, case_id).await?;
             Some(case_id)
         }
         JobKind::Classify => {
-            sqlx::query("UPDATE cases SET status = 'failed', error = $1 WHERE id = $2").bind(why).bind(job.target).execute(&mut *tx).await.what("record failed case")?;
+            sqlx::query("UPDATE cases SET status = 'failed', error = $1 WHERE id = $2")
+                .bind(why)
+                .bind(job.target)
+                .execute(&mut *tx)
+                .await
+                .what("record failed case")?;
             Some(job.target)
         }
         JobKind::Send => {
-            sqlx::query("UPDATE outbox SET state = 'failed', error = $1 WHERE id = $2").bind(why).bind(job.target).execute(&mut *tx).await.what("record failed mail")?;
-            sqlx::query_scalar("SELECT case_id FROM outbox WHERE id = $1").bind(job.target).fetch_optional(&mut *tx).await.what("find case")?
+            sqlx::query("UPDATE outbox SET state = 'failed', error = $1 WHERE id = $2")
+                .bind(why)
+                .bind(job.target)
+                .execute(&mut *tx)
+                .await
+                .what("record failed mail")?;
+            sqlx::query_scalar("SELECT case_id FROM outbox WHERE id = $1")
+                .bind(job.target)
+                .fetch_optional(&mut *tx)
+                .await
+                .what("find case")?
         }
     };
     if let Some(case_id) = case_id {
-        records::add_event(&mut tx, case_id, &format!("{}_failed", job.kind.as_str()), why).await?;
+        records::add_event(
+            &mut tx,
+            case_id,
+            &format!("{}_failed", job.kind.as_str()),
+            why,
+        )
+        .await?;
     }
     tx.commit().await.what("commit parked step")?;
     Ok(())

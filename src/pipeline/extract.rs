@@ -23,12 +23,19 @@ struct DocRow {
 }
 
 async fn load(conn: &mut AnyConnection, id: i64) -> Result<DocRow, JobError> {
-    let r = sqlx::query("SELECT case_id, filename, declared_type, sha256, state FROM documents WHERE id = $1")
-        .bind(id)
-        .fetch_one(conn)
-        .await
-        .what("load document")?;
-    let get = |e| JobError::Store(crate::filing::StoreError::Query { what: "read document", source: e });
+    let r = sqlx::query(
+        "SELECT case_id, filename, declared_type, sha256, state FROM documents WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(conn)
+    .await
+    .what("load document")?;
+    let get = |e| {
+        JobError::Store(crate::filing::StoreError::Query {
+            what: "read document",
+            source: e,
+        })
+    };
     Ok(DocRow {
         case_id: r.try_get("case_id").map_err(get)?,
         filename: r.try_get("filename").map_err(get)?,
@@ -45,7 +52,12 @@ pub async fn run(ctx: &Context, job: &Job) -> Result<(), JobError> {
     let extraction = if doc.done {
         None
     } else {
-        let (blobs, sha, declared, name) = (ctx.blobs.clone(), doc.sha256.clone(), doc.declared_type.clone(), doc.filename.clone());
+        let (blobs, sha, declared, name) = (
+            ctx.blobs.clone(),
+            doc.sha256.clone(),
+            doc.declared_type.clone(),
+            doc.filename.clone(),
+        );
         let read = tokio::task::spawn_blocking(move || -> Result<Extraction, JobError> {
             Ok(read_document(&blobs.get(&sha)?, &declared, &name))
         });
@@ -57,7 +69,13 @@ pub async fn run(ctx: &Context, job: &Job) -> Result<(), JobError> {
         save(&mut tx, job.target, x).await?;
         if let Some(err) = &x.error {
             warn!(file = %doc.filename, error = %err, "document unreadable");
-            records::add_event(&mut tx, doc.case_id, "document_unreadable", &format!("{}: {err}", doc.filename)).await?;
+            records::add_event(
+                &mut tx,
+                doc.case_id,
+                "document_unreadable",
+                &format!("{}: {err}", doc.filename),
+            )
+            .await?;
         }
     }
     queue_sorting_if_all_read(&mut tx, doc.case_id).await?;
@@ -99,12 +117,16 @@ async fn save(conn: &mut AnyConnection, doc_id: i64, x: &Extraction) -> Result<(
 }
 
 /// Enqueue sorting once no document of the case is waiting to be read.
-pub(crate) async fn queue_sorting_if_all_read(conn: &mut AnyConnection, case_id: i64) -> Result<(), JobError> {
-    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents WHERE case_id = $1 AND state <> 'done'")
-        .bind(case_id)
-        .fetch_one(&mut *conn)
-        .await
-        .what("count unread documents")?;
+pub(crate) async fn queue_sorting_if_all_read(
+    conn: &mut AnyConnection,
+    case_id: i64,
+) -> Result<(), JobError> {
+    let pending: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM documents WHERE case_id = $1 AND state <> 'done'")
+            .bind(case_id)
+            .fetch_one(&mut *conn)
+            .await
+            .what("count unread documents")?;
     if pending == 0 {
         enqueue_again(conn, JobKind::Classify, case_id).await?;
     }

@@ -32,13 +32,19 @@ pub async fn run(ctx: &Context, job: &Job) -> Result<(), JobError> {
 }
 
 fn store_err(source: sqlx::Error) -> JobError {
-    JobError::Store(crate::filing::StoreError::Query { what: "acquire connection", source })
+    JobError::Store(crate::filing::StoreError::Query {
+        what: "acquire connection",
+        source,
+    })
 }
 
 async fn intake_email(ctx: &Context, job: &Job, msg: &MessageRow) -> Result<(), JobError> {
     let blobs = ctx.blobs.clone();
     let sha = msg.sha256.clone();
-    let limits = MimeLimits { max_attachments: ctx.cfg.limits.max_attachments, ..MimeLimits::default() };
+    let limits = MimeLimits {
+        max_attachments: ctx.cfg.limits.max_attachments,
+        ..MimeLimits::default()
+    };
     let parsed = tokio::task::spawn_blocking(move || -> Result<_, JobError> {
         let raw = blobs.get(&sha)?;
         Ok(mime::parse(&raw, &limits))
@@ -49,9 +55,18 @@ async fn intake_email(ctx: &Context, job: &Job, msg: &MessageRow) -> Result<(), 
     let office_addresses = ctx.cfg.office_addresses();
     let (headers, parsed) = match parsed {
         Ok(p) => (headers_of(&p, &office_addresses), Some(p)),
-        Err(e) => (MessageHeaders { no_reply: Some(format!("unreadable message: {e}")), ..Default::default() }, None),
+        Err(e) => (
+            MessageHeaders {
+                no_reply: Some(format!("unreadable message: {e}")),
+                ..Default::default()
+            },
+            None,
+        ),
     };
-    let attachments = parsed.as_ref().map(|p| p.attachments.clone()).unwrap_or_default();
+    let attachments = parsed
+        .as_ref()
+        .map(|p| p.attachments.clone())
+        .unwrap_or_default();
     let stored = store_attachments(ctx, attachments).await?;
 
     let mut tx = ctx.store.pool.begin().await.map_err(store_err)?;
@@ -69,7 +84,13 @@ async fn intake_email(ctx: &Context, job: &Job, msg: &MessageRow) -> Result<(), 
         }
     };
     if state == "duplicate" {
-        records::add_event(&mut tx, case_id, "duplicate", "the same message arrived again; ignored").await?;
+        records::add_event(
+            &mut tx,
+            case_id,
+            "duplicate",
+            "the same message arrived again; ignored",
+        )
+        .await?;
     } else {
         add_documents(&mut tx, case_id, &stored).await?;
         note_problems(&mut tx, case_id, parsed.as_ref(), &headers).await?;
@@ -110,12 +131,20 @@ struct StoredAttachment {
     sha256: String,
 }
 
-async fn store_attachments(ctx: &Context, attachments: Vec<Attachment>) -> Result<Vec<StoredAttachment>, JobError> {
+async fn store_attachments(
+    ctx: &Context,
+    attachments: Vec<Attachment>,
+) -> Result<Vec<StoredAttachment>, JobError> {
     let blobs = ctx.blobs.clone();
     tokio::task::spawn_blocking(move || {
         attachments
             .into_iter()
-            .map(|att| Ok(StoredAttachment { sha256: blobs.put(&att.data)?, att }))
+            .map(|att| {
+                Ok(StoredAttachment {
+                    sha256: blobs.put(&att.data)?,
+                    att,
+                })
+            })
             .collect::<Result<Vec<_>, JobError>>()
     })
     .await
@@ -131,23 +160,40 @@ async fn existing_case(
     msg: &MessageRow,
     p: &ParsedMessage,
 ) -> Result<Option<(i64, String, bool)>, JobError> {
-    let Some(sender) = p.reply_address().map(|m| m.email.clone()).or(p.from.as_ref().map(|m| m.email.clone())) else {
+    let Some(sender) = p
+        .reply_address()
+        .map(|m| m.email.clone())
+        .or(p.from.as_ref().map(|m| m.email.clone()))
+    else {
         return Ok(None);
     };
     if let Some(mid) = &p.message_id {
         if let Some(case_id) = records::case_of_message_id(conn, mid, &sender, msg.id).await? {
-            return Ok(Some((case_id, records::tracking_code_of(conn, case_id).await?, true)));
+            return Ok(Some((
+                case_id,
+                records::tracking_code_of(conn, case_id).await?,
+                true,
+            )));
         }
     }
     let subject = p.subject.as_deref().unwrap_or("");
-    let Some(code) = TrackingCode::find_in(&ctx.cfg.office.code, subject) else { return Ok(None) };
+    let Some(code) = TrackingCode::find_in(&ctx.cfg.office.code, subject) else {
+        return Ok(None);
+    };
     let found = records::case_by_code_and_sender(conn, &code.to_string(), &sender).await?;
     Ok(found.map(|id| (id, code.to_string(), false)))
 }
 
-fn new_case(ctx: &Context, msg: &MessageRow, parsed: Option<&ParsedMessage>, headers: &MessageHeaders) -> NewCase {
+fn new_case(
+    ctx: &Context,
+    msg: &MessageRow,
+    parsed: Option<&ParsedMessage>,
+    headers: &MessageHeaders,
+) -> NewCase {
     let reply = parsed.and_then(|p| p.reply_address());
-    let name = parsed.and_then(|p| p.from.as_ref().and_then(|f| f.name.clone())).or(reply.and_then(|r| r.name.clone()));
+    let name = parsed
+        .and_then(|p| p.from.as_ref().and_then(|f| f.name.clone()))
+        .or(reply.and_then(|r| r.name.clone()));
     let mut error = None;
     if parsed.is_none() {
         error = Some("Pesan tidak dapat dibaca sebagai email (unreadable message)".to_string());
@@ -178,7 +224,11 @@ fn received_detail(msg: &MessageRow, h: &MessageHeaders) -> String {
     }
 }
 
-async fn add_documents(conn: &mut AnyConnection, case_id: i64, stored: &[StoredAttachment]) -> Result<(), JobError> {
+async fn add_documents(
+    conn: &mut AnyConnection,
+    case_id: i64,
+    stored: &[StoredAttachment],
+) -> Result<(), JobError> {
     let first = records::document_count(conn, case_id).await?;
     for (i, s) in stored.iter().enumerate() {
         let doc = NewDocument {

@@ -43,11 +43,19 @@ pub struct Context {
 
 /// The host name, for lease owners.
 pub fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "localhost".into())
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
 }
 
 impl Context {
-    pub fn new(cfg: Arc<Config>, store: Store, catalogue: Catalogue, templates: Templates, mailer: Option<Mailer>) -> Self {
+    pub fn new(
+        cfg: Arc<Config>,
+        store: Store,
+        catalogue: Catalogue,
+        templates: Templates,
+        mailer: Option<Mailer>,
+    ) -> Self {
         Self {
             blobs: BlobStore::new(&cfg.storage.dir),
             cfg,
@@ -92,7 +100,10 @@ pub struct DrainReport {
 /// earlier run are tried once too (`run --once`).
 pub async fn drain(ctx: &Context, once_started: Option<i64>) -> Result<DrainReport, JobError> {
     let mut report = DrainReport::default();
-    let filter = ClaimFilter { kinds: JobKind::WORKER, once_started };
+    let filter = ClaimFilter {
+        kinds: JobKind::WORKER,
+        once_started,
+    };
     while let Some(job) = ctx.store.claim(filter, &ctx.owner).await? {
         run_claimed(ctx, job, &mut report).await?;
     }
@@ -100,17 +111,29 @@ pub async fn drain(ctx: &Context, once_started: Option<i64>) -> Result<DrainRepo
 }
 
 /// Run one claimed job and record its outcome.
-pub async fn run_claimed(ctx: &Context, job: Job, report: &mut DrainReport) -> Result<(), JobError> {
+pub async fn run_claimed(
+    ctx: &Context,
+    job: Job,
+    report: &mut DrainReport,
+) -> Result<(), JobError> {
     let max = ctx.cfg.limits.max_attempts;
     if job.attempts > max as i64 {
         // Claimed more often than allowed without finishing: it crashed the worker each time.
-        let why = format!("gave up after {} attempts that did not finish (worker crashed?)", job.attempts - 1);
+        let why = format!(
+            "gave up after {} attempts that did not finish (worker crashed?)",
+            job.attempts - 1
+        );
         ctx.store.park_job(&job, &why).await?;
         on_parked(ctx, &job, &why).await;
         report.parked += 1;
         return Ok(());
     }
-    let span = tracing::info_span!("job", id = job.id, kind = job.kind.as_str(), target = job.target);
+    let span = tracing::info_span!(
+        "job",
+        id = job.id,
+        kind = job.kind.as_str(),
+        target = job.target
+    );
     let result = run_step(ctx, &job).instrument(span.clone()).await;
     let _enter = span.enter();
     match result {
@@ -192,7 +215,11 @@ async fn on_parked(ctx: &Context, job: &Job, why: &str) {
     if let Err(e) = classify::record_parked(ctx, job, why).await {
         error!(error = %error_chain(&e), "could not record the parked step on its case");
     } else {
-        info!(kind = job.kind.as_str(), target = job.target, "parked step recorded");
+        info!(
+            kind = job.kind.as_str(),
+            target = job.target,
+            "parked step recorded"
+        );
     }
 }
 

@@ -21,7 +21,12 @@ pub async fn run(ctx: &Context, job: &Job) -> Result<(), JobError> {
     .fetch_one(&ctx.store.pool)
     .await
     .what("load outbox mail")?;
-    let get = |e| JobError::Store(crate::filing::StoreError::Query { what: "read outbox", source: e });
+    let get = |e| {
+        JobError::Store(crate::filing::StoreError::Query {
+            what: "read outbox",
+            source: e,
+        })
+    };
     let case_id: i64 = row.try_get("case_id").map_err(get)?;
     let state: String = row.try_get("state").map_err(get)?;
     if state == "pending" {
@@ -31,7 +36,10 @@ pub async fn run(ctx: &Context, job: &Job) -> Result<(), JobError> {
             body: row.try_get("body").map_err(get)?,
             message_id: row.try_get("message_id").map_err(get)?,
             in_reply_to: row.try_get("in_reply_to").map_err(get)?,
-            references: row.try_get::<Option<String>, _>("references_ids").map_err(get)?.unwrap_or_default(),
+            references: row
+                .try_get::<Option<String>, _>("references_ids")
+                .map_err(get)?
+                .unwrap_or_default(),
         };
         let mailer = ctx.mailer.as_ref().ok_or(JobError::NoSmtp)?;
         mailer.send(&mail).await?;
@@ -42,7 +50,13 @@ pub async fn run(ctx: &Context, job: &Job) -> Result<(), JobError> {
             .execute(&mut *tx)
             .await
             .what("mark mail sent")?;
-        records::add_event(&mut tx, case_id, "acknowledged", &format!("email to {}", mail.to)).await?;
+        records::add_event(
+            &mut tx,
+            case_id,
+            "acknowledged",
+            &format!("email to {}", mail.to),
+        )
+        .await?;
         complete(&mut tx, job.id).await?;
         tx.commit().await.what("commit sent mail")?;
         info!(to = %mail.to, subject = %mail.subject, "acknowledgement sent");

@@ -1,0 +1,360 @@
+//! The commands behind the CLI: thin glue between the library and the terminal.
+
+use std::path::Path;
+
+use anyhow::{anyhow, Context as _};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::classify::{Catalogue, ClassifyInput, Decision, DocInput};
+use crate::cli::{CasesCommand, Failure};
+use crate::config::Config;
+use crate::domain::TrackingCode;
+use crate::extract::document::read_document;
+use crate::extract::mime::{self, MimeLimits};
+use crate::filing::views::{CaseFilter, CaseView};
+use crate::filing::Store;
+use crate::pipeline::error_chain;
+use crate::worker::{self, WorkerError};
+
+/// Startup problems in files the office edits (rules, templates) are config errors (status 2).
+fn startup(e: WorkerError) -> Failure {
+    match e {
+        WorkerError::Rules(_) | WorkerError::Template(_) => Failure::Usage(e.to_string()),
+        other => Failure::Runtime(anyhow!(error_chain(&other))),
+    }
+}
+
+pub async fn run(cfg: Config, once: bool) -> Result<(), Failure> {
+    let ctx = worker::context(cfg).await.map_err(startup)?;
+    if once {
+        let report = worker::run_once(&ctx).await.map_err(startup)?;
+        info!(
+            fetched = report.fetched,
+            done = report.jobs.done,
+            retrying = report.jobs.retrying,
+            parked = report.jobs.parked,
+            moved = report.moved,
+            "run --once finished"
+        );
+        if !report.unreachable.is_empty() {
+            return Err(Failure::Runtime(anyhow!(report.unreachable.join("; "))));
+        }
+        return Ok(());
+    }
+    if let Some(mailer) = &ctx.mailer {
+        if let Err(e) = mailer.check().await {
+            warn!(error = %error_chain(&e), "SMTP server not reachable now; acknowledgements will wait");
+        }
+    }
+    let cancel = CancellationToken::new();
+    spawn_signal_handlers(ctx.clone(), cancel.clone());
+    worker::run_forever(ctx, cancel).await.map_err(startup)
+}
+
+/// SIGTERM/SIGINT stop the worker after in-flight steps; SIGHUP reloads the rules.
+fn spawn_signal_handlers(ctx: crate::pipeline::Context, cancel: CancellationToken) {
+    use tokio::signal::unix::{signal, SignalKind};
+    tokio::spawn(async move {
+        let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
+        ) else {
+            warn!("cannot install signal handlers");
+            return;
+        };
+        loop {
+            tokio::select! {
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+                _ = hup.recv() => reload_rules(&ctx),
+            }
+        }
+        info!("stopping: finishing steps in flight");
+        cancel.cancel();
+    });
+}
+
+/// Load the rules again; a broken file keeps the old rules and logs every error.
+pub fn reload_rules(ctx: &crate::pipeline::Context) {
+    match Catalogue::load_dir(&ctx.cfg.rules.dir) {
+        Ok(c) => {
+            ctx.set_catalogue(c);
+            info!("rules reloaded");
+        }
+        Err(e) => warn!(errors = %e, "rules not reloaded: keeping the previous rules"),
+    }
+}
+
+pub async fn cases(cfg: Config, command: CasesCommand) -> Result<(), Failure> {
+    let store = Store::open(&cfg.database.url, 2)
+        .await
+        .map_err(|e| Failure::Runtime(anyhow!(error_chain(&e))))?;
+    match command {
+        CasesCommand::List {
+            json,
+            department,
+            status,
+            kind,
+            limit,
+        } => {
+            let filter = CaseFilter {
+                department,
+                status,
+                kind,
+                limit,
+            };
+            let cases = store
+                .list_cases(&filter)
+                .await
+                .map_err(|e| Failure::Runtime(anyhow!(error_chain(&e))))?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&cases).context("print JSON")?
+                );
+            } else {
+                print_case_lines(&cases);
+            }
+            Ok(())
+        }
+        CasesCommand::Show { code, json } => {
+            let canonical = TrackingCode::parse_for(&cfg.office.code, &code)
+                .map(|c| c.to_string())
+                .unwrap_or_else(|_| code.trim().to_uppercase());
+            let case = store
+                .show_case(&canonical)
+                .await
+                .map_err(|e| Failure::Runtime(anyhow!(error_chain(&e))))?;
+            let Some(case) = case else {
+                return Err(Failure::Runtime(anyhow!(
+                    "no case with tracking code {code}"
+                )));
+            };
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&case).context("print JSON")?
+                );
+            } else {
+                print_case(&case);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn print_case_lines(cases: &[CaseView]) {
+    for c in cases {
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            c.tracking_code,
+            c.received_at,
+            c.channel,
+            c.kind,
+            c.permit_type.as_deref().unwrap_or("(triage)"),
+            c.department.as_deref().unwrap_or("-"),
+            c.status,
+            c.applicant
+                .email
+                .as_deref()
+                .or(c.applicant.name.as_deref())
+                .unwrap_or("-"),
+            c.subject.as_deref().unwrap_or("")
+        );
+    }
+}
+
+fn print_case(c: &CaseView) {
+    println!("Nomor pelacakan / tracking code: {}", c.tracking_code);
+    println!("Diterima / received: {} ({})", c.received_at, c.channel);
+    println!("Jenis / kind: {}   Status: {}", c.kind, c.status);
+    println!(
+        "Izin / permit: {}   Bidang / department: {}",
+        c.permit_type_name
+            .as_deref()
+            .or(c.permit_type.as_deref())
+            .unwrap_or("(triage)"),
+        c.department_name
+            .as_deref()
+            .or(c.department.as_deref())
+            .unwrap_or("-")
+    );
+    let a = &c.applicant;
+    println!(
+        "Pemohon / applicant: {} <{}> {} {}",
+        a.name.as_deref().unwrap_or("-"),
+        a.email.as_deref().unwrap_or("-"),
+        a.phone.as_deref().unwrap_or(""),
+        a.address.as_deref().unwrap_or("")
+    );
+    println!("Perihal / subject: {}", c.subject.as_deref().unwrap_or(""));
+    if let Some(d) = &c.details {
+        if let Some(e) = &d.error {
+            println!("Kesalahan / error: {e}");
+        }
+        if let Some(n) = &d.no_reply {
+            println!("Tidak dibalas / not acknowledged: {n}");
+        }
+    }
+    println!("Berkas / documents:");
+    for d in &c.documents {
+        println!(
+            "  - {} [{}; {} page(s); type {}; {} chars]{}",
+            d.filename,
+            d.content_type,
+            d.pages.unwrap_or(0),
+            d.doc_type.as_deref().unwrap_or("?"),
+            d.text_chars,
+            d.error
+                .as_deref()
+                .map(|e| format!(" ERROR: {e}"))
+                .unwrap_or_default()
+        );
+    }
+    println!("Persyaratan / requirements:");
+    for r in &c.requirements {
+        let mark = if r.satisfied { "x" } else { " " };
+        let req = if r.required { "wajib" } else { "opsional" };
+        println!("  [{mark}] {} ({req})", r.name);
+    }
+    if !c.missing.is_empty() {
+        println!("Kurang / missing: {}", c.missing.join(", "));
+    }
+    println!("Riwayat / history:");
+    for e in c.history.iter().flatten() {
+        println!("  {} {} {}", e.at, e.event, e.detail);
+    }
+}
+
+pub fn rules_check(dir: &Path) -> Result<(), Failure> {
+    match Catalogue::load_dir(dir) {
+        Ok(c) => {
+            println!("{}: OK ({})", dir.display(), c.summary());
+            Ok(())
+        }
+        Err(errors) => {
+            for e in &errors.0 {
+                eprintln!("{e}");
+            }
+            Err(Failure::Usage(format!(
+                "{} problem(s) in {}",
+                errors.0.len(),
+                dir.display()
+            )))
+        }
+    }
+}
+
+/// Classify a file as intake would, without filing; print the decision and its reasons.
+pub async fn rules_explain(cfg: Config, file: &Path) -> anyhow::Result<()> {
+    let catalogue = Catalogue::load_dir(&cfg.rules.dir).map_err(|e| anyhow!("{e}"))?;
+    let data = std::fs::read(file).with_context(|| format!("read {}", file.display()))?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let looks_like_mail =
+        name.to_lowercase().ends_with(".eml") || crate::extract::sniff::looks_like_email(&data);
+    let (subject, body, docs) = if looks_like_mail {
+        let msg = mime::parse(&data, &MimeLimits::default()).map_err(|e| anyhow!("{e}"))?;
+        let docs = msg
+            .attachments
+            .iter()
+            .map(|a| {
+                (
+                    a.filename.clone(),
+                    read_document(&a.data, &a.content_type, &a.filename),
+                )
+            })
+            .collect::<Vec<_>>();
+        (msg.subject.unwrap_or_default(), msg.body_text, docs)
+    } else {
+        (
+            String::new(),
+            String::new(),
+            vec![(
+                name.clone(),
+                read_document(&data, "application/octet-stream", &name),
+            )],
+        )
+    };
+    let texts: Vec<(String, String, String)> = docs
+        .iter()
+        .map(|(n, x)| (n.clone(), x.content_type.clone(), x.text()))
+        .collect();
+    let input = ClassifyInput {
+        subject: &subject,
+        body: &body,
+        documents: texts
+            .iter()
+            .map(|(n, t, x)| DocInput {
+                filename: n,
+                content_type: t,
+                text: x,
+            })
+            .collect(),
+    };
+    let decision = catalogue.classify(&input);
+    print_decision(&decision, &docs);
+    Ok(())
+}
+
+fn print_decision(d: &Decision, docs: &[(String, crate::extract::document::Extraction)]) {
+    println!("kind: {}", d.kind.as_str());
+    match (&d.permit_type, d.triage) {
+        (Some(p), false) => println!(
+            "permit_type: {p} ({})",
+            d.permit_type_name.as_deref().unwrap_or("")
+        ),
+        _ => println!("permit_type: none -> triage"),
+    }
+    println!("department: {}", d.department.as_deref().unwrap_or("-"));
+    println!(
+        "application_type: {}",
+        d.application_type.as_deref().unwrap_or("-")
+    );
+    println!("confidence: {:.2}", d.confidence);
+    println!("reasons:");
+    for r in &d.reasons {
+        println!(
+            "  {:+.2} {} in {}: {:?}",
+            r.weight, r.rule, r.field, r.snippet
+        );
+    }
+    println!("documents:");
+    for ((name, x), dd) in docs.iter().zip(&d.documents) {
+        let err = x
+            .error
+            .as_ref()
+            .map(|e| format!(" ERROR: {e}"))
+            .unwrap_or_default();
+        println!(
+            "  {name} [{}] -> {}{err}",
+            x.content_type,
+            dd.doc_type.as_deref().unwrap_or("?")
+        );
+        for r in &dd.reasons {
+            println!(
+                "      {:+.2} {} in {}: {:?}",
+                r.weight, r.rule, r.field, r.snippet
+            );
+        }
+    }
+    if !d.requirements.is_empty() {
+        println!("requirements:");
+        for r in &d.requirements {
+            println!(
+                "  [{}] {} {}",
+                if r.satisfied { "x" } else { " " },
+                r.id,
+                if r.required { "(wajib)" } else { "" }
+            );
+        }
+    }
+    println!("missing: {}", d.missing.join(", "));
+    for i in &d.identifiers {
+        println!("identifier: {} {}", i.kind, i.value);
+    }
+}

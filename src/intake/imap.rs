@@ -1,0 +1,685 @@
+//! The office mailbox over IMAP (async-imap): fetch what is new, store it, move what is filed.
+//!
+//! New mail is found by UID: the last UID stored per mailbox and UIDVALIDITY are kept in the
+//! database, so an old mailbox is never downloaded again and a message is never skipped. When
+//! UIDVALIDITY changes (mailbox rebuilt) every message is looked at again and the content hash
+//! keeps copies from becoming second cases. Messages are fetched in batches bounded by count and
+//! bytes, so memory stays flat whatever the mailbox size. Nothing in the mailbox changes until the
+//! message's case has been committed (the `move` job comes after filing).
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use secrecy::SecretString;
+use sqlx::Row;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use super::tls;
+use crate::config::{expose, read_secret, Imap, Security};
+use crate::filing::jobs::enqueue;
+use crate::filing::records::{insert_message, NewMessage};
+use crate::filing::store::QueryContext;
+use crate::filing::{now_ms, JobKind, StoreError};
+use crate::pipeline::Context;
+
+/// The byte stream under the IMAP session: plain TCP or TLS.
+pub trait ImapIo: AsyncRead + AsyncWrite + Unpin + Send + Debug {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + Debug> ImapIo for T {}
+
+pub type Session = async_imap::Session<Box<dyn ImapIo>>;
+
+/// Most bytes fetched in one round trip.
+const BATCH_BYTES: u64 = 64 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImapError {
+    #[error("IMAP {server}: cannot connect: {source}")]
+    Connect {
+        server: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("IMAP {server}: {what} timed out after {seconds} s")]
+    Timeout {
+        server: String,
+        what: &'static str,
+        seconds: u64,
+    },
+    #[error("IMAP {server}: login as {user} refused: {reason}")]
+    Login {
+        server: String,
+        user: String,
+        reason: String,
+    },
+    #[error("IMAP {server}: {what}: {source}")]
+    Protocol {
+        server: String,
+        what: &'static str,
+        #[source]
+        source: async_imap::error::Error,
+    },
+    #[error("IMAP setup: {0}")]
+    Setup(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Blob(#[from] crate::filing::blobs::BlobError),
+}
+
+/// The mailbox of one configured account.
+#[derive(Debug, Clone)]
+pub struct Mailbox {
+    cfg: Imap,
+    password: SecretString,
+    server: String,
+}
+
+impl Mailbox {
+    pub fn new(cfg: &Imap) -> Result<Self, ImapError> {
+        let password = read_secret(&cfg.password, &cfg.password_file, "imap.password")
+            .map_err(ImapError::Setup)?;
+        Ok(Self {
+            server: format!("{}:{}", cfg.host, cfg.port),
+            cfg: cfg.clone(),
+            password,
+        })
+    }
+
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(self.cfg.timeout_seconds.max(1))
+    }
+
+    /// Run `fut` with the command timeout.
+    async fn timed<T>(
+        &self,
+        what: &'static str,
+        fut: impl std::future::Future<Output = Result<T, async_imap::error::Error>>,
+    ) -> Result<T, ImapError> {
+        match tokio::time::timeout(self.timeout(), fut).await {
+            Ok(r) => r.map_err(|source| ImapError::Protocol {
+                server: self.server.clone(),
+                what,
+                source,
+            }),
+            Err(_) => Err(ImapError::Timeout {
+                server: self.server.clone(),
+                what,
+                seconds: self.timeout().as_secs(),
+            }),
+        }
+    }
+
+    /// Connect, log in, and make sure the processed folder exists.
+    pub async fn connect(&self) -> Result<Session, ImapError> {
+        let stream = tokio::time::timeout(self.timeout(), self.open_stream())
+            .await
+            .map_err(|_| ImapError::Timeout {
+                server: self.server.clone(),
+                what: "connect",
+                seconds: self.timeout().as_secs(),
+            })??;
+        let mut client = async_imap::Client::new(stream);
+        // The greeting must be read before the first command.
+        self.timed("greeting", async {
+            client.read_response().await.map_err(Into::into)
+        })
+        .await?;
+        let login = tokio::time::timeout(
+            self.timeout(),
+            client.login(&self.cfg.username, expose(&self.password)),
+        )
+        .await;
+        let mut session = match login {
+            Ok(Ok(session)) => session,
+            Ok(Err((e, _))) => {
+                return Err(ImapError::Login {
+                    server: self.server.clone(),
+                    user: self.cfg.username.clone(),
+                    reason: e.to_string(),
+                })
+            }
+            Err(_) => {
+                return Err(ImapError::Timeout {
+                    server: self.server.clone(),
+                    what: "login",
+                    seconds: self.timeout().as_secs(),
+                })
+            }
+        };
+        self.ensure_folder(&mut session, &self.cfg.processed_mailbox)
+            .await?;
+        Ok(session)
+    }
+
+    async fn open_stream(&self) -> Result<Box<dyn ImapIo>, ImapError> {
+        let connect_err = |source| ImapError::Connect {
+            server: self.server.clone(),
+            source,
+        };
+        let tcp = TcpStream::connect((self.cfg.host.as_str(), self.cfg.port))
+            .await
+            .map_err(connect_err)?;
+        tcp.set_nodelay(true).ok();
+        match self.cfg.security {
+            Security::None => Ok(Box::new(tcp)),
+            Security::Tls => {
+                let config =
+                    tls::client_config(self.cfg.ca_file.as_deref()).map_err(ImapError::Setup)?;
+                Ok(Box::new(
+                    tls::wrap(tcp, &self.cfg.host, config)
+                        .await
+                        .map_err(connect_err)?,
+                ))
+            }
+            Security::Starttls => {
+                let config =
+                    tls::client_config(self.cfg.ca_file.as_deref()).map_err(ImapError::Setup)?;
+                let mut client = async_imap::Client::new(tcp);
+                self.timed("greeting", async {
+                    client.read_response().await.map_err(Into::into)
+                })
+                .await?;
+                self.timed(
+                    "STARTTLS",
+                    client.run_command_and_check_ok("STARTTLS", None),
+                )
+                .await?;
+                let tcp = client.into_inner();
+                let tls = tls::wrap(tcp, &self.cfg.host, config)
+                    .await
+                    .map_err(connect_err)?;
+                // After STARTTLS there is no second greeting: hand over a stream that pretends
+                // none is expected by reading nothing (see `connect`).
+                Ok(Box::new(NoGreeting::new(tls)))
+            }
+        }
+    }
+
+    async fn ensure_folder(&self, session: &mut Session, name: &str) -> Result<(), ImapError> {
+        let exists = self
+            .timed("LIST", async {
+                let names: Vec<_> = session
+                    .list(None, Some(&quote(name)))
+                    .await?
+                    .try_collect()
+                    .await?;
+                Ok(!names.is_empty())
+            })
+            .await?;
+        if !exists {
+            info!(folder = name, "creating the processed folder");
+            self.timed("CREATE", session.create(quote(name))).await?;
+        }
+        Ok(())
+    }
+
+    /// Fetch every message not stored yet; returns how many were stored.
+    pub async fn ingest(&self, ctx: &Context, session: &mut Session) -> Result<usize, ImapError> {
+        let mailbox = self
+            .timed("SELECT", session.select(quote(&self.cfg.mailbox)))
+            .await?;
+        let uidvalidity = mailbox.uid_validity.unwrap_or(0) as i64;
+        let last_uid = self.last_uid(ctx, uidvalidity).await?;
+        if mailbox.exists == 0 {
+            self.save_state(ctx, uidvalidity, last_uid).await?;
+            return Ok(0);
+        }
+        let query = format!("UID {}:*", last_uid + 1);
+        let mut uids: Vec<u32> = self
+            .timed("UID SEARCH", session.uid_search(query))
+            .await?
+            .into_iter()
+            .collect();
+        uids.retain(|&u| (u as i64) > last_uid);
+        uids.sort_unstable();
+        let mut stored = 0;
+        for chunk in uids.chunks(self.cfg.batch_size as usize) {
+            stored += self.ingest_chunk(ctx, session, uidvalidity, chunk).await?;
+        }
+        if uids.is_empty() {
+            self.save_state(ctx, uidvalidity, last_uid).await?;
+        }
+        drain_unsolicited(session);
+        Ok(stored)
+    }
+
+    /// The last UID stored, or 0 when the mailbox is new or its UIDVALIDITY changed.
+    async fn last_uid(&self, ctx: &Context, uidvalidity: i64) -> Result<i64, ImapError> {
+        let row = sqlx::query("SELECT uidvalidity, last_uid FROM mailbox_state WHERE mailbox = $1")
+            .bind(self.state_key())
+            .fetch_optional(&ctx.store.pool)
+            .await
+            .what("read mailbox state")?;
+        let Some(row) = row else { return Ok(0) };
+        let known: i64 = row.try_get("uidvalidity").what("read mailbox state")?;
+        if known != uidvalidity {
+            warn!(
+                old = known,
+                new = uidvalidity,
+                "mailbox UIDVALIDITY changed: looking at every message again"
+            );
+            return Ok(0);
+        }
+        Ok(row.try_get("last_uid").what("read mailbox state")?)
+    }
+
+    /// Mailbox state is per account and folder.
+    fn state_key(&self) -> String {
+        format!("{}@{}/{}", self.cfg.username, self.server, self.cfg.mailbox)
+    }
+
+    async fn save_state(
+        &self,
+        ctx: &Context,
+        uidvalidity: i64,
+        last_uid: i64,
+    ) -> Result<(), ImapError> {
+        let mut conn = ctx.store.pool.acquire().await.what("acquire connection")?;
+        save_state(&mut conn, &self.state_key(), uidvalidity, last_uid).await?;
+        Ok(())
+    }
+
+    /// Fetch one chunk of UIDs (sizes first, so oversized messages are fetched as headers only),
+    /// store the blobs, then commit all rows, intake jobs and the new last UID together.
+    async fn ingest_chunk(
+        &self,
+        ctx: &Context,
+        session: &mut Session,
+        uidvalidity: i64,
+        uids: &[u32],
+    ) -> Result<usize, ImapError> {
+        let set = uid_set(uids);
+        let sizes: HashMap<u32, u32> = self
+            .timed("UID FETCH sizes", async {
+                let fetches: Vec<_> = session
+                    .uid_fetch(&set, "(UID RFC822.SIZE)")
+                    .await?
+                    .try_collect()
+                    .await?;
+                Ok(fetches
+                    .iter()
+                    .filter_map(|f| Some((f.uid?, f.size.unwrap_or(0))))
+                    .collect())
+            })
+            .await?;
+        let max = ctx.cfg.limits.max_message_bytes;
+        let (big, normal): (Vec<u32>, Vec<u32>) = uids
+            .iter()
+            .partition(|u| sizes.get(u).is_some_and(|&s| s as u64 > max));
+        let mut raws: Vec<(u32, Vec<u8>, bool)> = Vec::with_capacity(uids.len());
+        for group in byte_groups(&normal, &sizes) {
+            raws.extend(
+                self.fetch(session, &group, "(UID BODY.PEEK[])")
+                    .await?
+                    .into_iter()
+                    .map(|(u, b)| (u, b, false)),
+            );
+        }
+        if !big.is_empty() {
+            warn!(
+                count = big.len(),
+                "messages over the size limit: storing headers only"
+            );
+            raws.extend(
+                self.fetch(session, &big, "(UID BODY.PEEK[HEADER])")
+                    .await?
+                    .into_iter()
+                    .map(|(u, b)| (u, b, true)),
+            );
+        }
+        raws.sort_by_key(|(u, _, _)| *u);
+        let stored = self
+            .store_raws(ctx, uidvalidity, raws, uids[uids.len() - 1])
+            .await?;
+        ctx.wake.notify_waiters();
+        Ok(stored)
+    }
+
+    async fn fetch(
+        &self,
+        session: &mut Session,
+        uids: &[u32],
+        items: &'static str,
+    ) -> Result<Vec<(u32, Vec<u8>)>, ImapError> {
+        let set = uid_set(uids);
+        self.timed("UID FETCH", async {
+            let fetches: Vec<_> = session.uid_fetch(&set, items).await?.try_collect().await?;
+            Ok(fetches
+                .iter()
+                .filter_map(|f| Some((f.uid?, f.body().or_else(|| f.header())?.to_vec())))
+                .collect())
+        })
+        .await
+    }
+
+    async fn store_raws(
+        &self,
+        ctx: &Context,
+        uidvalidity: i64,
+        raws: Vec<(u32, Vec<u8>, bool)>,
+        last: u32,
+    ) -> Result<usize, ImapError> {
+        let blobs = ctx.blobs.clone();
+        let hashed = tokio::task::spawn_blocking(move || {
+            raws.into_iter()
+                .map(|(uid, raw, truncated)| Ok((uid, blobs.put(&raw)?, raw.len(), truncated)))
+                .collect::<Result<Vec<_>, crate::filing::blobs::BlobError>>()
+        })
+        .await
+        .map_err(|e| ImapError::Setup(format!("blob writer: {e}")))??;
+        let mut tx = ctx.store.pool.begin().await.what("begin")?;
+        let mut stored = 0;
+        for (uid, sha, size, truncated) in &hashed {
+            let row = NewMessage {
+                source: "imap",
+                mailbox: Some(&self.state_key()),
+                uidvalidity: Some(uidvalidity),
+                uid: Some(*uid as i64),
+                sha256: sha,
+                size: *size as i64,
+                truncated: *truncated,
+                message_id: None,
+                original_name: None,
+            };
+            match insert_message(&mut tx, &row).await? {
+                Some(id) => {
+                    enqueue(&mut tx, JobKind::Intake, id).await?;
+                    stored += 1;
+                }
+                None => {
+                    // Already stored (same content under an old UIDVALIDITY): just move it.
+                    debug!(uid, "message already stored");
+                    self.enqueue_move_of_copy(&mut tx, sha, uidvalidity, *uid)
+                        .await?;
+                }
+            }
+        }
+        save_state(&mut tx, &self.state_key(), uidvalidity, last as i64).await?;
+        tx.commit().await.what("commit fetched messages")?;
+        if stored > 0 {
+            info!(stored, last_uid = last, "new messages stored");
+        }
+        Ok(stored)
+    }
+
+    /// A copy of a stored message seen under a new UID (UIDVALIDITY changed) is still moved out
+    /// of the inbox: point the stored row at its new UID when it has not been moved yet.
+    async fn enqueue_move_of_copy(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        sha: &str,
+        uidvalidity: i64,
+        uid: u32,
+    ) -> Result<(), ImapError> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "UPDATE messages SET uidvalidity = $1, uid = $2 WHERE sha256 = $3 AND source = 'imap' \
+             AND NOT EXISTS (SELECT 1 FROM messages m2 WHERE m2.mailbox = messages.mailbox AND m2.uidvalidity = $1 AND m2.uid = $2) \
+             RETURNING id",
+        )
+        .bind(uidvalidity)
+        .bind(uid as i64)
+        .bind(sha)
+        .fetch_optional(&mut *conn)
+        .await
+        .what("update moved copy")?;
+        if let Some(id) = id {
+            crate::filing::jobs::enqueue_again(conn, JobKind::Move, id).await?;
+        }
+        Ok(())
+    }
+
+    /// Move every filed message to the processed folder; returns how many.
+    pub async fn move_filed(
+        &self,
+        ctx: &Context,
+        session: &mut Session,
+    ) -> Result<usize, ImapError> {
+        let rows = sqlx::query(
+            "SELECT j.id AS job_id, m.uidvalidity, m.uid FROM jobs j JOIN messages m ON m.id = j.target \
+             WHERE j.kind = 'move' AND j.state = 'pending' AND m.mailbox = $1 ORDER BY m.uid",
+        )
+        .bind(self.state_key())
+        .fetch_all(&ctx.store.pool)
+        .await
+        .what("list messages to move")?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mailbox = self
+            .timed("SELECT", session.select(quote(&self.cfg.mailbox)))
+            .await?;
+        let current = mailbox.uid_validity.unwrap_or(0) as i64;
+        let mut to_move = Vec::new();
+        let mut jobs = Vec::new();
+        for r in &rows {
+            let validity: Option<i64> = r.try_get("uidvalidity").what("read move")?;
+            let uid: Option<i64> = r.try_get("uid").what("read move")?;
+            if let (Some(v), Some(uid)) = (validity, uid) {
+                if v == current {
+                    to_move.push(uid as u32);
+                }
+            }
+            jobs.push(r.try_get::<i64, _>("job_id").what("read move")?);
+        }
+        let caps = self.timed("CAPABILITY", session.capabilities()).await?;
+        for chunk in to_move.chunks(500) {
+            let set = uid_set(chunk);
+            if caps.has_str("MOVE") {
+                self.timed(
+                    "UID MOVE",
+                    session.uid_mv(&set, quote(&self.cfg.processed_mailbox)),
+                )
+                .await?;
+            } else {
+                self.timed(
+                    "UID COPY",
+                    session.uid_copy(&set, quote(&self.cfg.processed_mailbox)),
+                )
+                .await?;
+                self.timed("UID STORE", async {
+                    session
+                        .uid_store(&set, "+FLAGS.SILENT (\\Deleted)")
+                        .await?
+                        .try_collect::<Vec<_>>()
+                        .await
+                })
+                .await?;
+                self.timed("EXPUNGE", async {
+                    session.expunge().await?.try_collect::<Vec<_>>().await
+                })
+                .await?;
+            }
+        }
+        drain_unsolicited(session);
+        let mut tx = ctx.store.pool.begin().await.what("begin")?;
+        for id in &jobs {
+            crate::filing::jobs::complete(&mut tx, *id).await?;
+        }
+        tx.commit().await.what("commit moves")?;
+        debug!(moved = to_move.len(), "filed messages moved");
+        Ok(to_move.len())
+    }
+
+    /// Wait for new mail: IDLE when the server has it (woken by the server, by filed messages
+    /// waiting to be moved, or by shutdown), else sleep for the poll interval.
+    pub async fn wait(
+        self: &Mailbox,
+        ctx: &Context,
+        session: Session,
+        cancel: &CancellationToken,
+    ) -> Result<Session, ImapError> {
+        let mut session = session;
+        let period = Duration::from_secs(self.cfg.poll_seconds.clamp(1, 25 * 60));
+        let caps = self.timed("CAPABILITY", session.capabilities()).await?;
+        if !caps.has_str("IDLE") {
+            tokio::select! {
+                _ = tokio::time::sleep(period) => {}
+                _ = ctx.moves_waiting.notified() => {}
+                _ = cancel.cancelled() => {}
+            }
+            return Ok(session);
+        }
+        let mut idle = session.idle();
+        self.timed("IDLE", idle.init()).await?;
+        {
+            let (fut, stop) = idle.wait_with_timeout(period);
+            tokio::pin!(fut);
+            let woke = tokio::select! {
+                r = &mut fut => Some(r),
+                _ = ctx.moves_waiting.notified() => None,
+                _ = cancel.cancelled() => None,
+            };
+            if woke.is_none() {
+                drop(stop);
+                let _ = tokio::time::timeout(self.timeout(), &mut fut).await;
+            }
+        }
+        let session = self.timed("DONE", idle.done()).await?;
+        Ok(session)
+    }
+
+    pub async fn logout(&self, mut session: Session) {
+        let _ = tokio::time::timeout(Duration::from_secs(5), session.logout()).await;
+    }
+
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+}
+
+async fn save_state(
+    conn: &mut sqlx::AnyConnection,
+    key: &str,
+    uidvalidity: i64,
+    last_uid: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO mailbox_state (mailbox, uidvalidity, last_uid, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (mailbox) DO UPDATE SET uidvalidity = $2, last_uid = $3, updated_at = $4",
+    )
+    .bind(key)
+    .bind(uidvalidity)
+    .bind(last_uid)
+    .bind(now_ms())
+    .execute(conn)
+    .await
+    .what("save mailbox state")?;
+    Ok(())
+}
+
+/// Unsolicited responses go to a bounded channel that silently drops when full: empty it.
+fn drain_unsolicited(session: &mut Session) {
+    while session.unsolicited_responses.try_recv().is_ok() {}
+}
+
+/// `1,2,5` — a UID set for one command.
+fn uid_set(uids: &[u32]) -> String {
+    uids.iter()
+        .map(|u| u.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Mailbox names are sent quoted, so names with spaces work.
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// Split UIDs into groups whose messages together stay under `BATCH_BYTES`.
+fn byte_groups(uids: &[u32], sizes: &HashMap<u32, u32>) -> Vec<Vec<u32>> {
+    let mut groups = Vec::new();
+    let mut current = Vec::new();
+    let mut bytes = 0u64;
+    for &uid in uids {
+        let size = *sizes.get(&uid).unwrap_or(&0) as u64;
+        if !current.is_empty() && bytes + size > BATCH_BYTES {
+            groups.push(std::mem::take(&mut current));
+            bytes = 0;
+        }
+        current.push(uid);
+        bytes += size;
+    }
+    if !current.is_empty() {
+        groups.push(current);
+    }
+    groups
+}
+
+/// A TLS stream after STARTTLS. async-imap's `Client::new` does not read a greeting by itself
+/// (we do, in `connect`), so after STARTTLS we must answer that first read without the network:
+/// this wrapper serves a synthetic greeting once, then passes everything through.
+#[derive(Debug)]
+struct NoGreeting<S> {
+    inner: S,
+    greeting: &'static [u8],
+}
+
+impl<S> NoGreeting<S> {
+    fn new(inner: S) -> Self {
+        Self {
+            inner,
+            greeting: b"* OK STARTTLS done\r\n",
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for NoGreeting<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if !self.greeting.is_empty() {
+            let n = self.greeting.len().min(buf.remaining());
+            buf.put_slice(&self.greeting[..n]);
+            self.greeting = &self.greeting[n..];
+            return std::task::Poll::Ready(Ok(()));
+        }
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for NoGreeting<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn big_batches_are_split_by_bytes() {
+        let sizes: HashMap<u32, u32> = [(1, 40 << 20), (2, 40 << 20), (3, 1000)]
+            .into_iter()
+            .collect();
+        assert_eq!(byte_groups(&[1, 2, 3], &sizes), vec![vec![1], vec![2, 3]]);
+    }
+
+    #[test]
+    fn folder_names_are_quoted() {
+        assert_eq!(quote("Sudah \"Diproses\""), "\"Sudah \\\"Diproses\\\"\"");
+    }
+}
