@@ -19,7 +19,9 @@ CREATE TABLE messages (
     error TEXT,
     case_id INTEGER
 );
-CREATE UNIQUE INDEX messages_sha256 ON messages(sha256);
+-- A copy of a message already filed (same bytes) is recorded as a duplicate, never a second case.
+CREATE UNIQUE INDEX messages_filed_once ON messages(sha256) WHERE state = 'filed';
+CREATE INDEX messages_sha256 ON messages(sha256);
 CREATE UNIQUE INDEX messages_uid ON messages(mailbox, uidvalidity, uid);
 CREATE INDEX messages_message_id ON messages(message_id);
 

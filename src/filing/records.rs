@@ -23,7 +23,7 @@ pub struct NewMessage<'a> {
     pub original_name: Option<&'a str>,
 }
 
-/// Insert a message row; None when the same content or the same mailbox UID is already known.
+/// Insert a message row; None when the same mailbox UID is already stored.
 pub async fn insert_message(
     conn: &mut AnyConnection,
     m: &NewMessage<'_>,
@@ -148,6 +148,17 @@ pub async fn file_message(
     .await
     .what("file message")?;
     Ok(())
+}
+
+/// The case an identical copy of this message (same bytes) was filed as.
+pub async fn case_of_identical(conn: &mut AnyConnection, sha256: &str, except_message: i64) -> Result<Option<i64>, StoreError> {
+    sqlx::query_scalar("SELECT case_id FROM messages WHERE sha256 = $1 AND state = 'filed' AND id <> $2 LIMIT 1")
+        .bind(sha256)
+        .bind(except_message)
+        .fetch_optional(conn)
+        .await
+        .what("find identical copy")
+        .map(Option::flatten)
 }
 
 /// The case an earlier copy of this message (same Message-ID and sender) was filed as.

@@ -391,12 +391,7 @@ impl Mailbox {
                     enqueue(&mut tx, JobKind::Intake, id).await?;
                     stored += 1;
                 }
-                None => {
-                    // Already stored (same content under an old UIDVALIDITY): just move it.
-                    debug!(uid, "message already stored");
-                    self.enqueue_move_of_copy(&mut tx, sha, uidvalidity, *uid)
-                        .await?;
-                }
+                None => debug!(uid, "message already stored"),
             }
         }
         save_state(&mut tx, &self.state_key(), uidvalidity, last as i64).await?;
@@ -405,32 +400,6 @@ impl Mailbox {
             info!(stored, last_uid = last, "new messages stored");
         }
         Ok(stored)
-    }
-
-    /// A copy of a stored message seen under a new UID (UIDVALIDITY changed) is still moved out
-    /// of the inbox: point the stored row at its new UID when it has not been moved yet.
-    async fn enqueue_move_of_copy(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        sha: &str,
-        uidvalidity: i64,
-        uid: u32,
-    ) -> Result<(), ImapError> {
-        let id: Option<i64> = sqlx::query_scalar(
-            "UPDATE messages SET uidvalidity = $1, uid = $2 WHERE sha256 = $3 AND source = 'imap' \
-             AND NOT EXISTS (SELECT 1 FROM messages m2 WHERE m2.mailbox = messages.mailbox AND m2.uidvalidity = $1 AND m2.uid = $2) \
-             RETURNING id",
-        )
-        .bind(uidvalidity)
-        .bind(uid as i64)
-        .bind(sha)
-        .fetch_optional(&mut *conn)
-        .await
-        .what("update moved copy")?;
-        if let Some(id) = id {
-            crate::filing::jobs::enqueue_again(conn, JobKind::Move, id).await?;
-        }
-        Ok(())
     }
 
     /// Move every filed message to the processed folder; returns how many.

@@ -70,9 +70,12 @@ async fn intake_email(ctx: &Context, job: &Job, msg: &MessageRow) -> Result<(), 
     let stored = store_attachments(ctx, attachments).await?;
 
     let mut tx = ctx.store.pool.begin().await.map_err(store_err)?;
-    let existing = match &parsed {
-        Some(p) => existing_case(&mut tx, ctx, msg, p).await?,
-        None => None,
+    let existing = match records::case_of_identical(&mut tx, &msg.sha256, msg.id).await? {
+        Some(case_id) => Some((case_id, records::tracking_code_of(&mut tx, case_id).await?, true)),
+        None => match &parsed {
+            Some(p) => existing_case(&mut tx, ctx, msg, p).await?,
+            None => None,
+        },
     };
     let (case_id, code, state) = match existing {
         Some((case_id, code, dup)) => (case_id, code, if dup { "duplicate" } else { "filed" }),

@@ -1,0 +1,69 @@
+//! `loket run` as an operator runs it: mail is answered within seconds (IDLE), and SIGTERM
+//! stops the worker cleanly.
+
+mod app;
+mod support;
+
+use std::time::{Duration, Instant};
+
+use app::{acks_to, text_mail, unique_address, Db, TestApp};
+
+#[tokio::test]
+async fn running_worker_answers_new_mail_within_seconds_and_stops_on_sigterm() {
+    let app = TestApp::spawn_with(Db::Sqlite, |t| {
+        // IDLE must wake the worker, not the poll interval.
+        t["imap"]["poll_seconds"] = toml::Value::Integer(600);
+    })
+    .await
+    .unwrap();
+    let mut child = app.command().arg("run").env("LOKET_LOG", "info").spawn().unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let wati = unique_address("wati");
+    let sent = Instant::now();
+    app.deliver(&text_mail(&wati, "Permohonan izin apotek", "Kami mengajukan izin apotek baru.", "")).await;
+    let acks = support::smtp().wait_for(&wati, 1, Duration::from_secs(20)).await;
+    assert_eq!(acks.len(), 1, "acknowledged while running");
+    let took = sent.elapsed();
+    assert!(took < Duration::from_secs(15), "answered in {took:?}");
+
+    // Moved out of the inbox by the running worker.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !app.inbox().await.is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(app.inbox().await.is_empty());
+
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "clean exit on SIGTERM");
+    assert_eq!(acks_to(&wati, 1).await.len(), 1);
+}
+
+#[tokio::test]
+async fn unreachable_mailbox_is_a_clear_error_naming_host_and_port() {
+    let port = support::free_port();
+    let app = TestApp::spawn_with(Db::Sqlite, |t| {
+        t["imap"]["port"] = toml::Value::Integer(port as i64);
+    })
+    .await
+    .unwrap();
+    let out = app.command().args(["run", "--once"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("127.0.0.1:{port}")), "{stderr}");
+    assert!(!stderr.contains(&app.pass));
+}
+
+#[tokio::test]
+async fn bad_config_exits_with_status_2_naming_the_key() {
+    let app = TestApp::spawn_with(Db::Sqlite, |t| {
+        t["imap"].as_table_mut().unwrap().insert("pasword".into(), toml::Value::String("x".into()));
+    })
+    .await
+    .unwrap();
+    let out = app.command().args(["run", "--once"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("pasword"), "{stderr}");
+}
