@@ -36,6 +36,20 @@ pub enum Command {
         #[arg(long)]
         once: bool,
     },
+    /// Mail-room upload of scanned postal files: one case per file; prints CODE<TAB>FILE.
+    Import {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Applicant name (wins over what is read from the form).
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        address: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+    },
     /// Cases filed so far.
     Cases {
         #[command(subcommand)]
@@ -129,6 +143,21 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
     let load = || Config::load(&cli.config);
     match cli.command {
         Command::Run { once } => crate::commands::run(load()?, once).await,
+        Command::Import {
+            files,
+            name,
+            address,
+            email,
+            phone,
+        } => {
+            let details = crate::domain::ApplicantDetails {
+                name,
+                address,
+                email,
+                phone,
+            };
+            crate::commands::import(load()?, &files, details).await
+        }
         Command::Cases { command } => crate::commands::cases(load()?, command).await,
         Command::Rules {
             command: RulesCommand::Check,

@@ -87,6 +87,59 @@ pub fn reload_rules(ctx: &crate::pipeline::Context) {
     }
 }
 
+/// Store each scanned file as a postal case, process them, print `CODE<TAB>FILE` per case.
+pub async fn import(
+    cfg: Config,
+    files: &[std::path::PathBuf],
+    details: crate::domain::ApplicantDetails,
+) -> Result<(), Failure> {
+    let ctx = worker::context(cfg).await.map_err(startup)?;
+    let details = (!details.is_empty()).then_some(details);
+    let mut stored = Vec::new();
+    let mut failed = 0;
+    for (i, file) in files.iter().enumerate() {
+        if std::io::IsTerminal::is_terminal(&std::io::stderr()) && files.len() > 1 {
+            eprint!("\r[{}/{}] {}\x1b[K", i + 1, files.len(), file.display());
+        }
+        match crate::intake::spool::store_file(&ctx, file, details.as_ref(), "import").await {
+            Ok(s) => stored.push(s),
+            Err(e) => {
+                failed += 1;
+                eprintln!("{}", error_chain(&e));
+            }
+        }
+    }
+    let report = crate::pipeline::drain(&ctx, Some(crate::filing::now_ms()))
+        .await
+        .map_err(|e| Failure::Runtime(anyhow!(error_chain(&e))))?;
+    if report.transient > 0 {
+        warn!("some acknowledgements wait for the SMTP server; `loket run` will send them");
+    }
+    for s in &stored {
+        let code: Option<String> = sqlx::query_scalar(
+            "SELECT c.tracking_code FROM messages m JOIN cases c ON c.id = m.case_id WHERE m.id = $1",
+        )
+        .bind(s.message_row)
+        .fetch_optional(&ctx.store.pool)
+        .await
+        .context("look up the filed case")?;
+        match code {
+            Some(code) => println!("{code}\t{}", s.path.display()),
+            None => {
+                failed += 1;
+                eprintln!("{}: not filed (see `loket run` log)", s.path.display());
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(Failure::Runtime(anyhow!(
+            "{failed} of {} file(s) could not be filed",
+            files.len()
+        )));
+    }
+    Ok(())
+}
+
 pub async fn cases(cfg: Config, command: CasesCommand) -> Result<(), Failure> {
     let store = Store::open(&cfg.database.url, 2)
         .await

@@ -10,6 +10,7 @@ use crate::classify::Catalogue;
 use crate::config::Config;
 use crate::filing::{now_ms, Store};
 use crate::intake::imap::{ImapError, Mailbox};
+use crate::intake::spool::SpoolDir;
 use crate::notify::{Mailer, Templates};
 use crate::pipeline::{self, error_chain, Context, DrainReport};
 
@@ -69,6 +70,10 @@ pub async fn run_once(ctx: &Context) -> Result<OnceReport, WorkerError> {
             Err(e) => report.unreachable.push(error_chain(&e)),
         }
     }
+    match spool(ctx).scan(ctx).await {
+        Ok(n) => report.fetched += n,
+        Err(e) => report.unreachable.push(error_chain(&e)),
+    }
     report.jobs = pipeline::drain(ctx, Some(started)).await?;
     if let Some(mb) = &mailbox {
         if report.unreachable.is_empty() {
@@ -108,6 +113,10 @@ pub async fn run_forever(ctx: Context, cancel: CancellationToken) -> Result<(), 
         let mb = Mailbox::new(imap)?;
         let (ctx, cancel) = (ctx.clone(), cancel.clone());
         tasks.spawn(async move { watch_mailbox(ctx, mb, cancel).await });
+    }
+    {
+        let (ctx, cancel) = (ctx.clone(), cancel.clone());
+        tasks.spawn(async move { watch_spool(ctx, cancel).await });
     }
     for n in 0..ctx.cfg.worker.concurrency {
         let (ctx, cancel) = (ctx.clone(), cancel.clone());
@@ -151,6 +160,24 @@ async fn run_jobs(ctx: Context, n: usize, cancel: CancellationToken) {
         tokio::select! {
             _ = wake => {}
             _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            _ = cancel.cancelled() => {}
+        }
+    }
+}
+
+fn spool(ctx: &Context) -> SpoolDir {
+    SpoolDir::new(&ctx.cfg.spool.dir, ctx.cfg.spool.settle_seconds)
+}
+
+/// Look at the spool folder every two seconds.
+async fn watch_spool(ctx: Context, cancel: CancellationToken) {
+    let spool = spool(&ctx);
+    while !cancel.is_cancelled() {
+        if let Err(e) = spool.scan(&ctx).await {
+            warn!(error = %error_chain(&e), "spool folder");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
             _ = cancel.cancelled() => {}
         }
     }

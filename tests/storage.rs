@@ -101,6 +101,7 @@ async fn the_same_mailbox_uid_is_stored_once() {
             truncated: false,
             message_id: None,
             original_name: None,
+            details: None,
         };
         assert!(insert_message(&mut conn, &msg).await.unwrap().is_some(), "{name}");
         assert!(insert_message(&mut conn, &msg).await.unwrap().is_none(), "{name}");

@@ -13,7 +13,8 @@ CREATE TABLE messages (
     subject TEXT,
     references_ids TEXT,                  -- References + Message-ID, for threading the reply
     no_reply TEXT,                        -- why it must not be answered (RFC 3834 ...)
-    original_name TEXT,
+    original_name TEXT,                   -- spool/import: the scanned file's name
+    details TEXT,                         -- import: applicant details typed by the clerk (JSON)
     received_at INTEGER NOT NULL,
     state TEXT NOT NULL,                  -- new | filed | duplicate | failed
     error TEXT,
@@ -105,6 +106,16 @@ CREATE TABLE outbox (
     error TEXT
 );
 CREATE UNIQUE INDEX outbox_once ON outbox(case_id, purpose);
+
+-- Letters to post to applicants (receipts for postal applications), printed in daily batches.
+CREATE TABLE letters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    purpose TEXT NOT NULL,                -- receipt:<message id> | ...
+    created_at INTEGER NOT NULL,
+    printed_at INTEGER
+);
+CREATE UNIQUE INDEX letters_once ON letters(case_id, purpose);
 
 CREATE TABLE jobs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -112,3 +112,9 @@ pub fn no_reply_reason(msg: &ParsedMessage, office_addresses: &[String]) -> Opti
     let _ = (msg, office_addresses);
     todo!()
 }
+
+/// A safe filename for `name` (see `Attachment::filename`); `index` numbers invented names.
+pub fn safe_filename(name: &str, content_type: &str, index: usize) -> String {
+    let _ = (name, content_type, index);
+    todo!()
+}

@@ -6,6 +6,7 @@
 //! - [`document`]: one attachment into per-page text, or a recorded reason why not.
 
 pub mod document;
+pub mod form;
 pub mod html;
 pub mod mime;
 pub mod pdf;

@@ -21,6 +21,8 @@ pub struct NewMessage<'a> {
     pub truncated: bool,
     pub message_id: Option<&'a str>,
     pub original_name: Option<&'a str>,
+    /// Applicant details typed by the mail-room clerk (JSON).
+    pub details: Option<&'a str>,
 }
 
 /// Insert a message row; None when the same mailbox UID is already stored.
@@ -30,7 +32,7 @@ pub async fn insert_message(
 ) -> Result<Option<i64>, StoreError> {
     let row = sqlx::query(
         "INSERT INTO messages (source, mailbox, uidvalidity, uid, sha256, size, truncated, message_id, \
-         original_name, received_at, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'new') \
+         original_name, details, received_at, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'new') \
          ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(m.source)
@@ -42,6 +44,7 @@ pub async fn insert_message(
     .bind(m.truncated as i64)
     .bind(m.message_id)
     .bind(m.original_name)
+    .bind(m.details)
     .bind(now_ms())
     .fetch_optional(conn)
     .await
@@ -60,15 +63,17 @@ pub struct MessageRow {
     pub uidvalidity: Option<i64>,
     pub uid: Option<i64>,
     pub sha256: String,
+    pub size: i64,
     pub truncated: bool,
     pub original_name: Option<String>,
+    pub details: Option<String>,
     pub received_at: i64,
     pub case_id: Option<i64>,
 }
 
 pub async fn message(conn: &mut AnyConnection, id: i64) -> Result<MessageRow, StoreError> {
     let r = sqlx::query(
-        "SELECT id, source, mailbox, uidvalidity, uid, sha256, truncated, original_name, received_at, case_id \
+        "SELECT id, source, mailbox, uidvalidity, uid, sha256, size, truncated, original_name, details, received_at, case_id \
          FROM messages WHERE id = $1",
     )
     .bind(id)
@@ -87,8 +92,10 @@ pub async fn message(conn: &mut AnyConnection, id: i64) -> Result<MessageRow, St
         uidvalidity: r.try_get("uidvalidity").map_err(get)?,
         uid: r.try_get("uid").map_err(get)?,
         sha256: r.try_get("sha256").map_err(get)?,
+        size: r.try_get("size").map_err(get)?,
         truncated: r.try_get::<i64, _>("truncated").map_err(get)? != 0,
         original_name: r.try_get("original_name").map_err(get)?,
+        details: r.try_get("details").map_err(get)?,
         received_at: r.try_get("received_at").map_err(get)?,
         case_id: r.try_get("case_id").map_err(get)?,
     })
@@ -151,14 +158,20 @@ pub async fn file_message(
 }
 
 /// The case an identical copy of this message (same bytes) was filed as.
-pub async fn case_of_identical(conn: &mut AnyConnection, sha256: &str, except_message: i64) -> Result<Option<i64>, StoreError> {
-    sqlx::query_scalar("SELECT case_id FROM messages WHERE sha256 = $1 AND state = 'filed' AND id <> $2 LIMIT 1")
-        .bind(sha256)
-        .bind(except_message)
-        .fetch_optional(conn)
-        .await
-        .what("find identical copy")
-        .map(Option::flatten)
+pub async fn case_of_identical(
+    conn: &mut AnyConnection,
+    sha256: &str,
+    except_message: i64,
+) -> Result<Option<i64>, StoreError> {
+    sqlx::query_scalar(
+        "SELECT case_id FROM messages WHERE sha256 = $1 AND state = 'filed' AND id <> $2 LIMIT 1",
+    )
+    .bind(sha256)
+    .bind(except_message)
+    .fetch_optional(conn)
+    .await
+    .what("find identical copy")
+    .map(Option::flatten)
 }
 
 /// The case an earlier copy of this message (same Message-ID and sender) was filed as.

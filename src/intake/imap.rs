@@ -385,6 +385,7 @@ impl Mailbox {
                 truncated: *truncated,
                 message_id: None,
                 original_name: None,
+                details: None,
             };
             match insert_message(&mut tx, &row).await? {
                 Some(id) => {

@@ -4,4 +4,5 @@
 //! before it changes anything at the source.
 
 pub mod imap;
+pub mod spool;
 mod tls;

@@ -9,7 +9,8 @@ use tracing::info;
 
 use super::{crash_point, Context, JobError};
 use crate::classify::{Catalogue, ClassifyInput, Decision, DocInput};
-use crate::domain::Status;
+use crate::domain::{ApplicantDetails, Channel, Status};
+use crate::extract::form::applicant_from_form;
 use crate::filing::jobs::{complete, enqueue};
 use crate::filing::records::{self, NewOutbox};
 use crate::filing::store::QueryContext;
@@ -20,6 +21,8 @@ use crate::notify::ack::{self, AckContext, AckDocument};
 pub(crate) struct CaseRow {
     pub id: i64,
     pub code: String,
+    pub channel: String,
+    pub applicant: ApplicantDetails,
     pub status: String,
     pub subject: Option<String>,
     pub body: Option<String>,
@@ -38,7 +41,8 @@ pub(crate) struct DocRow {
 
 pub(crate) async fn load_case(conn: &mut AnyConnection, id: i64) -> Result<CaseRow, sqlx::Error> {
     let r = sqlx::query(
-        "SELECT id, tracking_code, status, subject, body, applicant_name, error, received_at FROM cases WHERE id = $1",
+        "SELECT id, tracking_code, channel, status, subject, body, applicant_name, applicant_email, applicant_address, \
+         applicant_phone, error, received_at FROM cases WHERE id = $1",
     )
     .bind(id)
     .fetch_one(conn)
@@ -46,6 +50,13 @@ pub(crate) async fn load_case(conn: &mut AnyConnection, id: i64) -> Result<CaseR
     Ok(CaseRow {
         id: r.try_get("id")?,
         code: r.try_get("tracking_code")?,
+        channel: r.try_get("channel")?,
+        applicant: ApplicantDetails {
+            name: r.try_get("applicant_name")?,
+            address: r.try_get("applicant_address")?,
+            email: r.try_get("applicant_email")?,
+            phone: r.try_get("applicant_phone")?,
+        },
         status: r.try_get("status")?,
         subject: r.try_get("subject")?,
         body: r.try_get("body")?,
@@ -97,7 +108,7 @@ pub(crate) fn decide(catalogue: &Catalogue, case: &CaseRow, docs: &[DocRow]) -> 
 
 pub async fn run(ctx: &Context, job: &Job) -> Result<(), JobError> {
     let mut conn = ctx.store.pool.acquire().await.what("acquire connection")?;
-    let case = load_case(&mut conn, job.target).await.what("load case")?;
+    let mut case = load_case(&mut conn, job.target).await.what("load case")?;
     let docs = load_docs(&mut conn, case.id).await.what("load documents")?;
     drop(conn);
     let catalogue = ctx.catalogue();
@@ -106,6 +117,10 @@ pub async fn run(ctx: &Context, job: &Job) -> Result<(), JobError> {
     let mut tx = ctx.store.pool.begin().await.what("begin")?;
     records::lock_case(&mut tx, case.id).await?;
     save_decision(&mut tx, &case, &docs, &decision).await?;
+    if case.channel == Channel::Postal.as_str() {
+        postal_details(&mut tx, &mut case, &docs).await?;
+        queue_receipt_letters(&mut tx, case.id).await?;
+    }
     let acks = write_acks(ctx, &mut tx, &case, &docs, &decision, &catalogue).await?;
     complete(&mut tx, job.id).await?;
     tx.commit().await.what("commit decision")?;
@@ -174,6 +189,70 @@ async fn save_decision(
         ),
     };
     records::add_event(conn, case.id, "classified", &summary).await?;
+    Ok(())
+}
+
+/// Postal applicants are known from the form they filled in: read name, address, phone and
+/// email from the documents' text where the clerk typed nothing; the email makes an email
+/// acknowledgement possible.
+async fn postal_details(
+    conn: &mut AnyConnection,
+    case: &mut CaseRow,
+    docs: &[DocRow],
+) -> Result<(), JobError> {
+    let text: String = docs
+        .iter()
+        .map(|d| d.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let merged = case.applicant.clone().or(&applicant_from_form(&text));
+    if merged == case.applicant {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE cases SET applicant_name = $1, applicant_address = $2, applicant_email = $3, applicant_phone = $4 WHERE id = $5",
+    )
+    .bind(&merged.name)
+    .bind(&merged.address)
+    .bind(&merged.email)
+    .bind(&merged.phone)
+    .bind(case.id)
+    .execute(&mut *conn)
+    .await
+    .what("save applicant details")?;
+    if let Some(email) = &merged.email {
+        sqlx::query("UPDATE messages SET sender = $1 WHERE case_id = $2 AND sender IS NULL")
+            .bind(email)
+            .bind(case.id)
+            .execute(&mut *conn)
+            .await
+            .what("save applicant email")?;
+    }
+    records::add_event(
+        conn,
+        case.id,
+        "applicant_details",
+        "read from the application form",
+    )
+    .await?;
+    if case.applicant_name.is_none() {
+        case.applicant_name = merged.name.clone();
+    }
+    case.applicant = merged;
+    Ok(())
+}
+
+/// Every postal message gets a receipt letter (tanda terima berkas), printed with `loket letters`.
+async fn queue_receipt_letters(conn: &mut AnyConnection, case_id: i64) -> Result<(), JobError> {
+    sqlx::query(
+        "INSERT INTO letters (case_id, purpose, created_at) SELECT case_id, 'receipt:' || id, $1 FROM messages \
+         WHERE case_id = $2 AND state = 'filed' ON CONFLICT (case_id, purpose) DO NOTHING",
+    )
+    .bind(crate::filing::now_ms())
+    .bind(case_id)
+    .execute(conn)
+    .await
+    .what("queue receipt letter")?;
     Ok(())
 }
 

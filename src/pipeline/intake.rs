@@ -8,7 +8,7 @@ use sqlx::AnyConnection;
 use tracing::{info, info_span, Instrument};
 
 use super::{crash_point, Context, JobError};
-use crate::domain::{Channel, TrackingCode};
+use crate::domain::{ApplicantDetails, Channel, TrackingCode};
 use crate::extract::mime::{self, Attachment, MimeLimits, ParsedMessage};
 use crate::filing::jobs::{complete, enqueue, enqueue_again};
 use crate::filing::records::{self, MessageHeaders, MessageRow, NewCase, NewDocument};
@@ -28,7 +28,89 @@ pub async fn run(ctx: &Context, job: &Job) -> Result<(), JobError> {
         return Ok(());
     }
     let span = info_span!("message", row = msg.id, source = %msg.source);
-    intake_email(ctx, job, &msg).instrument(span).await
+    if msg.source == "imap" {
+        intake_email(ctx, job, &msg).instrument(span).await
+    } else {
+        intake_postal(ctx, job, &msg).instrument(span).await
+    }
+}
+
+/// A scanned postal application: one file, one document, applicant details from the clerk
+/// (more are read from the form once its text is known, in the classify step).
+async fn intake_postal(ctx: &Context, job: &Job, msg: &MessageRow) -> Result<(), JobError> {
+    let details: ApplicantDetails = msg
+        .details
+        .as_deref()
+        .and_then(|d| serde_json::from_str(d).ok())
+        .unwrap_or_default();
+    let name = crate::extract::mime::safe_filename(
+        msg.original_name.as_deref().unwrap_or("scan"),
+        "application/octet-stream",
+        0,
+    );
+    let mut tx = ctx.store.pool.begin().await.map_err(store_err)?;
+    let headers = MessageHeaders {
+        sender: details.email.clone(),
+        subject: msg.original_name.clone(),
+        ..MessageHeaders::default()
+    };
+    let (case_id, code, state) = match records::case_of_identical(&mut tx, &msg.sha256, msg.id)
+        .await?
+    {
+        Some(case_id) => (
+            case_id,
+            records::tracking_code_of(&mut tx, case_id).await?,
+            "duplicate",
+        ),
+        None => {
+            let new_case = NewCase {
+                channel: Some(Channel::Postal),
+                applicant_name: details.name.clone(),
+                applicant_email: details.email.clone(),
+                applicant_address: details.address.clone(),
+                applicant_phone: details.phone.clone(),
+                subject: Some(format!("Berkas pos: {name}")),
+                received_at: msg.received_at,
+                ..NewCase::default()
+            };
+            let (id, code) = records::insert_case(&mut tx, &ctx.cfg.office.code, &new_case).await?;
+            records::add_event(
+                &mut tx,
+                id,
+                "received",
+                &format!("scanned postal file {name} ({})", msg.source),
+            )
+            .await?;
+            let doc = NewDocument {
+                case_id: id,
+                position: 0,
+                filename: &name,
+                original_filename: msg.original_name.as_deref(),
+                declared_type: "application/octet-stream",
+                sha256: &msg.sha256,
+                size: msg.size,
+            };
+            let doc_id = records::insert_document(&mut tx, &doc).await?;
+            enqueue(&mut tx, JobKind::Extract, doc_id).await?;
+            (id, code.to_string(), "filed")
+        }
+    };
+    if state == "duplicate" {
+        records::add_event(
+            &mut tx,
+            case_id,
+            "duplicate",
+            &format!("the same scan ({name}) was handed in again; ignored"),
+        )
+        .await?;
+    }
+    records::file_message(&mut tx, msg.id, &headers, state, case_id).await?;
+    complete(&mut tx, job.id).await?;
+    tx.commit().await.map_err(store_err)?;
+    info!(case = %code, state, "scanned file filed");
+    ctx.wake.notify_waiters();
+    crash_point("intake");
+    Ok(())
 }
 
 fn store_err(source: sqlx::Error) -> JobError {
@@ -71,7 +153,11 @@ async fn intake_email(ctx: &Context, job: &Job, msg: &MessageRow) -> Result<(), 
 
     let mut tx = ctx.store.pool.begin().await.map_err(store_err)?;
     let existing = match records::case_of_identical(&mut tx, &msg.sha256, msg.id).await? {
-        Some(case_id) => Some((case_id, records::tracking_code_of(&mut tx, case_id).await?, true)),
+        Some(case_id) => Some((
+            case_id,
+            records::tracking_code_of(&mut tx, case_id).await?,
+            true,
+        )),
         None => match &parsed {
             Some(p) => existing_case(&mut tx, ctx, msg, p).await?,
             None => None,

@@ -1,0 +1,243 @@
+//! The mail room: scanned postal applications from the spool folder and `loket import`.
+//!
+//! A file is taken only once it has stopped growing (no change for `spool.settle_seconds`; a
+//! network scanner writes slowly), stored as a blob and a `messages` row with its `intake` job,
+//! and only then moved to `processed/`. Files that can't be read go to `failed/` with a
+//! `.reason.txt` beside them. Nothing is deleted; a restart between storing and moving finds the
+//! file again and intake files the copy as a duplicate of the same case.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use tracing::{info, warn};
+
+use crate::domain::ApplicantDetails;
+use crate::extract::document::{read_document, DocumentError};
+use crate::filing::jobs::enqueue;
+use crate::filing::records::{insert_message, NewMessage};
+use crate::filing::store::QueryContext;
+use crate::filing::JobKind;
+use crate::pipeline::{Context, JobError};
+
+/// A scanned file stored for intake.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub message_row: i64,
+    pub path: PathBuf,
+}
+
+/// Why a file was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum SpoolError {
+    #[error("{path}: {reason}")]
+    Unreadable {
+        path: PathBuf,
+        reason: DocumentError,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Job(#[from] JobError),
+}
+
+/// Store one scanned file as a postal message (does not move or delete it).
+pub async fn store_file(
+    ctx: &Context,
+    path: &Path,
+    details: Option<&ApplicantDetails>,
+    source: &str,
+) -> Result<Stored, SpoolError> {
+    let io = |source| SpoolError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let data = tokio::fs::read(path).await.map_err(io)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "scan".into());
+    let (blobs, check_name) = (ctx.blobs.clone(), name.clone());
+    let sha = tokio::task::spawn_blocking(move || -> Result<String, SpoolErrorKind> {
+        // Refuse what can't be read before it becomes a case nobody can use.
+        let x = read_document(&data, "application/octet-stream", &check_name);
+        if let Some(err) = x.error {
+            return Err(SpoolErrorKind::Unreadable(err));
+        }
+        blobs.put(&data).map_err(|e| SpoolErrorKind::Job(e.into()))
+    })
+    .await
+    .map_err(|e| SpoolError::Job(JobError::Panic(e.to_string())))?
+    .map_err(|e| match e {
+        SpoolErrorKind::Unreadable(reason) => SpoolError::Unreadable {
+            path: path.to_path_buf(),
+            reason,
+        },
+        SpoolErrorKind::Job(j) => SpoolError::Job(j),
+    })?;
+    let size = tokio::fs::metadata(path).await.map_err(io)?.len() as i64;
+    let details = details.map(|d| serde_json::to_string(d).unwrap_or_default());
+    let mut tx = ctx
+        .store
+        .pool
+        .begin()
+        .await
+        .what("begin")
+        .map_err(JobError::from)?;
+    let row = NewMessage {
+        source,
+        mailbox: None,
+        uidvalidity: None,
+        uid: None,
+        sha256: &sha,
+        size,
+        truncated: false,
+        message_id: None,
+        original_name: Some(&name),
+        details: details.as_deref(),
+    };
+    let id = insert_message(&mut tx, &row)
+        .await
+        .map_err(JobError::from)?
+        .ok_or_else(|| {
+            SpoolError::Job(JobError::Other(format!(
+                "{}: could not record the file",
+                path.display()
+            )))
+        })?;
+    enqueue(&mut tx, JobKind::Intake, id)
+        .await
+        .map_err(JobError::from)?;
+    tx.commit()
+        .await
+        .what("commit scanned file")
+        .map_err(JobError::from)?;
+    ctx.wake.notify_waiters();
+    Ok(Stored {
+        message_row: id,
+        path: path.to_path_buf(),
+    })
+}
+
+enum SpoolErrorKind {
+    Unreadable(DocumentError),
+    Job(JobError),
+}
+
+/// The spool folder and its `processed/` and `failed/` subfolders.
+#[derive(Debug, Clone)]
+pub struct SpoolDir {
+    dir: PathBuf,
+    settle: Duration,
+}
+
+impl SpoolDir {
+    pub fn new(dir: &Path, settle_seconds: u64) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+            settle: Duration::from_secs(settle_seconds),
+        }
+    }
+
+    /// Take every settled file once; returns how many were stored.
+    pub async fn scan(&self, ctx: &Context) -> Result<usize, SpoolError> {
+        let io = |source| SpoolError::Io {
+            path: self.dir.clone(),
+            source,
+        };
+        tokio::fs::create_dir_all(&self.dir).await.map_err(io)?;
+        let mut stored = 0;
+        for path in self.settled_files().map_err(io)? {
+            match store_file(ctx, &path, None, "spool").await {
+                Ok(_) => {
+                    self.move_to(&path, "processed", None).await?;
+                    stored += 1;
+                }
+                Err(SpoolError::Unreadable { reason, .. }) => {
+                    warn!(file = %path.display(), reason = %reason, "scanned file unreadable: moved to failed/");
+                    self.move_to(&path, "failed", Some(&reason)).await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if stored > 0 {
+            info!(stored, "scanned files taken from the spool folder");
+        }
+        Ok(stored)
+    }
+
+    /// Regular, visible files that have not changed for the settle time.
+    fn settled_files(&self) -> std::io::Result<Vec<PathBuf>> {
+        let now = SystemTime::now();
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().to_string();
+            let meta = entry.metadata()?;
+            if !meta.is_file() || name.starts_with('.') || is_partial(&name) {
+                continue;
+            }
+            let age = meta
+                .modified()
+                .ok()
+                .and_then(|m| now.duration_since(m).ok())
+                .unwrap_or_default();
+            if age >= self.settle && meta.len() > 0 {
+                out.push(entry.path());
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    async fn move_to(
+        &self,
+        path: &Path,
+        sub: &str,
+        reason: Option<&DocumentError>,
+    ) -> Result<(), SpoolError> {
+        let target_dir = self.dir.join(sub);
+        let io = |source| SpoolError::Io {
+            path: target_dir.clone(),
+            source,
+        };
+        tokio::fs::create_dir_all(&target_dir).await.map_err(io)?;
+        let target = free_name(&target_dir, path.file_name().unwrap_or_default());
+        if let Some(reason) = reason {
+            let text = format!("{}\n{}\n", reason.alasan(), reason);
+            tokio::fs::write(with_suffix(&target, ".reason.txt"), text)
+                .await
+                .map_err(io)?;
+        }
+        tokio::fs::rename(path, &target).await.map_err(io)
+    }
+}
+
+/// Names scanners and copy tools use while a file is still being written.
+fn is_partial(name: &str) -> bool {
+    let lower = name.to_lowercase();
+    [".part", ".tmp", ".crdownload", ".partial", "~"]
+        .iter()
+        .any(|s| lower.ends_with(s))
+}
+
+/// `name`, or `name.1`, `name.2`... if taken.
+fn free_name(dir: &Path, name: &std::ffi::OsStr) -> PathBuf {
+    let first = dir.join(name);
+    if !first.exists() {
+        return first;
+    }
+    (1..)
+        .map(|i| dir.join(format!("{}.{i}", name.to_string_lossy())))
+        .find(|p| !p.exists())
+        .unwrap_or(first)
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
