@@ -1,10 +1,23 @@
 //! One document (an attachment, or a scanned file) into text.
 //!
+//! Takes the bytes of one file with its declared type and name; gives an [`Extraction`]: the
+//! content type found by [`sniff`](super::sniff) (the bytes win over the name: a `.pdf` that is
+//! a JPEG is a JPEG), and one [`PageText`] per page.
+//!
+//! - PDF: the text layer per page ([`pdf`](super::pdf)); image-only pages are `NeedsOcr`.
+//! - Images (JPEG, PNG, TIFF, GIF, WEBP, HEIC/HEIF, BMP): one `NeedsOcr` page. A multi-page
+//!   TIFF is still one entry here; the OCR stage splits it.
+//! - Plain text (UTF-8, else Windows-1252), HTML, and saved emails (`message/rfc822`, e.g. a
+//!   forwarded message kept as `.eml`): one `Plain` page.
+//! - Anything else (ZIP, Office documents, RTF, unknown bytes): `DocumentError::Unsupported`.
+//!
 //! CONTRACT: `read_document` never panics; a file it cannot read gives `Extraction::error`
 //! with a plain reason. Pages whose text must come from OCR are marked `PageSource::NeedsOcr`
 //! (the OCR stage fills them in later).
 
 use serde::{Deserialize, Serialize};
+
+use super::{html, mime, pdf, sniff};
 
 /// Where a page's text came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,7 +59,19 @@ pub enum DocumentError {
 impl DocumentError {
     /// The same reason in Bahasa Indonesia, for the acknowledgement.
     pub fn alasan(&self) -> String {
-        todo!()
+        match self {
+            Self::Encrypted => "berkas PDF terkunci kata sandi".to_string(),
+            Self::Corrupt { kind, .. } => format!("berkas {kind} rusak atau tidak dapat dibaca"),
+            Self::Unsupported(format) => format!("format berkas tidak didukung ({format})"),
+            Self::TooLarge(_) => "berkas terlalu besar untuk diproses".to_string(),
+            Self::Empty => "berkas kosong".to_string(),
+        }
+    }
+
+    /// Whether trying again could help. Never: the same bytes give the same answer; the
+    /// applicant has to send a readable file.
+    pub fn is_transient(&self) -> bool {
+        false
     }
 }
 
@@ -71,6 +96,94 @@ impl Extraction {
 
 /// Read a document's text without OCR.
 pub fn read_document(data: &[u8], declared_type: &str, filename: &str) -> Extraction {
-    let _ = (data, declared_type, filename);
-    todo!()
+    if data.is_empty() {
+        return Extraction::failed(fallback_type(declared_type), DocumentError::Empty);
+    }
+    let Some(content_type) = sniff::sniff(data) else {
+        let described = describe_unknown(declared_type, filename);
+        return Extraction::failed(fallback_type(declared_type), DocumentError::Unsupported(described));
+    };
+    let result = match content_type {
+        sniff::PDF => pdf::read_pdf(data),
+        image if sniff::is_image(image) => Ok(vec![PageText::needs_ocr()]),
+        sniff::TEXT => Ok(vec![PageText::plain(decode_text(data))]),
+        sniff::HTML => Ok(vec![PageText::plain(html::to_text(&decode_text(data)))]),
+        sniff::EMAIL => read_email(data).map(|text| vec![PageText::plain(text)]),
+        other => Err(DocumentError::Unsupported(describe_unknown(other, filename))),
+    };
+    match result {
+        Ok(pages) => Extraction { content_type: content_type.to_string(), pages, error: None },
+        Err(error) => Extraction::failed(content_type.to_string(), error),
+    }
 }
+
+impl Extraction {
+    fn failed(content_type: String, error: DocumentError) -> Self {
+        Self { content_type, pages: Vec::new(), error: Some(error) }
+    }
+}
+
+impl PageText {
+    fn needs_ocr() -> Self {
+        Self { text: String::new(), source: PageSource::NeedsOcr, confidence: None }
+    }
+
+    fn plain(text: String) -> Self {
+        Self { text, source: PageSource::Plain, confidence: None }
+    }
+}
+
+/// The declared type, tidied, for files whose bytes say nothing.
+fn fallback_type(declared_type: &str) -> String {
+    let essence = declared_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if essence.contains('/') {
+        essence
+    } else {
+        "application/octet-stream".to_string()
+    }
+}
+
+/// Name an unknown format for the applicant: the file's extension says more to them than
+/// `application/octet-stream`.
+fn describe_unknown(declared_type: &str, filename: &str) -> String {
+    match filename.rsplit_once('.') {
+        Some((_, ext)) if !ext.is_empty() && ext.len() <= 10 => format!(".{}", ext.to_lowercase()),
+        _ => fallback_type(declared_type),
+    }
+}
+
+/// Text files from Indonesian offices are UTF-8 or, from older Windows machines,
+/// Windows-1252 (a superset of ISO-8859-1 for printable text).
+fn decode_text(data: &[u8]) -> String {
+    let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
+    match std::str::from_utf8(data) {
+        Ok(text) => text.to_string(),
+        Err(_) => match mail_parser::decoders::charsets::map::charset_decoder(b"windows-1252") {
+            Some(decode) => decode(data),
+            None => String::from_utf8_lossy(data).into_owned(),
+        },
+    }
+}
+
+/// A saved email (typically a forwarded message kept whole): its headers that matter to an
+/// officer, then its body. Its attachments were already taken out by [`mime::parse`].
+fn read_email(data: &[u8]) -> Result<String, DocumentError> {
+    let msg = mime::parse(data, &mime::MimeLimits::default()).map_err(|e| {
+        DocumentError::Corrupt { kind: "email".to_string(), detail: e.to_string() }
+    })?;
+    let mut text = String::new();
+    if let Some(from) = &msg.from {
+        text.push_str(&format!("From: {}\n", from.email));
+    }
+    if let Some(subject) = &msg.subject {
+        text.push_str(&format!("Subject: {subject}\n"));
+    }
+    if !text.is_empty() {
+        text.push('\n');
+    }
+    text.push_str(&msg.body_text);
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests;

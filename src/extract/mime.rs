@@ -1,8 +1,27 @@
 //! Parse one raw email with mail-parser into what the counter needs.
 //!
-//! CONTRACT (filled in by the extraction work): never panics on any input; problems that do not stop
-//! parsing are listed in `ParsedMessage::problems`; only input that is not an email at all is an
-//! `Err`.
+//! Takes the raw bytes of one message (RFC 5322, MIME); gives a [`ParsedMessage`]: ids for
+//! threading, sender and Reply-To, subject, date, the body as plain text (HTML-only mail is
+//! converted), every attachment with a safe filename, and whether the message must not be
+//! answered automatically ([`NoReply`], RFC 3834).
+//!
+//! Attachments include inline images and PDFs, and the attachments of forwarded
+//! `message/rfc822` parts, followed up to [`MimeLimits::max_depth`] levels. A forwarded message
+//! that has no attachments of its own is kept whole as an `.eml` attachment instead (its text is
+//! then the content: a forwarded letter, a notary's note); one that has attachments is
+//! represented by those, so the officer does not see every file twice.
+//!
+//! CONTRACT: never panics on any input; problems that do not stop parsing are listed in
+//! `ParsedMessage::problems`; only input that is not an email at all is an `Err`.
+
+use std::collections::HashSet;
+
+use mail_parser::{Address, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType};
+
+use super::html;
+
+mod filename;
+mod no_reply;
 
 /// Limits that protect the worker from hostile mail.
 #[derive(Debug, Clone)]
@@ -15,10 +34,7 @@ pub struct MimeLimits {
 
 impl Default for MimeLimits {
     fn default() -> Self {
-        Self {
-            max_attachments: 50,
-            max_depth: 5,
-        }
+        Self { max_attachments: 50, max_depth: 5 }
     }
 }
 
@@ -60,12 +76,6 @@ pub enum NoReply {
     NoSender,
 }
 
-impl NoReply {
-    /// Short English explanation for records and logs.
-    pub fn describe(&self) -> String {
-        todo!()
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct ParsedMessage {
@@ -101,20 +111,271 @@ pub enum MimeError {
     NotAMessage(String),
 }
 
+impl MimeError {
+    /// Whether trying again could help. Never: the same bytes parse the same way.
+    pub fn is_transient(&self) -> bool {
+        false
+    }
+}
+
 /// Parse raw message bytes.
 pub fn parse(raw: &[u8], limits: &MimeLimits) -> Result<ParsedMessage, MimeError> {
-    let _ = (raw, limits);
-    todo!()
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Err(MimeError::NotAMessage("no data".into()));
+    }
+    // mail-parser promises not to panic; the worker must not die if that promise is broken.
+    let parsed = std::panic::catch_unwind(|| {
+        let msg = MessageParser::default().parse(raw)?;
+        Some(from_message(&msg, limits))
+    });
+    match parsed {
+        Ok(Some(parsed)) => Ok(parsed),
+        Ok(None) => Err(MimeError::NotAMessage("no header fields found".into())),
+        Err(_) => Err(MimeError::NotAMessage("the MIME parser crashed on this input".into())),
+    }
 }
 
 /// The reason not to answer `msg`, also checking the office's own addresses (lower-case).
 pub fn no_reply_reason(msg: &ParsedMessage, office_addresses: &[String]) -> Option<NoReply> {
-    let _ = (msg, office_addresses);
-    todo!()
+    if let Some(reason) = &msg.no_reply {
+        return Some(reason.clone());
+    }
+    match msg.reply_address() {
+        None => Some(NoReply::NoSender),
+        Some(mailbox) if office_addresses.iter().any(|a| a.eq_ignore_ascii_case(&mailbox.email)) => {
+            Some(NoReply::OwnAddress)
+        }
+        Some(_) => None,
+    }
 }
 
-/// A safe filename for `name` (see `Attachment::filename`); `index` numbers invented names.
+fn from_message(msg: &Message<'_>, limits: &MimeLimits) -> ParsedMessage {
+    let mut problems = Vec::new();
+    let from = mailbox(msg.from());
+    if from.is_none() {
+        problems.push(if msg.from().is_some() {
+            "From header has no usable address".to_string()
+        } else {
+            "message has no From header".to_string()
+        });
+    }
+    if msg.date().is_none() && msg.header_raw("Date").is_some() {
+        problems.push("Date header could not be read".to_string());
+    }
+    let body_text = body_text(msg, &mut problems);
+    let attachments = Attachments::collect(msg, limits, &mut problems);
+    if body_text.trim().is_empty() && attachments.is_empty() {
+        problems.push("message is empty: no text and no attachments".to_string());
+    }
+    ParsedMessage {
+        message_id: msg.message_id().and_then(clean_id),
+        in_reply_to: ids(msg.in_reply_to()),
+        references: ids(msg.references()),
+        from,
+        reply_to: mailbox(msg.reply_to()),
+        subject: msg.subject().map(str::trim).filter(|s| !s.is_empty()).map(String::from),
+        date: msg.date().and_then(to_offset_date_time),
+        body_text,
+        attachments,
+        no_reply: no_reply::detect(msg),
+        problems,
+    }
+}
+
+/// The first address of a From/Reply-To header, if it looks like one (`local@domain`).
+fn mailbox(address: Option<&Address<'_>>) -> Option<Mailbox> {
+    let addr = address?.first()?;
+    let email = addr.address()?.trim().to_lowercase();
+    let (local, domain) = email.split_once('@')?;
+    if local.is_empty() || domain.is_empty() || email.contains(char::is_whitespace) {
+        return None;
+    }
+    let name = addr.name().map(str::trim).filter(|n| !n.is_empty()).map(String::from);
+    Some(Mailbox { name, email })
+}
+
+fn ids(value: &HeaderValue<'_>) -> Vec<String> {
+    match value {
+        HeaderValue::Text(id) => clean_id(id).into_iter().collect(),
+        HeaderValue::TextList(list) => list.iter().filter_map(|id| clean_id(id)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn clean_id(id: &str) -> Option<String> {
+    let id = id.trim().trim_start_matches('<').trim_end_matches('>').trim();
+    (!id.is_empty()).then(|| id.to_string())
+}
+
+fn to_offset_date_time(date: &mail_parser::DateTime) -> Option<time::OffsetDateTime> {
+    if !date.is_valid() {
+        return None;
+    }
+    let utc = time::OffsetDateTime::from_unix_timestamp(date.to_timestamp()).ok()?;
+    let sign = if date.tz_before_gmt { -1 } else { 1 };
+    let offset = time::UtcOffset::from_hms(
+        sign * date.tz_hour as i8,
+        sign * date.tz_minute as i8,
+        0,
+    )
+    .ok()?;
+    utc.checked_to_offset(offset)
+}
+
+/// The body as text. mail-parser lists an HTML part among the text bodies of an HTML-only
+/// message (and would convert it itself, crudely), so look at what each part really is and
+/// convert real HTML with html2text.
+fn body_text(msg: &Message<'_>, problems: &mut Vec<String>) -> String {
+    let mut texts = body_parts(msg.text_bodies(), problems);
+    if texts.is_empty() {
+        // multipart/alternative with only an HTML alternative leaves the text list empty.
+        texts = body_parts(msg.html_bodies(), problems);
+    }
+    texts.join("\n\n")
+}
+
+fn body_parts<'a>(
+    parts: impl Iterator<Item = &'a MessagePart<'a>>,
+    problems: &mut Vec<String>,
+) -> Vec<String> {
+    parts
+        .filter_map(|part| {
+            note_decoding_problem(part, problems);
+            match &part.body {
+                PartType::Text(text) => Some(text.to_string()),
+                PartType::Html(html) => Some(html::to_text(html)),
+                _ => None,
+            }
+        })
+        .filter(|text| !text.trim().is_empty())
+        .collect()
+}
+
+/// mail-parser decodes unknown charsets and broken bytes lossily; say so, since the officer
+/// may see odd characters.
+fn note_decoding_problem(part: &MessagePart<'_>, problems: &mut Vec<String>) {
+    let charset = part
+        .content_type()
+        .and_then(|ct| ct.attribute("charset"))
+        .unwrap_or("unspecified");
+    let lossy = match &part.body {
+        PartType::Text(text) | PartType::Html(text) => text.contains('\u{fffd}'),
+        _ => false,
+    };
+    if lossy {
+        problems.push(format!("text with charset {charset} had bytes that could not be decoded"));
+    } else if part.is_encoding_problem {
+        problems.push("a part could not be decoded cleanly".to_string());
+    }
+}
+
+/// Gathers attachments across nesting levels, enforcing the limits.
+struct Attachments<'l> {
+    limits: &'l MimeLimits,
+    found: Vec<Attachment>,
+    used_names: HashSet<String>,
+    skipped: usize,
+}
+
+impl<'l> Attachments<'l> {
+    fn collect(msg: &Message<'_>, limits: &'l MimeLimits, problems: &mut Vec<String>) -> Vec<Attachment> {
+        let mut this = Self { limits, found: Vec::new(), used_names: HashSet::new(), skipped: 0 };
+        this.walk(msg, 0, problems);
+        if this.skipped > 0 {
+            problems.push(format!(
+                "{} attachment(s) beyond the limit of {} were not extracted",
+                this.skipped, limits.max_attachments
+            ));
+        }
+        this.found
+    }
+
+    fn walk(&mut self, msg: &Message<'_>, depth: usize, problems: &mut Vec<String>) {
+        for part in msg.attachments() {
+            match &part.body {
+                PartType::Message(inner) => self.forwarded(msg, part, inner, depth, problems),
+                PartType::Multipart(_) => {}
+                _ => {
+                    note_decoding_problem(part, problems);
+                    let name = part.attachment_name();
+                    self.push(name, declared_type(part), part.contents());
+                }
+            }
+        }
+    }
+
+    /// A forwarded message: its attachments, or itself as `.eml` if it has none (module docs).
+    fn forwarded(
+        &mut self,
+        parent: &Message<'_>,
+        part: &MessagePart<'_>,
+        inner: &Message<'_>,
+        depth: usize,
+        problems: &mut Vec<String>,
+    ) {
+        let before = self.found.len() + self.skipped;
+        if depth < self.limits.max_depth {
+            self.walk(inner, depth + 1, problems);
+        } else {
+            problems.push(format!(
+                "forwarded message nested deeper than {} levels was kept whole",
+                self.limits.max_depth
+            ));
+        }
+        if self.found.len() + self.skipped == before {
+            let name = part
+                .attachment_name()
+                .map(String::from)
+                .or_else(|| inner.subject().map(|s| format!("{}.eml", s.trim())));
+            self.push(name.as_deref(), "message/rfc822".to_string(), raw_part(parent, part, inner));
+        }
+    }
+
+    fn push(&mut self, original: Option<&str>, content_type: String, data: &[u8]) {
+        if self.found.len() >= self.limits.max_attachments {
+            self.skipped += 1;
+            return;
+        }
+        let number = self.found.len() + 1;
+        let safe = filename::sanitize(original, &content_type, number);
+        let filename = filename::unique(safe, &mut self.used_names);
+        self.found.push(Attachment {
+            filename,
+            original_filename: original.map(String::from).filter(|n| !n.trim().is_empty()),
+            content_type,
+            data: data.to_vec(),
+        });
+    }
+}
+
+/// The bytes of a message/rfc822 part as sent. Offsets of a part are relative to the raw bytes
+/// of the message that contains it; mail-parser's own copy of the nested message may be the
+/// whole outer message, so slice the parent and fall back to the copy.
+fn raw_part<'a>(parent: &'a Message<'_>, part: &MessagePart<'_>, inner: &'a Message<'_>) -> &'a [u8] {
+    let (start, end) = (part.raw_body_offset() as usize, part.raw_end_offset() as usize);
+    parent.raw_message().get(start..end).filter(|raw| !raw.is_empty()).unwrap_or(inner.raw_message())
+}
+
+fn declared_type(part: &MessagePart<'_>) -> String {
+    match part.content_type() {
+        Some(ct) => match &ct.c_subtype {
+            Some(sub) => format!("{}/{}", ct.c_type, sub).to_lowercase(),
+            None => ct.c_type.to_lowercase(),
+        },
+        // RFC 2045 section 5.2: no Content-Type means text/plain.
+        None => match part.body {
+            PartType::Text(_) => "text/plain".to_string(),
+            PartType::Html(_) => "text/html".to_string(),
+            _ => "application/octet-stream".to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests;
+
+/// A safe filename for `name` (the rules of `Attachment::filename`), for files that arrive
+/// without a message around them (the mail room's scans).
 pub fn safe_filename(name: &str, content_type: &str, index: usize) -> String {
-    let _ = (name, content_type, index);
-    todo!()
+    filename::sanitize(Some(name), content_type, index)
 }
