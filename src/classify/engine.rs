@@ -1,11 +1,281 @@
 //! The pure engine: text in, decision and reasons out.
+//!
+//! Scoring: every `match` entry of a rule adds its weight once (at its first hit, in the order
+//! subject, body, document, filename) and leaves a [`Reason`]. Documents are typed from their own
+//! text and file name; the kind is the best-scoring request kind (applications also count the
+//! best permit score and typed documents); a permit type is filed only when its score reaches
+//! `confident_score` and leads the runner-up by `margin`, otherwise the case goes to triage.
 
-use super::{Catalogue, ClassifyInput, Decision};
+use super::format::Need;
+use super::matcher::{Field, FieldText, Matcher};
+use super::rules::Permit;
+use super::{Catalogue, ClassifyInput, Decision, DocDecision, Reason};
+use super::{Identifier, RequirementStatus};
+use crate::domain::Kind;
 
 impl Catalogue {
     /// Classify one case.
     pub fn classify(&self, input: &ClassifyInput<'_>) -> Decision {
-        let _ = input;
-        todo!()
+        let syn = &self.synonyms;
+        let mut texts = vec![
+            FieldText::new(Field::Subject, input.subject, syn),
+            FieldText::new(Field::Body, input.body, syn),
+        ];
+        for d in &input.documents {
+            texts.push(FieldText::new(Field::Document, d.text, syn));
+            texts.push(FieldText::new(Field::Filename, d.filename, syn));
+        }
+        let identifiers = collect_identifiers(&texts);
+        let documents: Vec<DocDecision> = texts
+            .chunks(2)
+            .skip(1)
+            .map(|doc| self.type_document(doc))
+            .collect();
+        let typed = documents.iter().filter(|d| d.doc_type.is_some()).count();
+
+        let mut permits: Vec<(f64, &Permit, Vec<Reason>)> = self
+            .permits
+            .iter()
+            .map(|p| {
+                let (s, r) = score(&p.matchers, &texts, &format!("permit:{}", p.id));
+                (s, p, r)
+            })
+            .collect();
+        permits.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let best = permits.first().map_or(0.0, |p| p.0);
+        let second = permits.get(1).map_or(0.0, |p| p.0);
+
+        let (kind, kind_score, kind_dept, mut reasons) = self.decide_kind(&texts, best, typed);
+        let mut decision = Decision {
+            kind,
+            permit_type: None,
+            permit_type_name: None,
+            department: None,
+            department_name: None,
+            application_type: None,
+            confidence: 0.0,
+            triage: false,
+            reasons: Vec::new(),
+            documents,
+            requirements: Vec::new(),
+            missing: Vec::new(),
+            identifiers,
+        };
+        if kind != Kind::Application {
+            decision.confidence = (kind_score / (2.0 * self.engine.kind_threshold)).min(1.0);
+            decision.department_name = kind_dept
+                .as_deref()
+                .and_then(|d| self.department_name(d))
+                .map(str::to_string);
+            decision.department = kind_dept;
+            decision.reasons = reasons;
+            return decision;
+        }
+        let e = &self.engine;
+        let lead = best - second;
+        decision.confidence = if best > 0.0 {
+            ((best / e.confident_score).min(1.0) * (lead / best)).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let confident = best >= e.confident_score && lead >= e.margin;
+        // Show the officer the two front runners' evidence either way.
+        for (_, _, r) in permits.iter_mut().take(2) {
+            reasons.append(r);
+        }
+        if !confident {
+            decision.triage = true;
+            decision.reasons = reasons;
+            return decision;
+        }
+        let permit = permits[0].1;
+        decision.permit_type = Some(permit.id.clone());
+        decision.permit_type_name = Some(permit.name.clone());
+        decision.department = Some(permit.department.clone());
+        decision.department_name = self.department_name(&permit.department).map(str::to_string);
+        let app_type = self.application_type(permit, &texts, &mut reasons);
+        self.checklist(permit, &app_type, &texts, &mut decision, &mut reasons);
+        decision.application_type = Some(app_type);
+        decision.reasons = reasons;
+        decision
     }
+
+    fn type_document(&self, doc: &[FieldText<'_>]) -> DocDecision {
+        let mut best: Option<(f64, &str, Vec<Reason>)> = None;
+        for d in &self.doctypes {
+            let (s, r) = score(&d.matchers, doc, &format!("doctype:{}", d.id));
+            if s >= d.threshold && best.as_ref().is_none_or(|b| s > b.0) {
+                best = Some((s, &d.id, r));
+            }
+        }
+        match best {
+            Some((_, id, reasons)) => DocDecision {
+                doc_type: Some(id.to_string()),
+                reasons,
+            },
+            None => DocDecision {
+                doc_type: None,
+                reasons: Vec::new(),
+            },
+        }
+    }
+
+    fn decide_kind(
+        &self,
+        texts: &[FieldText<'_>],
+        best_permit: f64,
+        typed_docs: usize,
+    ) -> (Kind, f64, Option<String>, Vec<Reason>) {
+        let e = &self.engine;
+        let mut best: (Kind, f64, Option<String>, Vec<Reason>) = (Kind::Other, 0.0, None, vec![]);
+        for k in &self.kinds {
+            let (mut s, r) = score(&k.matchers, texts, &format!("kind:{}", k.kind));
+            if k.kind == Kind::Application {
+                s += best_permit.max(0.0) * e.permit_kind_factor;
+                s += typed_docs.min(4) as f64 * e.doc_kind_bonus;
+            }
+            if s > best.1 {
+                best = (k.kind, s, k.department.clone(), r);
+            }
+        }
+        if best.1 < e.kind_threshold {
+            // Nothing clear: a permit word makes it an application for triage, else unrelated.
+            let kind = if best_permit >= e.confident_score / 2.0 {
+                Kind::Application
+            } else {
+                Kind::Other
+            };
+            let dept = self
+                .kinds
+                .iter()
+                .find(|k| k.kind == kind)
+                .and_then(|k| k.department.clone());
+            return (kind, best.1, dept, best.3);
+        }
+        best
+    }
+
+    fn application_type(
+        &self,
+        permit: &Permit,
+        texts: &[FieldText<'_>],
+        reasons: &mut Vec<Reason>,
+    ) -> String {
+        let mut best: Option<(f64, &str, Vec<Reason>)> = None;
+        for a in &self.app_types {
+            if !permit.application_types.is_empty() && !permit.application_types.contains(&a.id) {
+                continue;
+            }
+            let (s, r) = score(&a.matchers, texts, &format!("application_type:{}", a.id));
+            if s > 0.0 && best.as_ref().is_none_or(|b| s > b.0) {
+                best = Some((s, &a.id, r));
+            }
+        }
+        if let Some((_, id, mut r)) = best {
+            reasons.append(&mut r);
+            return id.to_string();
+        }
+        let default = self
+            .app_types
+            .iter()
+            .find(|a| a.default)
+            .map_or("baru", |a| &a.id);
+        default.to_string()
+    }
+
+    fn checklist(
+        &self,
+        permit: &Permit,
+        app_type: &str,
+        texts: &[FieldText<'_>],
+        decision: &mut Decision,
+        reasons: &mut Vec<Reason>,
+    ) {
+        let present: Vec<&str> = decision
+            .documents
+            .iter()
+            .filter_map(|d| d.doc_type.as_deref())
+            .collect();
+        let mut fired: Vec<(&str, bool)> = Vec::new();
+        for r in &permit.requires {
+            if !r.application_types.is_empty() && !r.application_types.iter().any(|a| a == app_type)
+            {
+                continue;
+            }
+            let Some(req) = self.requirements.iter().find(|q| q.id == r.id) else {
+                continue;
+            };
+            let required = match (r.need, &r.condition) {
+                (Need::Mandatory, _) => true,
+                (Need::Optional, _) => false,
+                (Need::Conditional, None) => false,
+                (Need::Conditional, Some(c)) => {
+                    if let Some(&(_, f)) = fired.iter().find(|(id, _)| id == c) {
+                        f
+                    } else {
+                        let f = self.condition_fires(c, texts, reasons);
+                        fired.push((c, f));
+                        f
+                    }
+                }
+            };
+            let satisfied = req.doc_types.iter().any(|d| present.contains(&d.as_str()));
+            if required && !satisfied {
+                decision.missing.push(req.id.clone());
+            }
+            decision.requirements.push(RequirementStatus {
+                id: req.id.clone(),
+                name: req.name.clone(),
+                required,
+                satisfied,
+            });
+        }
+    }
+
+    fn condition_fires(
+        &self,
+        id: &str,
+        texts: &[FieldText<'_>],
+        reasons: &mut Vec<Reason>,
+    ) -> bool {
+        let Some(c) = self.conditions.iter().find(|c| c.id == id) else {
+            return false;
+        };
+        let (s, mut r) = score(&c.matchers, texts, &format!("condition:{}", c.id));
+        let fires = s >= c.threshold;
+        if fires {
+            reasons.append(&mut r);
+        }
+        fires
+    }
+}
+
+/// Sum of the weights of the matchers that hit, with one reason each.
+fn score(matchers: &[Matcher], texts: &[FieldText<'_>], rule: &str) -> (f64, Vec<Reason>) {
+    let mut total = 0.0;
+    let mut reasons = Vec::new();
+    for m in matchers {
+        if let Some(hit) = m.find(texts) {
+            total += m.weight;
+            reasons.push(Reason {
+                rule: rule.to_string(),
+                field: hit.field.as_str().to_string(),
+                snippet: hit.snippet,
+                weight: m.weight,
+            });
+        }
+    }
+    (total, reasons)
+}
+
+fn collect_identifiers(texts: &[FieldText<'_>]) -> Vec<Identifier> {
+    let mut out: Vec<Identifier> = Vec::new();
+    for t in texts.iter().filter(|t| t.field != Field::Filename) {
+        for i in &t.identifiers {
+            if !out.contains(i) {
+                out.push(i.clone());
+            }
+        }
+    }
+    out
 }

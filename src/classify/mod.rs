@@ -4,14 +4,18 @@
 //! file and reports *every* problem with file and line; `Catalogue::classify` is pure (no I/O) and
 //! returns a decision with its reasons.
 
+mod compile;
 pub mod engine;
+pub mod format;
+pub mod identifiers;
+pub mod matcher;
 pub mod rules;
 
 use serde::Serialize;
 
 use crate::domain::Kind;
 
-pub use rules::{Catalogue, RuleError, RuleErrors};
+pub use rules::{Catalogue, RuleError, RuleErrors, Summary};
 
 /// One document given to the engine.
 #[derive(Debug, Clone)]

@@ -1,0 +1,258 @@
+//! The shipped rules against the behaviour cases in `rules/tests/*.toml`: every case is run, the
+//! metrics table is printed, and the test fails on any confident wrong answer or when accuracy or
+//! document-type recall fall below the aim.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use loket::classify::{Catalogue, ClassifyInput, DocInput};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseFile {
+    case: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    name: String,
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    body: String,
+    kind: String,
+    /// Expected permit type, or "triage" when an officer should sort it.
+    permit_type: Option<String>,
+    application_type: Option<String>,
+    /// Expected missing requirement ids (checked when given).
+    missing: Option<Vec<String>>,
+    /// Expected identifiers as `kind:value` (checked when given).
+    #[serde(default)]
+    identifiers: Vec<String>,
+    #[serde(default)]
+    document: Vec<Doc>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Doc {
+    filename: String,
+    #[serde(default)]
+    text: String,
+    /// A file under `rules/tests/` holding the document text.
+    text_file: Option<String>,
+    /// Expected document type; absent when it should stay unrecognised.
+    doc_type: Option<String>,
+}
+
+fn rules_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")
+}
+
+fn load_cases() -> Vec<Case> {
+    let dir = rules_dir().join("tests");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .expect("rules/tests")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    paths.sort();
+    let mut cases = Vec::new();
+    for p in paths {
+        let src = std::fs::read_to_string(&p).expect("read case file");
+        let file: CaseFile =
+            toml::from_str(&src).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        for mut c in file.case {
+            for d in &mut c.document {
+                if let Some(f) = &d.text_file {
+                    d.text = std::fs::read_to_string(dir.join(f)).expect("text_file");
+                }
+            }
+            cases.push(c);
+        }
+    }
+    cases
+}
+
+#[derive(Default)]
+struct Metrics {
+    cases: usize,
+    right: usize,
+    confident_wrong: usize,
+    triage: usize,
+    doc_tp: usize,
+    doc_fp: usize,
+    doc_fn: usize,
+    failures: Vec<String>,
+}
+
+fn run(cat: &Catalogue, case: &Case, m: &mut Metrics) {
+    let docs = case
+        .document
+        .iter()
+        .map(|d| DocInput {
+            filename: &d.filename,
+            content_type: "application/octet-stream",
+            text: &d.text,
+        })
+        .collect();
+    let input = ClassifyInput {
+        subject: &case.subject,
+        body: &case.body,
+        documents: docs,
+    };
+    let d = cat.classify(&input);
+    m.cases += 1;
+    let kind_ok = d.kind.as_str() == case.kind;
+    let expected_permit = case.permit_type.as_deref();
+    let permit_ok = match expected_permit {
+        Some("triage") => d.triage,
+        Some(p) => d.permit_type.as_deref() == Some(p),
+        None => d.permit_type.is_none(),
+    };
+    if d.triage {
+        m.triage += 1;
+    }
+    let mut problems = Vec::new();
+    if kind_ok && permit_ok {
+        m.right += 1;
+    } else {
+        if !d.triage {
+            m.confident_wrong += 1;
+            problems.push("CONFIDENT WRONG".to_string());
+        }
+        problems.push(format!(
+            "kind {} (want {}), permit {:?} triage {} (want {:?}), conf {:.2}",
+            d.kind, case.kind, d.permit_type, d.triage, expected_permit, d.confidence
+        ));
+    }
+    for (doc, got) in case.document.iter().zip(&d.documents) {
+        match (&doc.doc_type, &got.doc_type) {
+            (Some(w), Some(g)) if w == g => m.doc_tp += 1,
+            (want, got) => {
+                if got.is_some() {
+                    m.doc_fp += 1;
+                }
+                if want.is_some() {
+                    m.doc_fn += 1;
+                }
+                problems.push(format!("doc {}: got {got:?}, want {want:?}", doc.filename));
+            }
+        }
+    }
+    if let (Some(want), true) = (&case.application_type, d.permit_type.is_some()) {
+        if d.application_type.as_ref() != Some(want) {
+            problems.push(format!(
+                "application type {:?}, want {want}",
+                d.application_type
+            ));
+        }
+    }
+    if let (Some(want), true) = (&case.missing, d.permit_type.is_some()) {
+        let mut got = d.missing.clone();
+        got.sort();
+        let mut want = want.clone();
+        want.sort();
+        if got != want {
+            problems.push(format!("missing {got:?}, want {want:?}"));
+        }
+    }
+    for want in &case.identifiers {
+        if !d
+            .identifiers
+            .iter()
+            .any(|i| format!("{}:{}", i.kind, i.value) == *want)
+        {
+            problems.push(format!(
+                "identifier {want} not found in {:?}",
+                d.identifiers
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        let reasons: Vec<String> = d
+            .reasons
+            .iter()
+            .map(|r| format!("{}({}) {:+} [{}]", r.rule, r.field, r.weight, r.snippet))
+            .collect();
+        m.failures.push(format!(
+            "{}: {}\n      reasons: {}",
+            case.name,
+            problems.join("; "),
+            reasons.join(" | ")
+        ));
+    }
+}
+
+#[test]
+fn behaviour_cases_meet_the_aim() {
+    let cat = Catalogue::load_dir(&rules_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let cases = load_cases();
+    let mut m = Metrics::default();
+    for c in &cases {
+        run(&cat, c, &mut m);
+    }
+    let pct = |a: usize, b: usize| {
+        if b == 0 {
+            100.0
+        } else {
+            100.0 * a as f64 / b as f64
+        }
+    };
+    let accuracy = pct(m.right, m.cases);
+    let precision = pct(m.doc_tp, m.doc_tp + m.doc_fp);
+    let recall = pct(m.doc_tp, m.doc_tp + m.doc_fn);
+    println!("{}", cat.summary());
+    println!("| metric | value |\n|---|---|");
+    println!("| cases | {} |", m.cases);
+    println!(
+        "| right (kind + permit type) | {} ({accuracy:.1}%) |",
+        m.right
+    );
+    println!("| confident wrong | {} |", m.confident_wrong);
+    println!("| triage | {} |", m.triage);
+    println!("| document types precision | {precision:.1}% |");
+    println!(
+        "| document types recall | {recall:.1}% ({} of {}) |",
+        m.doc_tp,
+        m.doc_tp + m.doc_fn
+    );
+    for f in &m.failures {
+        println!("  - {f}");
+    }
+    assert!(m.cases >= 60, "the labelled set needs at least 60 cases");
+    assert_eq!(m.confident_wrong, 0, "confident wrong answers");
+    assert!(accuracy >= 95.0, "accuracy {accuracy:.1}% below 95%");
+    assert!(
+        recall >= 90.0,
+        "document type recall {recall:.1}% below 90%"
+    );
+}
+
+#[test]
+#[ignore = "benchmark: cargo test --release --test classify_rules -- --ignored --nocapture"]
+fn benchmark_load_and_classify() {
+    let t = Instant::now();
+    let n = 20;
+    for _ in 0..n {
+        Catalogue::load_dir(&rules_dir()).expect("rules");
+    }
+    let load = t.elapsed() / n;
+    let cat = Catalogue::load_dir(&rules_dir()).expect("rules");
+    let cases = load_cases();
+    let t = Instant::now();
+    let mut m = Metrics::default();
+    let rounds = 10;
+    for _ in 0..rounds {
+        for c in &cases {
+            run(&cat, c, &mut m);
+        }
+    }
+    let per_case = t.elapsed() / (rounds * cases.len() as u32);
+    println!(
+        "load_dir: {load:?}; classify: {per_case:?} per case ({} cases)",
+        cases.len()
+    );
+}
