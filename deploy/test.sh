@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The project's test command: every test target (unit, integration, bins, examples, benches).
+#
+# Debug profile on purpose: Cargo.toml sets `[profile.dev.package."*"] opt-level = 2`, so the
+# heavy dependencies (SQLite, image decoding, PDF parsing) run optimised while our own crate
+# compiles fast and keeps debug assertions and overflow checks on. A release build would cost a
+# cold ~4 min on 2 cores for little gain.
+#
+# PostgreSQL tests are mandatory here (LOKET_REQUIRE_PG=1); run with LOKET_REQUIRE_PG= (empty)
+# on a machine without PostgreSQL to skip them instead. OMP_THREAD_LIMIT=1 must be in
+# the environment before libgomp loads: tesseract is 3-4x faster with it on 2 cores, and tests
+# run two at a time anyway. Extra arguments go to cargo test (e.g. `deploy/test.sh -- --nocapture`).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export LOKET_REQUIRE_PG="${LOKET_REQUIRE_PG-1}"
+[[ -n "$LOKET_REQUIRE_PG" ]] || unset LOKET_REQUIRE_PG
+export OMP_THREAD_LIMIT=1
+exec cargo test --all-targets "$@"
