@@ -15,6 +15,12 @@ use std::time::{Duration, Instant};
 use futures::TryStreamExt;
 
 fn main() {
+    // `cargo test --all-targets` runs bench targets too: only `cargo bench` (which passes
+    // `--bench`) does the real thing.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("intake benchmark: run with `cargo bench --bench intake`");
+        return;
+    }
     let rt = tokio::runtime::Runtime::new().unwrap();
     let sizes: Vec<usize> = std::env::var("BENCH_SIZES")
         .unwrap_or_else(|_| "1000,3000".into())
