@@ -201,7 +201,7 @@ async fn mailbox_over_tls_with_the_office_ca() {
         t["imap"]["port"] = toml::Value::Integer(imap.tls_port as i64);
         t["imap"]["security"] = toml::Value::String("tls".into());
         t["imap"]["host"] = toml::Value::String("localhost".into());
-        t["imap"]["ca_file"] = toml::Value::String(imap.ca_cert_path.display().to_string());
+        t["imap"].as_table_mut().unwrap().insert("ca_file".into(), imap.ca_cert_path.display().to_string().into());
     })
     .await
     .unwrap();

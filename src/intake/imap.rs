@@ -213,7 +213,7 @@ impl Mailbox {
             .await?;
         if !exists {
             info!(folder = name, "creating the processed folder");
-            self.timed("CREATE", session.create(quote(name))).await?;
+            self.timed("CREATE", session.create(name)).await?;
         }
         Ok(())
     }
@@ -221,7 +221,7 @@ impl Mailbox {
     /// Fetch every message not stored yet; returns how many were stored.
     pub async fn ingest(&self, ctx: &Context, session: &mut Session) -> Result<usize, ImapError> {
         let mailbox = self
-            .timed("SELECT", session.select(quote(&self.cfg.mailbox)))
+            .timed("SELECT", session.select(&self.cfg.mailbox))
             .await?;
         let uidvalidity = mailbox.uid_validity.unwrap_or(0) as i64;
         let last_uid = self.last_uid(ctx, uidvalidity).await?;
@@ -421,7 +421,7 @@ impl Mailbox {
             return Ok(0);
         }
         let mailbox = self
-            .timed("SELECT", session.select(quote(&self.cfg.mailbox)))
+            .timed("SELECT", session.select(&self.cfg.mailbox))
             .await?;
         let current = mailbox.uid_validity.unwrap_or(0) as i64;
         let mut to_move = Vec::new();
@@ -442,13 +442,13 @@ impl Mailbox {
             if caps.has_str("MOVE") {
                 self.timed(
                     "UID MOVE",
-                    session.uid_mv(&set, quote(&self.cfg.processed_mailbox)),
+                    session.uid_mv(&set, &self.cfg.processed_mailbox),
                 )
                 .await?;
             } else {
                 self.timed(
                     "UID COPY",
-                    session.uid_copy(&set, quote(&self.cfg.processed_mailbox)),
+                    session.uid_copy(&set, &self.cfg.processed_mailbox),
                 )
                 .await?;
                 self.timed("UID STORE", async {
@@ -555,7 +555,7 @@ fn uid_set(uids: &[u32]) -> String {
         .join(",")
 }
 
-/// Mailbox names are sent quoted, so names with spaces work.
+/// LIST patterns are sent as given by async-imap: quote them (names with spaces).
 fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
 }
