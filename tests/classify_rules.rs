@@ -131,6 +131,7 @@ fn run(cat: &Catalogue, case: &Case, m: &mut Metrics) {
     for (doc, got) in case.document.iter().zip(&d.documents) {
         match (&doc.doc_type, &got.doc_type) {
             (Some(w), Some(g)) if w == g => m.doc_tp += 1,
+            (None, None) => {}
             (want, got) => {
                 if got.is_some() {
                     m.doc_fp += 1;
