@@ -85,6 +85,8 @@ struct Metrics {
     doc_tp: usize,
     doc_fp: usize,
     doc_fn: usize,
+    /// Wrong application type, missing list or identifiers.
+    detail_wrong: usize,
     failures: Vec<String>,
 }
 
@@ -131,6 +133,7 @@ fn run(cat: &Catalogue, case: &Case, m: &mut Metrics) {
     for (doc, got) in case.document.iter().zip(&d.documents) {
         match (&doc.doc_type, &got.doc_type) {
             (Some(w), Some(g)) if w == g => m.doc_tp += 1,
+            (None, None) => {}
             (want, got) => {
                 if got.is_some() {
                     m.doc_fp += 1;
@@ -156,6 +159,7 @@ fn run(cat: &Catalogue, case: &Case, m: &mut Metrics) {
         let mut want = want.clone();
         want.sort();
         if got != want {
+            m.detail_wrong += 1;
             problems.push(format!("missing {got:?}, want {want:?}"));
         }
     }
@@ -224,6 +228,10 @@ fn behaviour_cases_meet_the_aim() {
     }
     assert!(m.cases >= 60, "the labelled set needs at least 60 cases");
     assert_eq!(m.confident_wrong, 0, "confident wrong answers");
+    assert_eq!(
+        m.detail_wrong, 0,
+        "wrong application type, missing list or identifiers"
+    );
     assert!(accuracy >= 95.0, "accuracy {accuracy:.1}% below 95%");
     assert!(
         recall >= 90.0,

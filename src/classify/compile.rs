@@ -9,7 +9,7 @@ use regex::RegexBuilder;
 use toml::Spanned;
 
 use super::format::{MatchRaw, Need};
-use super::matcher::{Field, Matcher, Pattern};
+use super::matcher::{Field, Lexicon, Matcher, Pattern};
 use super::rules::{
     line_of, AppType, Catalogue, Condition, Department, DocType, KindRule, Parsed, Permit, ReqRef,
     Requirement, RuleError,
@@ -94,7 +94,10 @@ pub(crate) fn compile(parsed: &[Parsed], errors: &mut Vec<RuleError>) -> Catalog
     let mut cat = Catalogue {
         engine: engine.clone(),
         files: parsed.len(),
-        synonyms,
+        lexicon: Lexicon {
+            synonyms,
+            vocabulary: HashSet::new(),
+        },
         departments: Vec::new(),
         app_types: Vec::new(),
         kinds: Vec::new(),
@@ -182,6 +185,15 @@ pub(crate) fn compile(parsed: &[Parsed], errors: &mut Vec<RuleError>) -> Catalog
             cat.permits.push(permit);
         }
     }
+    let vocabulary: HashSet<String> = (cat.permits.iter().flat_map(|p| &p.matchers))
+        .chain(cat.kinds.iter().flat_map(|k| &k.matchers))
+        .chain(cat.doctypes.iter().flat_map(|d| &d.matchers))
+        .chain(cat.conditions.iter().flat_map(|c| &c.matchers))
+        .chain(cat.app_types.iter().flat_map(|a| &a.matchers))
+        .flat_map(|m| m.words())
+        .map(str::to_string)
+        .collect();
+    cat.lexicon.vocabulary = vocabulary;
     if parsed.iter().all(|p| p.rules.permit.is_empty()) && ck.errors.is_empty() {
         ck.errors.push(RuleError {
             file: "rules".into(),
@@ -300,7 +312,7 @@ fn matchers(
             if !blank.is_empty() {
                 ck.err(p, owner.span(), format!("empty phrase in `{owner_id}`"));
             }
-            Pattern::phrases(&m.phrases, &cat.synonyms, cat.engine.fuzzy_min_len)
+            Pattern::phrases(&m.phrases, &cat.lexicon.synonyms, cat.engine.fuzzy_min_len)
         };
         let fields = if m.fields.is_empty() {
             default_fields.to_vec()

@@ -16,22 +16,39 @@ use crate::domain::Kind;
 impl Catalogue {
     /// Classify one case.
     pub fn classify(&self, input: &ClassifyInput<'_>) -> Decision {
-        let syn = &self.synonyms;
-        let mut texts = vec![
-            FieldText::new(Field::Subject, input.subject, syn),
-            FieldText::new(Field::Body, input.body, syn),
-        ];
-        for d in &input.documents {
-            texts.push(FieldText::new(Field::Document, d.text, syn));
-            texts.push(FieldText::new(Field::Filename, d.filename, syn));
-        }
-        let identifiers = collect_identifiers(&texts);
-        let documents: Vec<DocDecision> = texts
-            .chunks(2)
-            .skip(1)
-            .map(|doc| self.type_document(doc))
+        let lex = &self.lexicon;
+        let subject = FieldText::new(Field::Subject, input.subject, lex);
+        let body = FieldText::new(Field::Body, input.body, lex);
+        let docs: Vec<[FieldText<'_>; 2]> = input
+            .documents
+            .iter()
+            .map(|d| {
+                [
+                    FieldText::new(Field::Document, d.text, lex),
+                    FieldText::new(Field::Filename, d.filename, lex),
+                ]
+            })
+            .collect();
+        let documents: Vec<DocDecision> = docs
+            .iter()
+            .map(|[t, f]| self.type_document(&[t, f]))
             .collect();
         let typed = documents.iter().filter(|d| d.doc_type.is_some()).count();
+        let all: Vec<&FieldText<'_>> = [&subject, &body]
+            .into_iter()
+            .chain(docs.iter().flatten())
+            .collect();
+        let identifiers = collect_identifiers(&all);
+        let letters = &self.engine.letter_doc_types;
+        let texts: Vec<&FieldText<'_>> = [&subject, &body]
+            .into_iter()
+            .chain(
+                docs.iter()
+                    .zip(&documents)
+                    .filter(|(_, d)| d.doc_type.as_ref().is_none_or(|t| letters.contains(t)))
+                    .flat_map(|(d, _)| d.iter()),
+            )
+            .collect();
 
         let mut permits: Vec<(f64, &Permit, Vec<Reason>)> = self
             .permits
@@ -94,13 +111,13 @@ impl Catalogue {
         decision.department = Some(permit.department.clone());
         decision.department_name = self.department_name(&permit.department).map(str::to_string);
         let app_type = self.application_type(permit, &texts, &mut reasons);
-        self.checklist(permit, &app_type, &texts, &mut decision, &mut reasons);
+        self.checklist(permit, &app_type, &all, &mut decision, &mut reasons);
         decision.application_type = Some(app_type);
         decision.reasons = reasons;
         decision
     }
 
-    fn type_document(&self, doc: &[FieldText<'_>]) -> DocDecision {
+    fn type_document(&self, doc: &[&FieldText<'_>]) -> DocDecision {
         let mut best: Option<(f64, &str, Vec<Reason>)> = None;
         for d in &self.doctypes {
             let (s, r) = score(&d.matchers, doc, &format!("doctype:{}", d.id));
@@ -122,7 +139,7 @@ impl Catalogue {
 
     fn decide_kind(
         &self,
-        texts: &[FieldText<'_>],
+        texts: &[&FieldText<'_>],
         best_permit: f64,
         typed_docs: usize,
     ) -> (Kind, f64, Option<String>, Vec<Reason>) {
@@ -140,7 +157,7 @@ impl Catalogue {
         }
         if best.1 < e.kind_threshold {
             // Nothing clear: a permit word makes it an application for triage, else unrelated.
-            let kind = if best_permit >= e.confident_score / 2.0 {
+            let kind = if best_permit >= e.confident_score / 2.0 || typed_docs > 0 {
                 Kind::Application
             } else {
                 Kind::Other
@@ -158,7 +175,7 @@ impl Catalogue {
     fn application_type(
         &self,
         permit: &Permit,
-        texts: &[FieldText<'_>],
+        texts: &[&FieldText<'_>],
         reasons: &mut Vec<Reason>,
     ) -> String {
         let mut best: Option<(f64, &str, Vec<Reason>)> = None;
@@ -187,7 +204,7 @@ impl Catalogue {
         &self,
         permit: &Permit,
         app_type: &str,
-        texts: &[FieldText<'_>],
+        texts: &[&FieldText<'_>],
         decision: &mut Decision,
         reasons: &mut Vec<Reason>,
     ) {
@@ -235,7 +252,7 @@ impl Catalogue {
     fn condition_fires(
         &self,
         id: &str,
-        texts: &[FieldText<'_>],
+        texts: &[&FieldText<'_>],
         reasons: &mut Vec<Reason>,
     ) -> bool {
         let Some(c) = self.conditions.iter().find(|c| c.id == id) else {
@@ -251,7 +268,7 @@ impl Catalogue {
 }
 
 /// Sum of the weights of the matchers that hit, with one reason each.
-fn score(matchers: &[Matcher], texts: &[FieldText<'_>], rule: &str) -> (f64, Vec<Reason>) {
+fn score(matchers: &[Matcher], texts: &[&FieldText<'_>], rule: &str) -> (f64, Vec<Reason>) {
     let mut total = 0.0;
     let mut reasons = Vec::new();
     for m in matchers {
@@ -268,7 +285,7 @@ fn score(matchers: &[Matcher], texts: &[FieldText<'_>], rule: &str) -> (f64, Vec
     (total, reasons)
 }
 
-fn collect_identifiers(texts: &[FieldText<'_>]) -> Vec<Identifier> {
+fn collect_identifiers(texts: &[&FieldText<'_>]) -> Vec<Identifier> {
     let mut out: Vec<Identifier> = Vec::new();
     for t in texts.iter().filter(|t| t.field != Field::Filename) {
         for i in &t.identifiers {

@@ -48,6 +48,9 @@ pub struct EngineRaw {
     pub permit_kind_factor: f64,
     /// Added to the application kind's score per typed document (at most 4).
     pub doc_kind_bonus: f64,
+    /// Documents of these types (and untyped ones) are read for the permit type and kind; other
+    /// typed documents (a KTP, an NIB) only satisfy requirements, as they name no permit.
+    pub letter_doc_types: Vec<String>,
 }
 
 impl Default for EngineRaw {
@@ -60,6 +63,7 @@ impl Default for EngineRaw {
             fuzzy_min_len: 6,
             permit_kind_factor: 0.3,
             doc_kind_bonus: 0.5,
+            letter_doc_types: vec!["surat_permohonan".to_string()],
         }
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! Takes compiled patterns and a field's text, gives the first hit with a snippet. Pure.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use regex::Regex;
 
@@ -42,6 +42,8 @@ impl Field {
 #[derive(Debug, Clone)]
 pub struct Token {
     pub word: String,
+    /// The word is itself in some rule, so it is not read as a typo of another.
+    pub known: bool,
     pub start: usize,
     pub end: usize,
 }
@@ -56,14 +58,26 @@ pub struct FieldText<'a> {
 }
 
 impl<'a> FieldText<'a> {
-    pub fn new(field: Field, text: &'a str, synonyms: &HashMap<String, String>) -> Self {
+    pub fn new(field: Field, text: &'a str, lexicon: &Lexicon) -> Self {
+        let mut tokens = tokenize(text, &lexicon.synonyms);
+        for t in &mut tokens {
+            t.known = lexicon.vocabulary.contains(&t.word);
+        }
         FieldText {
             field,
             text,
-            tokens: tokenize(text, synonyms),
+            tokens,
             identifiers: identifiers::extract(text),
         }
     }
+}
+
+/// Spelling variants and the words the rules use.
+#[derive(Debug, Clone, Default)]
+pub struct Lexicon {
+    /// variant -> word
+    pub synonyms: HashMap<String, String>,
+    pub vocabulary: HashSet<String>,
 }
 
 /// Split into lower-case alphanumeric words; map known variants ("ijin", "izn") to their word.
@@ -81,6 +95,7 @@ pub fn tokenize(text: &str, synonyms: &HashMap<String, String>) -> Vec<Token> {
                 let word = synonyms.get(&word).cloned().unwrap_or(word);
                 out.push(Token {
                     word,
+                    known: false,
                     start: s,
                     end: i,
                 });
@@ -150,8 +165,18 @@ impl Pattern {
 }
 
 impl Matcher {
+    /// The literal words of this matcher's phrases.
+    pub fn words(&self) -> impl Iterator<Item = &str> {
+        let list = match &self.pattern {
+            Pattern::Phrases(l) => l.as_slice(),
+            _ => &[],
+        };
+        list.iter()
+            .flat_map(|(_, ws)| ws.iter().filter(|w| !w.prefix).map(|w| w.word.as_str()))
+    }
+
     /// The first hit in the first field (in `fields` order) that has one.
-    pub fn find(&self, texts: &[FieldText<'_>]) -> Option<Hit> {
+    pub fn find(&self, texts: &[&FieldText<'_>]) -> Option<Hit> {
         for ft in texts.iter().filter(|t| self.fields.contains(&t.field)) {
             if let Some(snippet) = self.find_in(ft) {
                 return Some(Hit {
@@ -189,12 +214,13 @@ fn find_phrase(tokens: &[Token], words: &[PhraseWord]) -> Option<(usize, usize)>
         words
             .iter()
             .zip(&tokens[i..])
-            .all(|(w, t)| word_matches(w, &t.word))
+            .all(|(w, t)| word_matches(w, t))
             .then(|| (i, i + words.len() - 1))
     })
 }
 
-fn word_matches(w: &PhraseWord, token: &str) -> bool {
+fn word_matches(w: &PhraseWord, t: &Token) -> bool {
+    let token = t.word.as_str();
     if w.prefix {
         return token.starts_with(&w.word);
     }
@@ -202,6 +228,7 @@ fn word_matches(w: &PhraseWord, token: &str) -> bool {
         return true;
     }
     w.fuzzy
+        && !t.known
         && token.len().abs_diff(w.word.len()) <= 1
         && token.as_bytes().first() == w.word.as_bytes().first()
         && within_one_edit(token, &w.word)
@@ -252,9 +279,12 @@ mod tests {
     }
 
     fn hit(phrase: &str, text: &str) -> Option<String> {
-        let syn = HashMap::from([("izn".to_string(), "izin".to_string())]);
+        let lex = Lexicon {
+            synonyms: HashMap::from([("izn".to_string(), "izin".to_string())]),
+            vocabulary: HashSet::from(["pengaduan".to_string()]),
+        };
         m(phrase)
-            .find(&[FieldText::new(Field::Body, text, &syn)])
+            .find(&[&FieldText::new(Field::Body, text, &lex)])
             .map(|h| h.snippet)
     }
 
@@ -265,5 +295,7 @@ mod tests {
         assert!(hit("mengaju*", "kami mengajukan").is_some());
         assert!(hit("izin reklame", "izin usaha reklamasi").is_none());
         assert!(hit("sertifikat", "sertipikat").is_some());
+        // A word the rules know is not a typo of another: "pengaduan" is not "pengajuan".
+        assert!(hit("pengajuan", "pengaduan").is_none());
     }
 }

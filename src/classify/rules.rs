@@ -6,11 +6,10 @@
 //! valid TOML (or has an unknown key) reports its first such problem, as the parser stops there;
 //! every other problem of every file is reported together.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::format::{EngineRaw, Need, RuleFile};
-use super::matcher::Matcher;
+use super::matcher::{Lexicon, Matcher};
 use crate::domain::Kind;
 
 /// One problem in a rule file.
@@ -127,7 +126,7 @@ impl std::fmt::Display for Summary {
 pub struct Catalogue {
     pub(crate) engine: EngineRaw,
     pub(crate) files: usize,
-    pub(crate) synonyms: HashMap<String, String>,
+    pub(crate) lexicon: Lexicon,
     pub(crate) departments: Vec<Department>,
     pub(crate) app_types: Vec<AppType>,
     pub(crate) kinds: Vec<KindRule>,
