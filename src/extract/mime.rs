@@ -17,7 +17,7 @@
 use std::collections::HashSet;
 
 use mail_parser::{
-    Address, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
+    Address, Encoding, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
 };
 
 use super::html;
@@ -382,14 +382,19 @@ impl<'l> Attachments<'l> {
     }
 }
 
-/// The bytes of a message/rfc822 part as sent. Offsets of a part are relative to the raw bytes
-/// of the message that contains it; mail-parser's own copy of the nested message may be the
-/// whole outer message, so slice the parent and fall back to the copy.
+/// The bytes of a message/rfc822 part. mail-parser parses an encoded (base64 or
+/// quoted-printable) forwarded message from its own decoded copy, which is then exactly the
+/// message. Otherwise the nested message shares the outer message's buffer (its copy may be
+/// the whole outer message), and the part's offsets, relative to the buffer of the message
+/// that contains it, cut it out.
 fn raw_part<'a>(
     parent: &'a Message<'_>,
     part: &MessagePart<'_>,
     inner: &'a Message<'_>,
 ) -> &'a [u8] {
+    if part.encoding != Encoding::None {
+        return inner.raw_message();
+    }
     let (start, end) = (
         part.raw_body_offset() as usize,
         part.raw_end_offset() as usize,

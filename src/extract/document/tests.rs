@@ -104,7 +104,11 @@ fn truncated_photo_is_damaged_not_unsupported() {
 
 #[test]
 fn unknown_format_is_named_by_its_extension() {
-    let got = read_document(b"\0\x01\x02\x03\x04", "application/octet-stream", "gambar.CDR");
+    let got = read_document(
+        b"\0\x01\x02\x03\x04",
+        "application/octet-stream",
+        "gambar.CDR",
+    );
     assert_eq!(got.error, Some(DocumentError::Unsupported(".cdr".into())));
 }
 

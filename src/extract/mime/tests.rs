@@ -199,6 +199,20 @@ fn base64_forwarded_message_is_followed() {
     assert_eq!(msg.attachments[0].data, b"\x89PNG\r\n\x1a\n");
 }
 
+#[test]
+fn base64_forwarded_letter_is_kept_decoded() {
+    let inner = "From: camat@example.go.id\r\nSubject: Rekomendasi\r\n\r\nSurat rekomendasi.\r\n";
+    let encoded = base64_encode(inner.as_bytes());
+    let raw = crlf(&format!(
+        "From: budi@example.id\nContent-Type: multipart/mixed; boundary=o\n\n--o\n\
+         Content-Type: text/plain\n\nFwd\n--o\nContent-Type: message/rfc822\n\
+         Content-Transfer-Encoding: base64\n\n{encoded}\n--o--\n"
+    ));
+    let msg = parse_ok(&raw);
+    assert_eq!(msg.attachments.len(), 1, "{:?}", msg.attachments);
+    assert_eq!(msg.attachments[0].data, inner.as_bytes());
+}
+
 fn base64_encode(data: &[u8]) -> String {
     data_encoding::BASE64.encode(data)
 }
@@ -223,6 +237,13 @@ fn forwarding_too_deep_is_kept_whole() {
         msg.problems.iter().any(|p| p.contains("nested deeper")),
         "{:?}",
         msg.problems
+    );
+    // The kept message is the one two levels down, cut out exactly.
+    let kept = String::from_utf8_lossy(&msg.attachments[0].data);
+    assert!(kept.starts_with("From: l1@y.id"), "{kept}");
+    assert!(
+        kept.contains("Subject: terdalam") && !kept.contains("--b2"),
+        "{kept}"
     );
 }
 

@@ -105,6 +105,13 @@ fn page_with_only_a_page_number_needs_ocr() {
 }
 
 #[test]
+fn pdf_with_too_many_pages_is_refused() {
+    let pages = vec![""; MAX_PAGES + 1];
+    let err = read_pdf(&text_pdf(&pages, None)).unwrap_err();
+    assert!(matches!(err, DocumentError::TooLarge(_)), "{err:?}");
+}
+
+#[test]
 fn encrypted_pdf_is_reported() {
     let pdf = text_pdf(&["Rahasia: laporan keuangan perusahaan"], Some("sandi123"));
     assert_eq!(read_pdf(&pdf).unwrap_err(), DocumentError::Encrypted);
