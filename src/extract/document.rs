@@ -100,8 +100,10 @@ pub fn read_document(data: &[u8], declared_type: &str, filename: &str) -> Extrac
         return Extraction::failed(fallback_type(declared_type), DocumentError::Empty);
     }
     let Some(content_type) = sniff::sniff(data) else {
-        let described = describe_unknown(declared_type, filename);
-        return Extraction::failed(fallback_type(declared_type), DocumentError::Unsupported(described));
+        return Extraction::failed(
+            fallback_type(declared_type),
+            unrecognized(declared_type, filename),
+        );
     };
     let result = match content_type {
         sniff::PDF => pdf::read_pdf(data),
@@ -109,33 +111,56 @@ pub fn read_document(data: &[u8], declared_type: &str, filename: &str) -> Extrac
         sniff::TEXT => Ok(vec![PageText::plain(decode_text(data))]),
         sniff::HTML => Ok(vec![PageText::plain(html::to_text(&decode_text(data)))]),
         sniff::EMAIL => read_email(data).map(|text| vec![PageText::plain(text)]),
-        other => Err(DocumentError::Unsupported(describe_unknown(other, filename))),
+        other => Err(DocumentError::Unsupported(
+            sniff::short_name(other).to_string(),
+        )),
     };
     match result {
-        Ok(pages) => Extraction { content_type: content_type.to_string(), pages, error: None },
+        Ok(pages) => Extraction {
+            content_type: content_type.to_string(),
+            pages,
+            error: None,
+        },
         Err(error) => Extraction::failed(content_type.to_string(), error),
     }
 }
 
 impl Extraction {
     fn failed(content_type: String, error: DocumentError) -> Self {
-        Self { content_type, pages: Vec::new(), error: Some(error) }
+        Self {
+            content_type,
+            pages: Vec::new(),
+            error: Some(error),
+        }
     }
 }
 
 impl PageText {
     fn needs_ocr() -> Self {
-        Self { text: String::new(), source: PageSource::NeedsOcr, confidence: None }
+        Self {
+            text: String::new(),
+            source: PageSource::NeedsOcr,
+            confidence: None,
+        }
     }
 
     fn plain(text: String) -> Self {
-        Self { text, source: PageSource::Plain, confidence: None }
+        Self {
+            text,
+            source: PageSource::Plain,
+            confidence: None,
+        }
     }
 }
 
 /// The declared type, tidied, for files whose bytes say nothing.
 fn fallback_type(declared_type: &str) -> String {
-    let essence = declared_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = declared_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if essence.contains('/') {
         essence
     } else {
@@ -143,12 +168,25 @@ fn fallback_type(declared_type: &str) -> String {
     }
 }
 
-/// Name an unknown format for the applicant: the file's extension says more to them than
-/// `application/octet-stream`.
-fn describe_unknown(declared_type: &str, filename: &str) -> String {
-    match filename.rsplit_once('.') {
-        Some((_, ext)) if !ext.is_empty() && ext.len() <= 10 => format!(".{}", ext.to_lowercase()),
-        _ => fallback_type(declared_type),
+/// Bytes that match no known format. If the name or declared type claims a format we read
+/// (a `.pdf`, an `image/png`), the file is damaged (often truncated by a mail program);
+/// otherwise it is a format we do not take, named by its extension, which says more to an
+/// applicant than `application/octet-stream`.
+fn unrecognized(declared_type: &str, filename: &str) -> DocumentError {
+    let declared = fallback_type(declared_type);
+    let ext = filename
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.to_lowercase())
+        .filter(|ext| !ext.is_empty() && ext.len() <= 10);
+    let claimed = sniff::type_for_extension(ext.as_deref().unwrap_or_default())
+        .or_else(|| sniff::is_known(&declared).then_some(declared.as_str()));
+    match (claimed, ext) {
+        (Some(claimed), _) => DocumentError::Corrupt {
+            kind: sniff::short_name(claimed).to_string(),
+            detail: "the content does not match its name or declared type".to_string(),
+        },
+        (None, Some(ext)) => DocumentError::Unsupported(format!(".{ext}")),
+        (None, None) => DocumentError::Unsupported(declared),
     }
 }
 
@@ -168,9 +206,11 @@ fn decode_text(data: &[u8]) -> String {
 /// A saved email (typically a forwarded message kept whole): its headers that matter to an
 /// officer, then its body. Its attachments were already taken out by [`mime::parse`].
 fn read_email(data: &[u8]) -> Result<String, DocumentError> {
-    let msg = mime::parse(data, &mime::MimeLimits::default()).map_err(|e| {
-        DocumentError::Corrupt { kind: "email".to_string(), detail: e.to_string() }
-    })?;
+    let msg =
+        mime::parse(data, &mime::MimeLimits::default()).map_err(|e| DocumentError::Corrupt {
+            kind: "email".to_string(),
+            detail: e.to_string(),
+        })?;
     let mut text = String::new();
     if let Some(from) = &msg.from {
         text.push_str(&format!("From: {}\n", from.email));

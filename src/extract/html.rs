@@ -9,7 +9,7 @@ const WIDTH: usize = 100;
 
 /// The text of an HTML document, without link footnotes or image placeholders.
 pub fn to_text(html: &str) -> String {
-    let config = html2text::config::plain()
+    let config = html2text::config::with_decorator(html2text::render::TrivialDecorator::new())
         .link_footnotes(false)
         .no_table_borders()
         .allow_width_overflow();
@@ -70,7 +70,10 @@ mod tests {
                     <table><tr><td>NIK</td><td>3201</td></tr></table></body></html>";
         let text = to_text(html);
         assert!(text.contains("Yth. Bapak/Ibu,"), "{text}");
-        assert!(text.contains("Saya mengajukan izin usaha di sini."), "{text}");
+        assert!(
+            text.contains("Saya mengajukan izin usaha di sini."),
+            "{text}"
+        );
         assert!(text.contains("NIK"), "{text}");
         assert!(!text.contains("color:red"), "{text}");
         assert!(!text.contains('<'), "{text}");
@@ -78,7 +81,11 @@ mod tests {
 
     #[test]
     fn deeply_nested_html_still_gives_text() {
-        let html = format!("{}halo{}", "<div><table><tr><td>".repeat(300), "</td></tr></table></div>".repeat(300));
+        let html = format!(
+            "{}halo{}",
+            "<div><table><tr><td>".repeat(300),
+            "</td></tr></table></div>".repeat(300)
+        );
         assert!(to_text(&html).contains("halo"));
     }
 }

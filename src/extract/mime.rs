@@ -14,12 +14,13 @@
 //! CONTRACT: never panics on any input; problems that do not stop parsing are listed in
 //! `ParsedMessage::problems`; only input that is not an email at all is an `Err`.
 
-use std::collections::HashSet;
-
-use mail_parser::{Address, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType};
+use mail_parser::{
+    Address, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
+};
 
 use super::html;
 
+mod attachments;
 mod filename;
 mod no_reply;
 
@@ -34,7 +35,10 @@ pub struct MimeLimits {
 
 impl Default for MimeLimits {
     fn default() -> Self {
-        Self { max_attachments: 50, max_depth: 5 }
+        Self {
+            max_attachments: 50,
+            max_depth: 5,
+        }
     }
 }
 
@@ -75,7 +79,6 @@ pub enum NoReply {
     /// No usable sender address.
     NoSender,
 }
-
 
 #[derive(Debug, Clone)]
 pub struct ParsedMessage {
@@ -131,7 +134,9 @@ pub fn parse(raw: &[u8], limits: &MimeLimits) -> Result<ParsedMessage, MimeError
     match parsed {
         Ok(Some(parsed)) => Ok(parsed),
         Ok(None) => Err(MimeError::NotAMessage("no header fields found".into())),
-        Err(_) => Err(MimeError::NotAMessage("the MIME parser crashed on this input".into())),
+        Err(_) => Err(MimeError::NotAMessage(
+            "the MIME parser crashed on this input".into(),
+        )),
     }
 }
 
@@ -142,7 +147,11 @@ pub fn no_reply_reason(msg: &ParsedMessage, office_addresses: &[String]) -> Opti
     }
     match msg.reply_address() {
         None => Some(NoReply::NoSender),
-        Some(mailbox) if office_addresses.iter().any(|a| a.eq_ignore_ascii_case(&mailbox.email)) => {
+        Some(mailbox)
+            if office_addresses
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(&mailbox.email)) =>
+        {
             Some(NoReply::OwnAddress)
         }
         Some(_) => None,
@@ -163,7 +172,7 @@ fn from_message(msg: &Message<'_>, limits: &MimeLimits) -> ParsedMessage {
         problems.push("Date header could not be read".to_string());
     }
     let body_text = body_text(msg, &mut problems);
-    let attachments = Attachments::collect(msg, limits, &mut problems);
+    let attachments = attachments::collect(msg, limits, &mut problems);
     if body_text.trim().is_empty() && attachments.is_empty() {
         problems.push("message is empty: no text and no attachments".to_string());
     }
@@ -173,7 +182,11 @@ fn from_message(msg: &Message<'_>, limits: &MimeLimits) -> ParsedMessage {
         references: ids(msg.references()),
         from,
         reply_to: mailbox(msg.reply_to()),
-        subject: msg.subject().map(str::trim).filter(|s| !s.is_empty()).map(String::from),
+        subject: msg
+            .subject()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from),
         date: msg.date().and_then(to_offset_date_time),
         body_text,
         attachments,
@@ -190,7 +203,11 @@ fn mailbox(address: Option<&Address<'_>>) -> Option<Mailbox> {
     if local.is_empty() || domain.is_empty() || email.contains(char::is_whitespace) {
         return None;
     }
-    let name = addr.name().map(str::trim).filter(|n| !n.is_empty()).map(String::from);
+    let name = addr
+        .name()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(String::from);
     Some(Mailbox { name, email })
 }
 
@@ -203,7 +220,11 @@ fn ids(value: &HeaderValue<'_>) -> Vec<String> {
 }
 
 fn clean_id(id: &str) -> Option<String> {
-    let id = id.trim().trim_start_matches('<').trim_end_matches('>').trim();
+    let id = id
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim();
     (!id.is_empty()).then(|| id.to_string())
 }
 
@@ -213,12 +234,9 @@ fn to_offset_date_time(date: &mail_parser::DateTime) -> Option<time::OffsetDateT
     }
     let utc = time::OffsetDateTime::from_unix_timestamp(date.to_timestamp()).ok()?;
     let sign = if date.tz_before_gmt { -1 } else { 1 };
-    let offset = time::UtcOffset::from_hms(
-        sign * date.tz_hour as i8,
-        sign * date.tz_minute as i8,
-        0,
-    )
-    .ok()?;
+    let offset =
+        time::UtcOffset::from_hms(sign * date.tz_hour as i8, sign * date.tz_minute as i8, 0)
+            .ok()?;
     utc.checked_to_offset(offset)
 }
 
@@ -263,111 +281,11 @@ fn note_decoding_problem(part: &MessagePart<'_>, problems: &mut Vec<String>) {
         _ => false,
     };
     if lossy {
-        problems.push(format!("text with charset {charset} had bytes that could not be decoded"));
+        problems.push(format!(
+            "text with charset {charset} had bytes that could not be decoded"
+        ));
     } else if part.is_encoding_problem {
         problems.push("a part could not be decoded cleanly".to_string());
-    }
-}
-
-/// Gathers attachments across nesting levels, enforcing the limits.
-struct Attachments<'l> {
-    limits: &'l MimeLimits,
-    found: Vec<Attachment>,
-    used_names: HashSet<String>,
-    skipped: usize,
-}
-
-impl<'l> Attachments<'l> {
-    fn collect(msg: &Message<'_>, limits: &'l MimeLimits, problems: &mut Vec<String>) -> Vec<Attachment> {
-        let mut this = Self { limits, found: Vec::new(), used_names: HashSet::new(), skipped: 0 };
-        this.walk(msg, 0, problems);
-        if this.skipped > 0 {
-            problems.push(format!(
-                "{} attachment(s) beyond the limit of {} were not extracted",
-                this.skipped, limits.max_attachments
-            ));
-        }
-        this.found
-    }
-
-    fn walk(&mut self, msg: &Message<'_>, depth: usize, problems: &mut Vec<String>) {
-        for part in msg.attachments() {
-            match &part.body {
-                PartType::Message(inner) => self.forwarded(msg, part, inner, depth, problems),
-                PartType::Multipart(_) => {}
-                _ => {
-                    note_decoding_problem(part, problems);
-                    let name = part.attachment_name();
-                    self.push(name, declared_type(part), part.contents());
-                }
-            }
-        }
-    }
-
-    /// A forwarded message: its attachments, or itself as `.eml` if it has none (module docs).
-    fn forwarded(
-        &mut self,
-        parent: &Message<'_>,
-        part: &MessagePart<'_>,
-        inner: &Message<'_>,
-        depth: usize,
-        problems: &mut Vec<String>,
-    ) {
-        let before = self.found.len() + self.skipped;
-        if depth < self.limits.max_depth {
-            self.walk(inner, depth + 1, problems);
-        } else {
-            problems.push(format!(
-                "forwarded message nested deeper than {} levels was kept whole",
-                self.limits.max_depth
-            ));
-        }
-        if self.found.len() + self.skipped == before {
-            let name = part
-                .attachment_name()
-                .map(String::from)
-                .or_else(|| inner.subject().map(|s| format!("{}.eml", s.trim())));
-            self.push(name.as_deref(), "message/rfc822".to_string(), raw_part(parent, part, inner));
-        }
-    }
-
-    fn push(&mut self, original: Option<&str>, content_type: String, data: &[u8]) {
-        if self.found.len() >= self.limits.max_attachments {
-            self.skipped += 1;
-            return;
-        }
-        let number = self.found.len() + 1;
-        let safe = filename::sanitize(original, &content_type, number);
-        let filename = filename::unique(safe, &mut self.used_names);
-        self.found.push(Attachment {
-            filename,
-            original_filename: original.map(String::from).filter(|n| !n.trim().is_empty()),
-            content_type,
-            data: data.to_vec(),
-        });
-    }
-}
-
-/// The bytes of a message/rfc822 part as sent. Offsets of a part are relative to the raw bytes
-/// of the message that contains it; mail-parser's own copy of the nested message may be the
-/// whole outer message, so slice the parent and fall back to the copy.
-fn raw_part<'a>(parent: &'a Message<'_>, part: &MessagePart<'_>, inner: &'a Message<'_>) -> &'a [u8] {
-    let (start, end) = (part.raw_body_offset() as usize, part.raw_end_offset() as usize);
-    parent.raw_message().get(start..end).filter(|raw| !raw.is_empty()).unwrap_or(inner.raw_message())
-}
-
-fn declared_type(part: &MessagePart<'_>) -> String {
-    match part.content_type() {
-        Some(ct) => match &ct.c_subtype {
-            Some(sub) => format!("{}/{}", ct.c_type, sub).to_lowercase(),
-            None => ct.c_type.to_lowercase(),
-        },
-        // RFC 2045 section 5.2: no Content-Type means text/plain.
-        None => match part.body {
-            PartType::Text(_) => "text/plain".to_string(),
-            PartType::Html(_) => "text/html".to_string(),
-            _ => "application/octet-stream".to_string(),
-        },
     }
 }
 

@@ -11,3 +11,6 @@ pub mod html;
 pub mod mime;
 pub mod pdf;
 pub mod sniff;
+
+#[cfg(test)]
+mod corpus_tests;

@@ -35,8 +35,11 @@ const KIND: &str = "PDF";
 
 /// Read the text layer of every page (see the module docs for limits).
 pub fn read_pdf(data: &[u8]) -> Result<Vec<PageText>, DocumentError> {
-    isolated(|| read_pdf_inner(data))
-        .unwrap_or_else(|| Err(corrupt("the PDF parser crashed (or could not be started) on this file")))
+    isolated(|| read_pdf_inner(data)).unwrap_or_else(|| {
+        Err(corrupt(
+            "the PDF parser crashed (or could not be started) on this file",
+        ))
+    })
 }
 
 fn read_pdf_inner(data: &[u8]) -> Result<Vec<PageText>, DocumentError> {
@@ -57,7 +60,11 @@ fn read_pdf_inner(data: &[u8]) -> Result<Vec<PageText>, DocumentError> {
         .enumerate()
         .map(|(index, &number)| {
             let in_budget = index < MAX_TEXT_PAGES && started.elapsed() < TEXT_BUDGET;
-            let text = if in_budget { page_text(&doc, number) } else { None };
+            let text = if in_budget {
+                page_text(&doc, number)
+            } else {
+                None
+            };
             classify_page(text)
         })
         .collect())
@@ -87,16 +94,25 @@ fn load(data: &[u8]) -> Result<Document, DocumentError> {
 /// One page's text, or `None` when lopdf fails on it; a single bad page should not cost the
 /// applicant the rest of the document.
 fn page_text(doc: &Document, number: u32) -> Option<String> {
-    doc.extract_text_with_limit(&[number], MAX_STREAM_BYTES).ok()
+    doc.extract_text_with_limit(&[number], MAX_STREAM_BYTES)
+        .ok()
 }
 
 fn classify_page(text: Option<String>) -> PageText {
     let text = text.unwrap_or_default();
     let visible = text.chars().filter(|c| !c.is_whitespace()).count();
     if visible < MIN_PAGE_CHARS {
-        PageText { text: String::new(), source: PageSource::NeedsOcr, confidence: None }
+        PageText {
+            text: String::new(),
+            source: PageSource::NeedsOcr,
+            confidence: None,
+        }
     } else {
-        PageText { text: normalize(&text), source: PageSource::TextLayer, confidence: None }
+        PageText {
+            text: normalize(&text),
+            source: PageSource::TextLayer,
+            confidence: None,
+        }
     }
 }
 
@@ -119,7 +135,10 @@ fn isolated<T: Send>(f: impl FnOnce() -> T + Send) -> Option<T> {
 }
 
 fn corrupt(detail: &str) -> DocumentError {
-    DocumentError::Corrupt { kind: KIND.to_string(), detail: detail.to_string() }
+    DocumentError::Corrupt {
+        kind: KIND.to_string(),
+        detail: detail.to_string(),
+    }
 }
 
 #[cfg(test)]

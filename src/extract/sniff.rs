@@ -40,7 +40,65 @@ pub fn sniff(data: &[u8]) -> Option<&'static str> {
 
 /// True for the image types the OCR stage takes.
 pub fn is_image(content_type: &str) -> bool {
-    matches!(content_type, JPEG | PNG | GIF | TIFF | WEBP | HEIC | HEIF | BMP)
+    matches!(
+        content_type,
+        JPEG | PNG | GIF | TIFF | WEBP | HEIC | HEIF | BMP
+    )
+}
+
+/// True for the types [`sniff`] can recognise.
+pub fn is_known(content_type: &str) -> bool {
+    short_name(content_type) != "?"
+}
+
+/// A short name for people: `PDF`, `JPEG`, `DOCX`...; `?` for types we do not recognise.
+pub fn short_name(content_type: &str) -> &'static str {
+    match content_type {
+        PDF => "PDF",
+        JPEG => "JPEG",
+        PNG => "PNG",
+        GIF => "GIF",
+        TIFF => "TIFF",
+        WEBP => "WEBP",
+        HEIC => "HEIC",
+        HEIF => "HEIF",
+        BMP => "BMP",
+        ZIP => "ZIP",
+        DOCX => "DOCX",
+        XLSX => "XLSX",
+        PPTX => "PPTX",
+        ODT => "ODT",
+        ODS => "ODS",
+        RTF => "RTF",
+        HTML => "HTML",
+        TEXT => "text",
+        EMAIL => "email",
+        _ => "?",
+    }
+}
+
+/// The binary type a file extension claims (lower-case, without the dot), if we know it.
+/// Text types are left out: any bytes without control characters already sniff as text.
+pub fn type_for_extension(ext: &str) -> Option<&'static str> {
+    Some(match ext {
+        "pdf" => PDF,
+        "jpg" | "jpeg" | "jpe" | "jfif" => JPEG,
+        "png" => PNG,
+        "gif" => GIF,
+        "tif" | "tiff" => TIFF,
+        "webp" => WEBP,
+        "heic" => HEIC,
+        "heif" => HEIF,
+        "bmp" => BMP,
+        "zip" => ZIP,
+        "docx" => DOCX,
+        "xlsx" => XLSX,
+        "pptx" => PPTX,
+        "odt" => ODT,
+        "ods" => ODS,
+        "rtf" => RTF,
+        _ => return None,
+    })
 }
 
 fn binary_type(data: &[u8]) -> Option<&'static str> {
@@ -108,7 +166,12 @@ fn zip_type(data: &[u8]) -> &'static str {
     if find(head, b"mimetypeapplication/vnd.oasis.opendocument.text").is_some() {
         return ODT;
     }
-    if find(head, b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet").is_some() {
+    if find(
+        head,
+        b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet",
+    )
+    .is_some()
+    {
         return ODS;
     }
     if find(head, b"[Content_Types].xml").is_some() {
@@ -216,7 +279,10 @@ mod tests {
 
     #[test]
     fn pdf_with_scanner_preamble_is_a_pdf() {
-        assert_eq!(sniff(b"\r\n\0garbage from a gateway\n%PDF-1.4\n"), Some(PDF));
+        assert_eq!(
+            sniff(b"\r\n\0garbage from a gateway\n%PDF-1.4\n"),
+            Some(PDF)
+        );
     }
 
     #[test]
@@ -238,9 +304,18 @@ mod tests {
 
     #[test]
     fn text_html_and_saved_mail_are_told_apart() {
-        assert_eq!(sniff("Nama: Budi Santoso\nNIK: 3201\n".as_bytes()), Some(TEXT));
-        assert_eq!(sniff(b"Permohonan izin usaha, caf\xe9 di Bandung"), Some(TEXT));
-        assert_eq!(sniff(b"\xEF\xBB\xBF  <!DOCTYPE html><html><body>Hi"), Some(HTML));
+        assert_eq!(
+            sniff("Nama: Budi Santoso\nNIK: 3201\n".as_bytes()),
+            Some(TEXT)
+        );
+        assert_eq!(
+            sniff(b"Permohonan izin usaha, caf\xe9 di Bandung"),
+            Some(TEXT)
+        );
+        assert_eq!(
+            sniff(b"\xEF\xBB\xBF  <!DOCTYPE html><html><body>Hi"),
+            Some(HTML)
+        );
         assert_eq!(sniff(b"<p>hello</p>"), Some(TEXT));
         let eml = b"Received: from x\r\n  by y\r\nFrom: a@b.id\r\nSubject: Izin\r\n\r\nBody";
         assert_eq!(sniff(eml), Some(EMAIL));

@@ -13,11 +13,20 @@ fn jpeg_named_pdf_is_a_jpeg() {
 
 #[test]
 fn pdf_attachment_gives_its_text_per_page() {
-    let pdf = text_pdf(&["Surat Permohonan Izin Mendirikan Bangunan", "Lampiran denah lokasi usaha"], None);
+    let pdf = text_pdf(
+        &[
+            "Surat Permohonan Izin Mendirikan Bangunan",
+            "Lampiran denah lokasi usaha",
+        ],
+        None,
+    );
     let got = read_document(&pdf, "application/octet-stream", "imb.bin");
     assert_eq!(got.content_type, "application/pdf");
     assert!(got.error.is_none(), "{:?}", got.error);
-    assert_eq!(got.text(), "Surat Permohonan Izin Mendirikan Bangunan\u{c}Lampiran denah lokasi usaha");
+    assert_eq!(
+        got.text(),
+        "Surat Permohonan Izin Mendirikan Bangunan\u{c}Lampiran denah lokasi usaha"
+    );
 }
 
 #[test]
@@ -25,15 +34,25 @@ fn locked_pdf_tells_the_applicant_why() {
     let pdf = text_pdf(&["Laporan keuangan tahunan perusahaan"], Some("rahasia"));
     let got = read_document(&pdf, "application/pdf", "laporan.pdf");
     assert_eq!(got.error, Some(DocumentError::Encrypted));
-    assert_eq!(got.error.unwrap().alasan(), "berkas PDF terkunci kata sandi");
+    assert_eq!(
+        got.error.unwrap().alasan(),
+        "berkas PDF terkunci kata sandi"
+    );
 }
 
 #[test]
 fn windows_1252_text_file_is_decoded() {
-    let got = read_document(b"Caf\xe9 \x93Kopi Kita\x94, Jl. Merdeka", "text/plain", "usaha.txt");
+    let got = read_document(
+        b"Caf\xe9 \x93Kopi Kita\x94, Jl. Merdeka",
+        "text/plain",
+        "usaha.txt",
+    );
     assert_eq!(got.content_type, "text/plain");
     assert_eq!(got.pages[0].source, PageSource::Plain);
-    assert_eq!(got.text(), "Caf\u{e9} \u{201c}Kopi Kita\u{201d}, Jl. Merdeka");
+    assert_eq!(
+        got.text(),
+        "Caf\u{e9} \u{201c}Kopi Kita\u{201d}, Jl. Merdeka"
+    );
 }
 
 #[test]
@@ -64,8 +83,33 @@ fn word_document_is_unsupported_for_now() {
     let docx = b"PK\x03\x04\x14\0\0\0\x08\0[Content_Types].xml....word/document.xml";
     let got = read_document(docx, "application/octet-stream", "Surat Kuasa.DOCX");
     assert_eq!(got.content_type, sniff::DOCX);
-    assert_eq!(got.error, Some(DocumentError::Unsupported(".docx".into())));
-    assert_eq!(got.error.unwrap().alasan(), "format berkas tidak didukung (.docx)");
+    assert_eq!(got.error, Some(DocumentError::Unsupported("DOCX".into())));
+    assert_eq!(
+        got.error.unwrap().alasan(),
+        "format berkas tidak didukung (DOCX)"
+    );
+}
+
+#[test]
+fn truncated_photo_is_damaged_not_unsupported() {
+    let got = read_document(b"\0\x01\x02\x03\x04", "image/gif", "peta.gif");
+    assert_eq!(got.content_type, "image/gif");
+    let err = got.error.unwrap();
+    assert!(
+        matches!(&err, DocumentError::Corrupt { kind, .. } if kind == "GIF"),
+        "{err:?}"
+    );
+    assert_eq!(err.alasan(), "berkas GIF rusak atau tidak dapat dibaca");
+}
+
+#[test]
+fn unknown_format_is_named_by_its_extension() {
+    let got = read_document(
+        b"\0\x01\x02\x03\x04",
+        "application/octet-stream",
+        "gambar.CDR",
+    );
+    assert_eq!(got.error, Some(DocumentError::Unsupported(".cdr".into())));
 }
 
 #[test]
@@ -95,13 +139,19 @@ fn garbage_pdf_is_corrupt() {
 fn every_reason_has_indonesian_words() {
     let all = [
         DocumentError::Encrypted,
-        DocumentError::Corrupt { kind: "PDF".into(), detail: "x".into() },
+        DocumentError::Corrupt {
+            kind: "PDF".into(),
+            detail: "x".into(),
+        },
         DocumentError::Unsupported("ZIP".into()),
         DocumentError::TooLarge("3000 pages".into()),
         DocumentError::Empty,
     ];
     for e in all {
-        assert!(e.alasan().starts_with("berkas") || e.alasan().starts_with("format"), "{e}");
+        assert!(
+            e.alasan().starts_with("berkas") || e.alasan().starts_with("format"),
+            "{e}"
+        );
         assert!(!e.is_transient());
     }
 }

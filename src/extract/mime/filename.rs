@@ -17,7 +17,9 @@ pub(super) fn sanitize(original: Option<&str>, content_type: &str, number: usize
     let cleaned = original.map(clean).unwrap_or_default();
     let (stem, ext) = split_extension(&cleaned);
     if stem.is_empty() {
-        let ext = ext.map(String::from).unwrap_or_else(|| extension_for(content_type).to_string());
+        let ext = ext
+            .map(String::from)
+            .unwrap_or_else(|| extension_for(content_type).to_string());
         return format!("lampiran-{number}.{ext}");
     }
     join(stem, ext)
@@ -43,12 +45,24 @@ fn clean(original: &str) -> String {
         .chars()
         .filter(|&c| !is_invisible(c))
         .map(|c| if c.is_whitespace() { ' ' } else { c })
-        .map(|c| if matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*') { '_' } else { c })
+        .map(|c| {
+            if matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*') {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect();
-    let collapsed = replaced.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
+    let collapsed = replaced
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
     // Leading dots hide files (and `..` walks up); trailing dots and spaces are stripped by
     // Windows, which would change the extension.
-    let trimmed = collapsed.trim_start_matches(['.', ' ', '-']).trim_end_matches(['.', ' ']);
+    let trimmed = collapsed
+        .trim_start_matches(['.', ' ', '-'])
+        .trim_end_matches(['.', ' ']);
     if is_windows_device(trimmed) {
         format!("_{trimmed}")
     } else {
@@ -66,7 +80,12 @@ fn is_invisible(c: char) -> bool {
 
 /// `CON.pdf` or `nul.txt` cannot be created on Windows shares.
 fn is_windows_device(name: &str) -> bool {
-    let stem = name.split('.').next().unwrap_or_default().trim_end().to_ascii_uppercase();
+    let stem = name
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .trim_end()
+        .to_ascii_uppercase();
     matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL")
         || ((stem.starts_with("COM") || stem.starts_with("LPT"))
             && stem.len() == 4
@@ -163,14 +182,23 @@ mod tests {
     #[test]
     fn missing_or_empty_name_is_invented() {
         assert_eq!(sanitize(None, "image/jpeg", 3), "lampiran-3.jpg");
-        assert_eq!(sanitize(Some("../"), "application/pdf", 1), "lampiran-1.pdf");
-        assert_eq!(sanitize(Some("\u{0}\u{1}"), "application/x-unknown", 2), "lampiran-2.bin");
+        assert_eq!(
+            sanitize(Some("../"), "application/pdf", 1),
+            "lampiran-1.pdf"
+        );
+        assert_eq!(
+            sanitize(Some("\u{0}\u{1}"), "application/x-unknown", 2),
+            "lampiran-2.bin"
+        );
         assert_eq!(sanitize(Some(".pdf"), "image/png", 4), "pdf");
     }
 
     #[test]
     fn indonesian_names_survive() {
-        assert_eq!(safe("Surat Permohonan  Izin (Bpk. Budi).PDF"), "Surat Permohonan Izin (Bpk. Budi).PDF");
+        assert_eq!(
+            safe("Surat Permohonan  Izin (Bpk. Budi).PDF"),
+            "Surat Permohonan Izin (Bpk. Budi).PDF"
+        );
     }
 
     #[test]

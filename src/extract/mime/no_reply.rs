@@ -24,7 +24,10 @@ impl NoReply {
 /// The header-based reason not to answer `msg`, if any. Bounces are checked first: they are
 /// the most specific (and often also carry Auto-Submitted).
 pub(super) fn detect(msg: &Message<'_>) -> Option<NoReply> {
-    bounce(msg).or_else(|| auto_submitted(msg)).or_else(|| precedence(msg)).or_else(|| list(msg))
+    bounce(msg)
+        .or_else(|| auto_submitted(msg))
+        .or_else(|| precedence(msg))
+        .or_else(|| list(msg))
 }
 
 fn bounce(msg: &Message<'_>) -> Option<NoReply> {
@@ -38,13 +41,19 @@ fn bounce(msg: &Message<'_>) -> Option<NoReply> {
             local.eq_ignore_ascii_case("mailer-daemon") || local.eq_ignore_ascii_case("postmaster")
         });
     // The null reverse-path is how MTAs mark their own reports (RFC 5321 section 4.5.5).
-    let null_return_path = header(msg, "Return-Path").is_some_and(|v| v.trim_matches(['<', '>', ' ']).is_empty());
+    let null_return_path =
+        header(msg, "Return-Path").is_some_and(|v| v.trim_matches(['<', '>', ' ']).is_empty());
     (report || daemon_sender || null_return_path).then_some(NoReply::Bounce)
 }
 
 fn auto_submitted(msg: &Message<'_>) -> Option<NoReply> {
     if let Some(value) = header(msg, "Auto-Submitted") {
-        let token = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        let token = value
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
         if !token.is_empty() && token != "no" {
             return Some(NoReply::AutoSubmitted(token));
         }
@@ -59,11 +68,13 @@ fn auto_submitted(msg: &Message<'_>) -> Option<NoReply> {
 
 fn precedence(msg: &Message<'_>) -> Option<NoReply> {
     let value = header(msg, "Precedence")?.trim().to_ascii_lowercase();
-    matches!(value.as_str(), "bulk" | "junk" | "list" | "auto_reply").then_some(NoReply::Precedence(value))
+    matches!(value.as_str(), "bulk" | "junk" | "list" | "auto_reply")
+        .then_some(NoReply::Precedence(value))
 }
 
 fn list(msg: &Message<'_>) -> Option<NoReply> {
-    (header(msg, "List-Id").is_some() || header(msg, "List-Unsubscribe").is_some()).then_some(NoReply::MailingList)
+    (header(msg, "List-Id").is_some() || header(msg, "List-Unsubscribe").is_some())
+        .then_some(NoReply::MailingList)
 }
 
 /// A top-level header's raw value, trimmed; `None` when absent. Raw, because mail-parser

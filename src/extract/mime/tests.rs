@@ -52,25 +52,41 @@ fn application_mail_gives_sender_ids_text_and_files() {
     let msg = parse_ok(&crlf(APPLICATION));
     assert_eq!(msg.message_id.as_deref(), Some("abc123@mail.example.id"));
     assert_eq!(msg.in_reply_to, vec!["prev@dpmptsp.go.id"]);
-    assert_eq!(msg.references, vec!["first@dpmptsp.go.id", "prev@dpmptsp.go.id"]);
+    assert_eq!(
+        msg.references,
+        vec!["first@dpmptsp.go.id", "prev@dpmptsp.go.id"]
+    );
     let from = msg.from.clone().unwrap();
     assert_eq!(from.email, "budi.santoso@example.id");
     assert_eq!(from.name.as_deref(), Some("Budi Santoso"));
     let reply_to = msg.reply_address().unwrap();
     assert_eq!(reply_to.email, "admin@cvmaju.co.id");
     assert_eq!(reply_to.name.as_deref(), Some("Sekretariat CV Maju"));
-    assert_eq!(msg.subject.as_deref(), Some("Permohonan izin usaha \u{2014} CV Maju"));
+    assert_eq!(
+        msg.subject.as_deref(),
+        Some("Permohonan izin usaha \u{2014} CV Maju")
+    );
     let date = msg.date.unwrap();
     assert_eq!(date.unix_timestamp(), 1_719_804_600);
     assert_eq!(date.offset().whole_hours(), 7);
-    assert_eq!(msg.body_text.trim(), "Yth. Bapak/Ibu, terlampir berkas permohonan.");
-    let names: Vec<&str> = msg.attachments.iter().map(|a| a.filename.as_str()).collect();
+    assert_eq!(
+        msg.body_text.trim(),
+        "Yth. Bapak/Ibu, terlampir berkas permohonan."
+    );
+    let names: Vec<&str> = msg
+        .attachments
+        .iter()
+        .map(|a| a.filename.as_str())
+        .collect();
     assert_eq!(names, ["formulir.pdf", "KTP Budi \u{2014} depan.jpg"]);
     assert_eq!(msg.attachments[0].content_type, "application/pdf");
     assert_eq!(msg.attachments[0].data, b"%PDF-1.4\n");
     assert_eq!(msg.attachments[1].data, b"\xFF\xD8\xFF\xE0\x00\x10");
     assert!(msg.no_reply.is_none());
-    assert_eq!(no_reply_reason(&msg, &["perizinan@dpmptsp.go.id".into()]), None);
+    assert_eq!(
+        no_reply_reason(&msg, &["perizinan@dpmptsp.go.id".into()]),
+        None
+    );
     assert!(msg.problems.is_empty(), "{:?}", msg.problems);
 }
 
@@ -83,7 +99,10 @@ fn windows_1252_body_is_decoded() {
     raw.extend_from_slice(b"Usaha caf\xe9 \x93Kopi Kita\x94 \x96 Bandung\r\n");
     let msg = parse_ok(&raw);
     assert_eq!(msg.subject.as_deref(), Some("Caf\u{e9}"));
-    assert_eq!(msg.body_text.trim(), "Usaha caf\u{e9} \u{201c}Kopi Kita\u{201d} \u{2013} Bandung");
+    assert_eq!(
+        msg.body_text.trim(),
+        "Usaha caf\u{e9} \u{201c}Kopi Kita\u{201d} \u{2013} Bandung"
+    );
 }
 
 #[test]
@@ -92,7 +111,10 @@ fn iso_8859_1_quoted_printable_body_is_decoded() {
         "From: siti@example.id\nContent-Type: text/plain; charset=\"ISO-8859-1\"\n\
          Content-Transfer-Encoding: quoted-printable\n\nJos=E9 Mart=EDnez, S.E.\n",
     );
-    assert_eq!(parse_ok(&raw).body_text.trim(), "Jos\u{e9} Mart\u{ed}nez, S.E.");
+    assert_eq!(
+        parse_ok(&raw).body_text.trim(),
+        "Jos\u{e9} Mart\u{ed}nez, S.E."
+    );
 }
 
 #[test]
@@ -102,7 +124,11 @@ fn html_only_mail_gives_text() {
          <html><body><p>Mohon <b>izin</b> usaha.</p><table><tr><td>NIB</td><td>912</td></tr></table></body></html>\n",
     );
     let msg = parse_ok(&raw);
-    assert!(msg.body_text.contains("Mohon izin usaha."), "{}", msg.body_text);
+    assert!(
+        msg.body_text.contains("Mohon izin usaha."),
+        "{}",
+        msg.body_text
+    );
     assert!(msg.body_text.contains("NIB"), "{}", msg.body_text);
     assert!(!msg.body_text.contains('<'), "{}", msg.body_text);
 }
@@ -173,6 +199,20 @@ fn base64_forwarded_message_is_followed() {
     assert_eq!(msg.attachments[0].data, b"\x89PNG\r\n\x1a\n");
 }
 
+#[test]
+fn base64_forwarded_letter_is_kept_decoded() {
+    let inner = "From: camat@example.go.id\r\nSubject: Rekomendasi\r\n\r\nSurat rekomendasi.\r\n";
+    let encoded = base64_encode(inner.as_bytes());
+    let raw = crlf(&format!(
+        "From: budi@example.id\nContent-Type: multipart/mixed; boundary=o\n\n--o\n\
+         Content-Type: text/plain\n\nFwd\n--o\nContent-Type: message/rfc822\n\
+         Content-Transfer-Encoding: base64\n\n{encoded}\n--o--\n"
+    ));
+    let msg = parse_ok(&raw);
+    assert_eq!(msg.attachments.len(), 1, "{:?}", msg.attachments);
+    assert_eq!(msg.attachments[0].data, inner.as_bytes());
+}
+
 fn base64_encode(data: &[u8]) -> String {
     data_encoding::BASE64.encode(data)
 }
@@ -186,11 +226,25 @@ fn forwarding_too_deep_is_kept_whole() {
              Content-Type: message/rfc822\n\n{raw}--b{level}--\n"
         );
     }
-    let limits = MimeLimits { max_depth: 1, ..MimeLimits::default() };
+    let limits = MimeLimits {
+        max_depth: 1,
+        ..MimeLimits::default()
+    };
     let msg = parse(&crlf(&raw), &limits).unwrap();
     assert_eq!(msg.attachments.len(), 1, "{:?}", msg.attachments);
     assert_eq!(msg.attachments[0].content_type, "message/rfc822");
-    assert!(msg.problems.iter().any(|p| p.contains("nested deeper")), "{:?}", msg.problems);
+    assert!(
+        msg.problems.iter().any(|p| p.contains("nested deeper")),
+        "{:?}",
+        msg.problems
+    );
+    // The kept message is the one two levels down, cut out exactly.
+    let kept = String::from_utf8_lossy(&msg.attachments[0].data);
+    assert!(kept.starts_with("From: l1@y.id"), "{kept}");
+    assert!(
+        kept.contains("Subject: terdalam") && !kept.contains("--b2"),
+        "{kept}"
+    );
 }
 
 #[test]
@@ -219,9 +273,16 @@ fn hostile_filename_is_made_safe() {
          Content-Type: application/pdf\nContent-Disposition: attachment; filename=\"=?UTF-8?B?Li4vc3VyYXQucGRm?=\"\n\n%PDF\n--m--\n"
     ));
     let msg = parse_ok(&raw);
-    let names: Vec<&str> = msg.attachments.iter().map(|a| a.filename.as_str()).collect();
+    let names: Vec<&str> = msg
+        .attachments
+        .iter()
+        .map(|a| a.filename.as_str())
+        .collect();
     assert_eq!(names[0], "passwd");
-    assert_eq!(msg.attachments[0].original_filename.as_deref(), Some("../../etc/passwd"));
+    assert_eq!(
+        msg.attachments[0].original_filename.as_deref(),
+        Some("../../etc/passwd")
+    );
     assert_eq!(names[1].chars().count(), 120);
     assert!(names[1].ends_with(".pdf"));
     assert_eq!(names[2], "surat.pdf");
@@ -236,10 +297,19 @@ fn too_many_attachments_are_cut_and_noted() {
         ));
     }
     raw.push_str("--m--\n");
-    let limits = MimeLimits { max_attachments: 3, ..MimeLimits::default() };
+    let limits = MimeLimits {
+        max_attachments: 3,
+        ..MimeLimits::default()
+    };
     let msg = parse(&crlf(&raw), &limits).unwrap();
     assert_eq!(msg.attachments.len(), 3);
-    assert!(msg.problems.iter().any(|p| p.contains("2 attachment(s) beyond the limit of 3")), "{:?}", msg.problems);
+    assert!(
+        msg.problems
+            .iter()
+            .any(|p| p.contains("2 attachment(s) beyond the limit of 3")),
+        "{:?}",
+        msg.problems
+    );
 }
 
 #[test]
@@ -249,14 +319,26 @@ fn out_of_office_reply_is_not_answered() {
          Saya sedang cuti sampai 10 Juli.\n",
     );
     let msg = parse_ok(&raw);
-    assert_eq!(msg.no_reply, Some(NoReply::AutoSubmitted("auto-replied".into())));
+    assert_eq!(
+        msg.no_reply,
+        Some(NoReply::AutoSubmitted("auto-replied".into()))
+    );
     assert_eq!(no_reply_reason(&msg, &[]), msg.no_reply);
-    assert_eq!(msg.no_reply.unwrap().describe(), "automatic message (auto-replied)");
+    assert_eq!(
+        msg.no_reply.unwrap().describe(),
+        "automatic message (auto-replied)"
+    );
 
     let exchange = crlf("From: budi@example.id\nX-Auto-Response-Suppress: All\n\nOut of office\n");
-    assert!(matches!(parse_ok(&exchange).no_reply, Some(NoReply::AutoSubmitted(_))));
+    assert!(matches!(
+        parse_ok(&exchange).no_reply,
+        Some(NoReply::AutoSubmitted(_))
+    ));
     let vacation = crlf("From: budi@example.id\nX-Autoreply: yes\n\nCuti\n");
-    assert!(matches!(parse_ok(&vacation).no_reply, Some(NoReply::AutoSubmitted(_))));
+    assert!(matches!(
+        parse_ok(&vacation).no_reply,
+        Some(NoReply::AutoSubmitted(_))
+    ));
     let human = crlf("From: budi@example.id\nAuto-Submitted: no\n\nHalo\n");
     assert_eq!(parse_ok(&human).no_reply, None);
 }
@@ -282,12 +364,16 @@ fn newsletter_is_not_answered() {
     );
     assert_eq!(parse_ok(&list).no_reply, Some(NoReply::MailingList));
     let bulk = crlf("From: promo@toko.example.id\nPrecedence: bulk\n\nDiskon\n");
-    assert_eq!(parse_ok(&bulk).no_reply, Some(NoReply::Precedence("bulk".into())));
+    assert_eq!(
+        parse_ok(&bulk).no_reply,
+        Some(NoReply::Precedence("bulk".into()))
+    );
 }
 
 #[test]
 fn office_does_not_answer_itself() {
-    let raw = crlf("From: Perizinan <PERIZINAN@dpmptsp.go.id>\nSubject: Tanda terima\n\nterima kasih\n");
+    let raw =
+        crlf("From: Perizinan <PERIZINAN@dpmptsp.go.id>\nSubject: Tanda terima\n\nterima kasih\n");
     let msg = parse_ok(&raw);
     assert_eq!(msg.no_reply, None);
     let office = ["perizinan@dpmptsp.go.id".to_string()];
@@ -299,17 +385,31 @@ fn message_without_sender_is_not_answered_and_noted() {
     let msg = parse_ok(&crlf("Subject: tanpa pengirim\n\nisi surat\n"));
     assert_eq!(msg.from, None);
     assert_eq!(no_reply_reason(&msg, &[]), Some(NoReply::NoSender));
-    assert!(msg.problems.iter().any(|p| p.contains("no From")), "{:?}", msg.problems);
+    assert!(
+        msg.problems.iter().any(|p| p.contains("no From")),
+        "{:?}",
+        msg.problems
+    );
 }
 
 #[test]
 fn empty_message_is_noted() {
     let msg = parse_ok(&crlf("From: budi@example.id\nSubject: kosong\n\n"));
-    assert!(msg.problems.iter().any(|p| p.contains("empty")), "{:?}", msg.problems);
+    assert!(
+        msg.problems.iter().any(|p| p.contains("empty")),
+        "{:?}",
+        msg.problems
+    );
 }
 
 #[test]
 fn nonsense_is_not_a_message() {
-    assert!(matches!(parse(b"", &MimeLimits::default()), Err(MimeError::NotAMessage(_))));
-    assert!(matches!(parse(b"  \r\n", &MimeLimits::default()), Err(MimeError::NotAMessage(_))));
+    assert!(matches!(
+        parse(b"", &MimeLimits::default()),
+        Err(MimeError::NotAMessage(_))
+    ));
+    assert!(matches!(
+        parse(b"  \r\n", &MimeLimits::default()),
+        Err(MimeError::NotAMessage(_))
+    ));
 }

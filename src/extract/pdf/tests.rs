@@ -76,13 +76,22 @@ fn read_corpus(dir: &Path, name: &str) -> Result<Vec<PageText>, DocumentError> {
 #[test]
 fn pdf_text_layer_is_read() {
     let pdf = text_pdf(
-        &["Formulir Permohonan Izin Usaha Mikro", "Nomor Induk Berusaha: 1234567890123"],
+        &[
+            "Formulir Permohonan Izin Usaha Mikro",
+            "Nomor Induk Berusaha: 1234567890123",
+        ],
         None,
     );
     let pages = read_pdf(&pdf).unwrap();
     assert_eq!(pages.len(), 2);
     assert_eq!(pages[0].source, PageSource::TextLayer);
-    assert!(pages[0].text.contains("Formulir Permohonan Izin Usaha Mikro"), "{:?}", pages[0]);
+    assert!(
+        pages[0]
+            .text
+            .contains("Formulir Permohonan Izin Usaha Mikro"),
+        "{:?}",
+        pages[0]
+    );
     assert!(pages[1].text.contains("1234567890123"), "{:?}", pages[1]);
 }
 
@@ -93,6 +102,13 @@ fn page_with_only_a_page_number_needs_ocr() {
     assert_eq!(pages[0].source, PageSource::TextLayer);
     assert_eq!(pages[1].source, PageSource::NeedsOcr);
     assert!(pages[1].text.is_empty());
+}
+
+#[test]
+fn pdf_with_too_many_pages_is_refused() {
+    let pages = vec![""; MAX_PAGES + 1];
+    let err = read_pdf(&text_pdf(&pages, None)).unwrap_err();
+    assert!(matches!(err, DocumentError::TooLarge(_)), "{err:?}");
 }
 
 #[test]
@@ -122,7 +138,10 @@ fn garbage_pdf_is_corrupt() {
 fn corpus_pdf_with_text_layer_is_read() {
     let Some(dir) = corpus() else { return };
     let pages = read_corpus(&dir, "tagged.pdf").unwrap();
-    assert!(pages.iter().any(|p| p.source == PageSource::TextLayer), "{pages:?}");
+    assert!(
+        pages.iter().any(|p| p.source == PageSource::TextLayer),
+        "{pages:?}"
+    );
 }
 
 #[test]
@@ -130,7 +149,10 @@ fn corpus_scans_need_ocr() {
     let Some(dir) = corpus() else { return };
     for name in ["linn.pdf", "skew.pdf", "ccitt.pdf"] {
         let pages = read_corpus(&dir, name).unwrap();
-        assert!(pages.iter().all(|p| p.source == PageSource::NeedsOcr), "{name}: {pages:?}");
+        assert!(
+            pages.iter().all(|p| p.source == PageSource::NeedsOcr),
+            "{name}: {pages:?}"
+        );
     }
 }
 
@@ -149,7 +171,10 @@ fn image_bombs_are_quick_to_read() {
         let pages = read_corpus(&dir, name).unwrap();
         let took = started.elapsed();
         println!("{name}: {} page(s) in {took:?}", pages.len());
-        assert!(pages.iter().all(|p| p.source == PageSource::NeedsOcr), "{name}: {pages:?}");
+        assert!(
+            pages.iter().all(|p| p.source == PageSource::NeedsOcr),
+            "{name}: {pages:?}"
+        );
         assert!(took < Duration::from_secs(2), "{name} took {took:?}");
     }
 }
@@ -171,11 +196,22 @@ fn every_corpus_pdf_reads_without_panic() {
             Ok(pages) => format!(
                 "{} page(s), {} with text",
                 pages.len(),
-                pages.iter().filter(|p| p.source == PageSource::TextLayer).count()
+                pages
+                    .iter()
+                    .filter(|p| p.source == PageSource::TextLayer)
+                    .count()
             ),
             Err(e) => e.to_string(),
         };
-        println!("{:<28} {:>8.1?}  {summary}", path.file_name().unwrap().to_string_lossy(), took);
-        assert!(took < Duration::from_secs(5), "{} took {took:?}", path.display());
+        println!(
+            "{:<28} {:>8.1?}  {summary}",
+            path.file_name().unwrap().to_string_lossy(),
+            took
+        );
+        assert!(
+            took < Duration::from_secs(5),
+            "{} took {took:?}",
+            path.display()
+        );
     }
 }
