@@ -5,10 +5,10 @@
 //! `cargo bench --bench intake` (sizes from `BENCH_SIZES`, default `1000,3000`: memory should
 //! not grow with the mailbox).
 
-#[path = "../tests/support/mod.rs"]
-mod support;
 #[path = "../tests/app/mod.rs"]
 mod app;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use std::time::{Duration, Instant};
 
@@ -27,7 +27,10 @@ fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    println!("{:>6} {:>14} {:>14} {:>8} {:>14}", "msgs", "bare fetch/s", "loket/s", "ratio", "loket max RSS");
+    println!(
+        "{:>6} {:>14} {:>14} {:>8} {:>14}",
+        "msgs", "bare fetch/s", "loket/s", "ratio", "loket max RSS"
+    );
     for n in sizes {
         rt.block_on(bench(n));
     }
@@ -54,7 +57,13 @@ async fn bench(n: usize) {
     let mut first = 1;
     while first <= n {
         let last = (first + 49).min(n);
-        let msgs: Vec<_> = session.fetch(format!("{first}:{last}"), "(UID BODY.PEEK[])").await.unwrap().try_collect().await.unwrap();
+        let msgs: Vec<_> = session
+            .fetch(format!("{first}:{last}"), "(UID BODY.PEEK[])")
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
         fetched += msgs.iter().filter(|m| m.body().is_some()).count();
         first = last + 1;
     }
@@ -87,7 +96,10 @@ fn wait_with_rusage(child: std::process::Child) -> (bool, i64) {
     let pid = child.id() as libc::pid_t;
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(r, pid);
-    (libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, usage.ru_maxrss)
+    (
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        usage.ru_maxrss,
+    )
 }
 
 async fn count_acks(tag: &str, n: usize) -> usize {

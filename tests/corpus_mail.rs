@@ -12,21 +12,26 @@ use app::{Db, TestApp};
 fn corpus_files() -> Vec<PathBuf> {
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
     let mut files = Vec::new();
-    for (dir, ext) in [("mail-parser-eml/resources/eml", "eml"), ("enmime/testdata", "raw")] {
+    for (dir, ext) in [
+        ("mail-parser-eml/resources/eml", "eml"),
+        ("enmime/testdata", "raw"),
+    ] {
         collect(&shared.join(dir), ext, &mut files);
     }
     let python = std::process::Command::new("python3")
-        .args(["-c", "import test, os; print(os.path.dirname(test.__file__))"])
+        .args([
+            "-c",
+            "import test, os; print(os.path.dirname(test.__file__))",
+        ])
         .output();
     if let Ok(out) = python {
-        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("test_email/data");
+        let dir =
+            PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("test_email/data");
         if let Ok(entries) = std::fs::read_dir(&dir) {
-            files.extend(
-                entries
-                    .flatten()
-                    .map(|e| e.path())
-                    .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("msg_"))),
-            );
+            files.extend(entries.flatten().map(|e| e.path()).filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("msg_"))
+            }));
         }
     }
     files.sort();
@@ -34,7 +39,9 @@ fn corpus_files() -> Vec<PathBuf> {
 }
 
 fn collect(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -57,16 +64,32 @@ async fn real_world_mail_goes_through_without_crash_or_hang() {
         app.deliver(&std::fs::read(f).unwrap()).await;
     }
     let started = Instant::now();
-    let report = tokio::time::timeout(Duration::from_secs(300), app.run_once()).await.expect("no hang");
-    eprintln!("{} corpus messages in {:?}: {report:?}", files.len(), started.elapsed());
-    assert_eq!(report.jobs.parked, 0, "no step failed three times: {report:?}");
+    let report = tokio::time::timeout(Duration::from_secs(300), app.run_once())
+        .await
+        .expect("no hang");
+    eprintln!(
+        "{} corpus messages in {:?}: {report:?}",
+        files.len(),
+        started.elapsed()
+    );
+    assert_eq!(
+        report.jobs.parked, 0,
+        "no step failed three times: {report:?}"
+    );
     let ctx = app.context().await;
     let unfinished = ctx.store.job_counts().await.unwrap();
-    let unfinished: Vec<_> = unfinished.into_iter().filter(|(k, _, _)| k != "send").collect();
+    let unfinished: Vec<_> = unfinished
+        .into_iter()
+        .filter(|(k, _, _)| k != "send")
+        .collect();
     assert!(unfinished.is_empty(), "{unfinished:?}");
     let filed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE case_id IS NOT NULL")
         .fetch_one(&ctx.store.pool)
         .await
         .unwrap();
-    assert_eq!(filed as usize, files.len(), "every message is filed (or recorded as a duplicate)");
+    assert_eq!(
+        filed as usize,
+        files.len(),
+        "every message is filed (or recorded as a duplicate)"
+    );
 }

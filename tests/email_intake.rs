@@ -7,9 +7,12 @@ mod support;
 use app::{acks_to, fixture_from, header, text_mail, unique_address, Db, TestApp};
 
 async fn applicant_emails_pbg_application_and_gets_one_acknowledgement(db: Db) {
-    let Some(app) = TestApp::spawn(db).await else { return };
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
     let budi = unique_address("budi");
-    app.deliver(&fixture_from("pbg-application.eml", &budi)).await;
+    app.deliver(&fixture_from("pbg-application.eml", &budi))
+        .await;
 
     let report = app.run_once().await;
     assert!(report.unreachable.is_empty(), "{:?}", report.unreachable);
@@ -23,21 +26,36 @@ async fn applicant_emails_pbg_application_and_gets_one_acknowledgement(db: Db) {
     assert_eq!(case.kind, "application");
     assert_eq!(case.permit_type.as_deref(), Some("pbg"), "{case:#?}");
     assert!(case.documents.len() >= 2, "{:#?}", case.documents);
-    assert!(case.documents.iter().all(|d| d.error.is_none() && d.text_chars > 0), "{:#?}", case.documents);
+    assert!(
+        case.documents
+            .iter()
+            .all(|d| d.error.is_none() && d.text_chars > 0),
+        "{:#?}",
+        case.documents
+    );
 
     let acks = acks_to(&budi, 1).await;
     assert_eq!(acks.len(), 1);
     let ack = &acks[0];
     let subject = header(ack, "Subject").unwrap();
     assert!(subject.contains(&case.tracking_code), "{subject}");
-    assert_eq!(header(ack, "Auto-Submitted").as_deref(), Some("auto-replied"));
+    assert_eq!(
+        header(ack, "Auto-Submitted").as_deref(),
+        Some("auto-replied")
+    );
     assert!(header(ack, "In-Reply-To").is_some());
     assert!(header(ack, "References").is_some());
-    let parsed = mail_parser::MessageParser::default().parse(ack.as_bytes()).unwrap();
+    let parsed = mail_parser::MessageParser::default()
+        .parse(ack.as_bytes())
+        .unwrap();
     let body = parsed.body_text(0).unwrap();
     assert!(body.contains(&case.tracking_code));
     for doc in &case.documents {
-        assert!(body.contains(&doc.filename), "ack names {}: {body}", doc.filename);
+        assert!(
+            body.contains(&doc.filename),
+            "ack names {}: {body}",
+            doc.filename
+        );
     }
 
     // The message left the inbox only after it was filed.
@@ -49,8 +67,18 @@ async fn applicant_emails_pbg_application_and_gets_one_acknowledgement(db: Db) {
     assert_eq!(app.cases().await.len(), 1);
     assert_eq!(acks_to(&budi, 1).await.len(), 1);
     let shown = app.show(&case.tracking_code).await;
-    let history: Vec<&str> = shown.history.as_ref().unwrap().iter().map(|e| e.event.as_str()).collect();
-    assert_eq!(history.iter().filter(|e| **e == "acknowledged").count(), 1, "{history:?}");
+    let history: Vec<&str> = shown
+        .history
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|e| e.event.as_str())
+        .collect();
+    assert_eq!(
+        history.iter().filter(|e| **e == "acknowledged").count(),
+        1,
+        "{history:?}"
+    );
 }
 
 #[tokio::test]
@@ -67,11 +95,25 @@ async fn applicant_emails_pbg_application_and_gets_one_acknowledgement_postgres(
 async fn worker_killed_between_filing_and_sending_sends_exactly_one_acknowledgement() {
     let app = TestApp::spawn(Db::Sqlite).await.unwrap();
     let siti = unique_address("siti");
-    app.deliver(&text_mail(&siti, "Permohonan izin reklame", "Saya mau pasang papan reklame di toko.", "")).await;
+    app.deliver(&text_mail(
+        &siti,
+        "Permohonan izin reklame",
+        "Saya mau pasang papan reklame di toko.",
+        "",
+    ))
+    .await;
 
-    let crashed = app.command().args(["run", "--once"]).env("LOKET_TEST_CRASH_AFTER", "classify").status().unwrap();
+    let crashed = app
+        .command()
+        .args(["run", "--once"])
+        .env("LOKET_TEST_CRASH_AFTER", "classify")
+        .status()
+        .unwrap();
     assert!(!crashed.success(), "the test hook aborts the worker");
-    assert!(acks_to(&siti, 0).await.is_empty(), "nothing sent before the crash");
+    assert!(
+        acks_to(&siti, 0).await.is_empty(),
+        "nothing sent before the crash"
+    );
 
     let rerun = app.command().args(["run", "--once"]).status().unwrap();
     assert!(rerun.success());
@@ -86,11 +128,31 @@ async fn worker_killed_between_filing_and_sending_sends_exactly_one_acknowledgem
 async fn worker_killed_after_storing_resumes_without_a_second_case() {
     let app = TestApp::spawn(Db::Sqlite).await.unwrap();
     let rudi = unique_address("rudi");
-    app.deliver(&text_mail(&rudi, "Pengaduan pelayanan lambat", "Sudah dua minggu belum ada kabar.", "")).await;
-    let crashed = app.command().args(["run", "--once"]).env("LOKET_TEST_CRASH_AFTER", "intake").status().unwrap();
+    app.deliver(&text_mail(
+        &rudi,
+        "Pengaduan pelayanan lambat",
+        "Sudah dua minggu belum ada kabar.",
+        "",
+    ))
+    .await;
+    let crashed = app
+        .command()
+        .args(["run", "--once"])
+        .env("LOKET_TEST_CRASH_AFTER", "intake")
+        .status()
+        .unwrap();
     assert!(!crashed.success());
-    assert_eq!(app.inbox().await.len(), 1, "not moved before its case is complete");
-    assert!(app.command().args(["run", "--once"]).status().unwrap().success());
+    assert_eq!(
+        app.inbox().await.len(),
+        1,
+        "not moved before its case is complete"
+    );
+    assert!(app
+        .command()
+        .args(["run", "--once"])
+        .status()
+        .unwrap()
+        .success());
     assert_eq!(app.cases().await.len(), 1);
     assert_eq!(acks_to(&rudi, 1).await.len(), 1);
     assert!(app.inbox().await.is_empty());
@@ -99,7 +161,11 @@ async fn worker_killed_after_storing_resumes_without_a_second_case() {
 #[tokio::test]
 async fn machines_get_no_acknowledgement_but_are_recorded() {
     let app = TestApp::spawn(Db::Sqlite).await.unwrap();
-    let (ooo, bounce, news) = (unique_address("ooo"), unique_address("mailer-daemon"), unique_address("news"));
+    let (ooo, bounce, news) = (
+        unique_address("ooo"),
+        unique_address("mailer-daemon"),
+        unique_address("news"),
+    );
     app.deliver(&fixture_from("out-of-office.eml", &ooo)).await;
     app.deliver(&fixture_from("bounce.eml", &bounce)).await;
     app.deliver(&fixture_from("newsletter.eml", &news)).await;
@@ -112,10 +178,17 @@ async fn machines_get_no_acknowledgement_but_are_recorded() {
     for case in &cases {
         let shown = app.show(&case.tracking_code).await;
         let no_reply = shown.details.as_ref().unwrap().no_reply.clone();
-        assert!(no_reply.is_some(), "{} must not be answered: {shown:#?}", case.tracking_code);
+        assert!(
+            no_reply.is_some(),
+            "{} must not be answered: {shown:#?}",
+            case.tracking_code
+        );
     }
     for addr in [&ooo, &bounce, &news] {
-        assert!(acks_to(addr, 0).await.is_empty(), "no acknowledgement to {addr}");
+        assert!(
+            acks_to(addr, 0).await.is_empty(),
+            "no acknowledgement to {addr}"
+        );
     }
     assert!(acks_to("perizinan@pasuruankab.go.id", 0).await.is_empty());
 }
@@ -125,9 +198,17 @@ async fn broken_mime_is_recorded_and_the_next_message_still_processed() {
     let app = TestApp::spawn(Db::Sqlite).await.unwrap();
     let (broken, next) = (unique_address("broken"), unique_address("next"));
     app.deliver(&fixture_from("broken-mime.eml", &broken)).await;
-    app.deliver(&fixture_from("hostile-filenames.eml", &broken)).await;
-    app.deliver(&text_mail(&next, "Konsultasi NIB", "Bagaimana cara membuat NIB di OSS?", "")).await;
-    app.deliver(b"\x00\x01\x02 this is not an email at all \xff\xfe").await;
+    app.deliver(&fixture_from("hostile-filenames.eml", &broken))
+        .await;
+    app.deliver(&text_mail(
+        &next,
+        "Konsultasi NIB",
+        "Bagaimana cara membuat NIB di OSS?",
+        "",
+    ))
+    .await;
+    app.deliver(b"\x00\x01\x02 this is not an email at all \xff\xfe")
+        .await;
 
     let report = app.run_once().await;
     assert_eq!(report.jobs.parked, 0, "{report:?}");
@@ -135,8 +216,14 @@ async fn broken_mime_is_recorded_and_the_next_message_still_processed() {
     assert_eq!(cases.len(), 4);
     for case in &cases {
         for doc in &case.documents {
-            assert!(!doc.filename.contains('/') && !doc.filename.contains(".."), "{}", doc.filename);
-            assert!(doc.filename.chars().count() <= 120 && !doc.filename.chars().any(char::is_control));
+            assert!(
+                !doc.filename.contains('/') && !doc.filename.contains(".."),
+                "{}",
+                doc.filename
+            );
+            assert!(
+                doc.filename.chars().count() <= 120 && !doc.filename.chars().any(char::is_control)
+            );
         }
     }
     assert_eq!(acks_to(&next, 1).await.len(), 1);
@@ -152,17 +239,29 @@ async fn dead_smtp_server_delays_the_acknowledgement_but_never_loses_or_repeats_
     .await
     .unwrap();
     let ani = unique_address("ani");
-    app.deliver(&text_mail(&ani, "Permohonan SIP dokter", "Dengan hormat, saya mengajukan SIP dokter.", "")).await;
+    app.deliver(&text_mail(
+        &ani,
+        "Permohonan SIP dokter",
+        "Dengan hormat, saya mengajukan SIP dokter.",
+        "",
+    ))
+    .await;
 
     let report = app.run_once().await;
-    assert!(!report.unreachable.is_empty(), "run --once reports the dead SMTP server");
+    assert!(
+        !report.unreachable.is_empty(),
+        "run --once reports the dead SMTP server"
+    );
     assert_eq!(app.cases().await.len(), 1, "the case is filed anyway");
     let status = app.command().args(["run", "--once"]).status().unwrap();
     assert_eq!(status.code(), Some(1), "non-zero when SMTP is unreachable");
 
     // The server comes back.
     let mut config = std::fs::read_to_string(&app.config_path).unwrap();
-    config = config.replace(&format!("port = {dead}"), &format!("port = {}", support::smtp().port));
+    config = config.replace(
+        &format!("port = {dead}"),
+        &format!("port = {}", support::smtp().port),
+    );
     std::fs::write(&app.config_path, config).unwrap();
     let report = app.run_once().await;
     assert!(report.unreachable.is_empty(), "{:?}", report.unreachable);
@@ -175,23 +274,46 @@ async fn dead_smtp_server_delays_the_acknowledgement_but_never_loses_or_repeats_
 async fn applicant_replies_with_more_documents_to_the_same_case() {
     let app = TestApp::spawn(Db::Sqlite).await.unwrap();
     let budi = unique_address("budi");
-    app.deliver(&text_mail(&budi, "Permohonan PBG rumah tinggal", "Saya mengajukan PBG untuk rumah tinggal.", "")).await;
+    app.deliver(&text_mail(
+        &budi,
+        "Permohonan PBG rumah tinggal",
+        "Saya mengajukan PBG untuk rumah tinggal.",
+        "",
+    ))
+    .await;
     app.run_once().await;
     let code = app.cases().await[0].tracking_code.clone();
 
     let reply = fixture_from("pbg-application.eml", &budi);
-    let reply = String::from_utf8_lossy(&reply).replacen("Subject: ", &format!("Subject: Re: [{code}] "), 1);
+    let reply = String::from_utf8_lossy(&reply).replacen(
+        "Subject: ",
+        &format!("Subject: Re: [{code}] "),
+        1,
+    );
     app.deliver(reply.as_bytes()).await;
     // A stranger quoting the code does not get into the case.
     let stranger = unique_address("stranger");
-    app.deliver(&text_mail(&stranger, &format!("Re: [{code}] lihat"), "spam", "")).await;
+    app.deliver(&text_mail(
+        &stranger,
+        &format!("Re: [{code}] lihat"),
+        "spam",
+        "",
+    ))
+    .await;
     app.run_once().await;
 
     let cases = app.cases().await;
     assert_eq!(cases.len(), 2, "the stranger's mail is its own case");
     let case = app.show(&code).await;
-    assert!(!case.documents.is_empty(), "documents added to the original case");
-    assert_eq!(acks_to(&budi, 2).await.len(), 2, "one acknowledgement per message");
+    assert!(
+        !case.documents.is_empty(),
+        "documents added to the original case"
+    );
+    assert_eq!(
+        acks_to(&budi, 2).await.len(),
+        2,
+        "one acknowledgement per message"
+    );
 }
 
 #[tokio::test]
@@ -201,12 +323,21 @@ async fn mailbox_over_tls_with_the_office_ca() {
         t["imap"]["port"] = toml::Value::Integer(imap.tls_port as i64);
         t["imap"]["security"] = toml::Value::String("tls".into());
         t["imap"]["host"] = toml::Value::String("localhost".into());
-        t["imap"].as_table_mut().unwrap().insert("ca_file".into(), imap.ca_cert_path.display().to_string().into());
+        t["imap"].as_table_mut().unwrap().insert(
+            "ca_file".into(),
+            imap.ca_cert_path.display().to_string().into(),
+        );
     })
     .await
     .unwrap();
     let dewi = unique_address("dewi");
-    app.deliver(&text_mail(&dewi, "Konsultasi izin usaha", "Apa syarat izin usaha mikro?", "")).await;
+    app.deliver(&text_mail(
+        &dewi,
+        "Konsultasi izin usaha",
+        "Apa syarat izin usaha mikro?",
+        "",
+    ))
+    .await;
     let report = app.run_once().await;
     assert!(report.unreachable.is_empty(), "{:?}", report.unreachable);
     assert_eq!(app.cases().await.len(), 1);
@@ -222,7 +353,10 @@ async fn mailbox_over_tls_with_the_office_ca() {
     let out = strict.command().args(["run", "--once"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(&format!("localhost:{}", imap.tls_port)), "{stderr}");
+    assert!(
+        stderr.contains(&format!("localhost:{}", imap.tls_port)),
+        "{stderr}"
+    );
     assert!(!stderr.contains(&strict.pass), "no secrets in errors");
 }
 
@@ -230,13 +364,22 @@ async fn mailbox_over_tls_with_the_office_ca() {
 async fn uidvalidity_change_rescans_without_duplicates() {
     let app = TestApp::spawn(Db::Sqlite).await.unwrap();
     let a = unique_address("a");
-    app.deliver(&text_mail(&a, "Permohonan izin trayek", "Mohon izin trayek angkot.", "")).await;
+    app.deliver(&text_mail(
+        &a,
+        "Permohonan izin trayek",
+        "Mohon izin trayek angkot.",
+        "",
+    ))
+    .await;
     app.run_once().await;
     // Put the message back into the inbox and pretend the mailbox was rebuilt.
     let processed = app.processed().await;
     app.deliver(&processed[0]).await;
     let ctx = app.context().await;
-    sqlx::query("UPDATE mailbox_state SET uidvalidity = uidvalidity + 1").execute(&ctx.store.pool).await.unwrap();
+    sqlx::query("UPDATE mailbox_state SET uidvalidity = uidvalidity + 1")
+        .execute(&ctx.store.pool)
+        .await
+        .unwrap();
     ctx.store.pool.close().await;
     app.run_once().await;
     assert_eq!(app.cases().await.len(), 1, "same content, same case");

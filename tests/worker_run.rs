@@ -16,13 +16,26 @@ async fn running_worker_answers_new_mail_within_seconds_and_stops_on_sigterm() {
     })
     .await
     .unwrap();
-    let mut child = app.command().arg("run").env("LOKET_LOG", "info").spawn().unwrap();
+    let mut child = app
+        .command()
+        .arg("run")
+        .env("LOKET_LOG", "info")
+        .spawn()
+        .unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     let wati = unique_address("wati");
     let sent = Instant::now();
-    app.deliver(&text_mail(&wati, "Permohonan izin apotek", "Kami mengajukan izin apotek baru.", "")).await;
-    let acks = support::smtp().wait_for(&wati, 1, Duration::from_secs(20)).await;
+    app.deliver(&text_mail(
+        &wati,
+        "Permohonan izin apotek",
+        "Kami mengajukan izin apotek baru.",
+        "",
+    ))
+    .await;
+    let acks = support::smtp()
+        .wait_for(&wati, 1, Duration::from_secs(20))
+        .await;
     assert_eq!(acks.len(), 1, "acknowledged while running");
     let took = sent.elapsed();
     assert!(took < Duration::from_secs(15), "answered in {took:?}");
@@ -58,7 +71,10 @@ async fn unreachable_mailbox_is_a_clear_error_naming_host_and_port() {
 #[tokio::test]
 async fn bad_config_exits_with_status_2_naming_the_key() {
     let app = TestApp::spawn_with(Db::Sqlite, |t| {
-        t["imap"].as_table_mut().unwrap().insert("pasword".into(), toml::Value::String("x".into()));
+        t["imap"]
+            .as_table_mut()
+            .unwrap()
+            .insert("pasword".into(), toml::Value::String("x".into()));
     })
     .await
     .unwrap();

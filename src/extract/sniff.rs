@@ -259,6 +259,11 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
+/// Does `data` look like an RFC 5322 message (for `rules explain` on files without `.eml`)?
+pub fn looks_like_email(data: &[u8]) -> bool {
+    sniff(data) == Some(EMAIL)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,9 +332,4 @@ mod tests {
         assert_eq!(sniff(b"\0\x01\x02\x03binary"), None);
         assert_eq!(sniff(b""), None);
     }
-}
-
-/// Does `data` look like an RFC 5322 message (for `rules explain` on files without `.eml`)?
-pub fn looks_like_email(data: &[u8]) -> bool {
-    sniff(data) == Some(EMAIL)
 }

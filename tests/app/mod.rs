@@ -89,7 +89,13 @@ impl TestApp {
         edit(&mut table);
         let config_path = dir.path().join("loket.toml");
         std::fs::write(&config_path, toml::to_string(&table).unwrap()).unwrap();
-        Some(Self { dir, config_path, user, pass, db_url })
+        Some(Self {
+            dir,
+            config_path,
+            user,
+            pass,
+            db_url,
+        })
     }
 
     pub fn config(&self) -> Config {
@@ -110,7 +116,9 @@ impl TestApp {
 
     /// Deliver a raw message to this test's INBOX.
     pub async fn deliver(&self, raw: &[u8]) {
-        support::dovecot().append(&self.user, &self.pass, "INBOX", raw).await;
+        support::dovecot()
+            .append(&self.user, &self.pass, "INBOX", raw)
+            .await;
     }
 
     pub async fn cases(&self) -> Vec<CaseView> {
@@ -122,23 +130,34 @@ impl TestApp {
 
     pub async fn show(&self, code: &str) -> CaseView {
         let ctx = self.context().await;
-        let case = ctx.store.show_case(code).await.unwrap().expect("case exists");
+        let case = ctx
+            .store
+            .show_case(code)
+            .await
+            .unwrap()
+            .expect("case exists");
         ctx.store.pool.close().await;
         case
     }
 
     pub async fn inbox(&self) -> Vec<Vec<u8>> {
-        support::dovecot().list(&self.user, &self.pass, "INBOX").await
+        support::dovecot()
+            .list(&self.user, &self.pass, "INBOX")
+            .await
     }
 
     pub async fn processed(&self) -> Vec<Vec<u8>> {
-        support::dovecot().list(&self.user, &self.pass, "Processed").await
+        support::dovecot()
+            .list(&self.user, &self.pass, "Processed")
+            .await
     }
 
     /// The `loket` binary with this instance's config.
     pub fn command(&self) -> std::process::Command {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_loket"));
-        cmd.arg("--config").arg(&self.config_path).env("LOKET_LOG", "warn");
+        cmd.arg("--config")
+            .arg(&self.config_path)
+            .env("LOKET_LOG", "warn");
         cmd
     }
 }
@@ -152,7 +171,9 @@ pub fn unique_address(name: &str) -> String {
 /// addresses are the same in every test; the SMTP sink is shared).
 pub fn fixture_from(name: &str, new_from: &str) -> Vec<u8> {
     let raw = std::fs::read(repo().join("fixtures/mail").join(name)).expect("fixture exists");
-    let parsed = mail_parser::MessageParser::default().parse(&raw).expect("fixture parses");
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&raw)
+        .expect("fixture parses");
     let mut text = String::from_utf8_lossy(&raw).into_owned();
     let mut olds: Vec<String> = Vec::new();
     for addr in [parsed.from(), parsed.reply_to()].into_iter().flatten() {
@@ -184,12 +205,22 @@ pub fn text_mail(from: &str, subject: &str, body: &str, extra_headers: &str) -> 
 
 /// Acknowledgements that reached `addr`, waiting briefly for stragglers.
 pub async fn acks_to(addr: &str, expected: usize) -> Vec<String> {
-    let msgs = support::smtp().wait_for(addr, expected, Duration::from_secs(if expected == 0 { 1 } else { 10 })).await;
-    msgs.into_iter().map(|m| String::from_utf8_lossy(&m).into_owned()).collect()
+    let msgs = support::smtp()
+        .wait_for(
+            addr,
+            expected,
+            Duration::from_secs(if expected == 0 { 1 } else { 10 }),
+        )
+        .await;
+    msgs.into_iter()
+        .map(|m| String::from_utf8_lossy(&m).into_owned())
+        .collect()
 }
 
 /// The value of a header in a raw message (first occurrence, unfolded).
 pub fn header(raw: &str, name: &str) -> Option<String> {
     let parsed = mail_parser::MessageParser::default().parse(raw.as_bytes())?;
-    parsed.header_raw(name).map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
+    parsed
+        .header_raw(name)
+        .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
 }
