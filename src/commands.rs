@@ -68,7 +68,7 @@ fn spawn_signal_handlers(ctx: crate::pipeline::Context, cancel: CancellationToke
             tokio::select! {
                 _ = term.recv() => break,
                 _ = int.recv() => break,
-                _ = hup.recv() => reload_rules(&ctx),
+                _ = hup.recv() => worker::reload_rules(&ctx),
             }
         }
         info!("stopping: finishing steps in flight");
@@ -76,16 +76,6 @@ fn spawn_signal_handlers(ctx: crate::pipeline::Context, cancel: CancellationToke
     });
 }
 
-/// Load the rules again; a broken file keeps the old rules and logs every error.
-pub fn reload_rules(ctx: &crate::pipeline::Context) {
-    match Catalogue::load_dir(&ctx.cfg.rules.dir) {
-        Ok(c) => {
-            ctx.set_catalogue(c);
-            info!("rules reloaded");
-        }
-        Err(e) => warn!(errors = %e, "rules not reloaded: keeping the previous rules"),
-    }
-}
 
 /// Store each scanned file as a postal case, process them, print `CODE<TAB>FILE` per case.
 pub async fn import(

@@ -118,6 +118,10 @@ pub async fn run_forever(ctx: Context, cancel: CancellationToken) -> Result<(), 
         let (ctx, cancel) = (ctx.clone(), cancel.clone());
         tasks.spawn(async move { watch_spool(ctx, cancel).await });
     }
+    {
+        let (ctx, cancel) = (ctx.clone(), cancel.clone());
+        tasks.spawn(async move { watch_rules(ctx, cancel).await });
+    }
     for n in 0..ctx.cfg.worker.concurrency {
         let (ctx, cancel) = (ctx.clone(), cancel.clone());
         tasks.spawn(async move { run_jobs(ctx, n, cancel).await });
@@ -161,6 +165,52 @@ async fn run_jobs(ctx: Context, n: usize, cancel: CancellationToken) {
             _ = wake => {}
             _ = tokio::time::sleep(Duration::from_secs(5)) => {}
             _ = cancel.cancelled() => {}
+        }
+    }
+}
+
+/// Load the rules again; a broken file keeps the old rules and logs every error.
+pub fn reload_rules(ctx: &Context) {
+    match Catalogue::load_dir(&ctx.cfg.rules.dir) {
+        Ok(c) => {
+            ctx.set_catalogue(c);
+            info!("rules reloaded");
+        }
+        Err(e) => warn!(errors = %e, "rules not reloaded: keeping the previous rules"),
+    }
+}
+
+/// Names, sizes and modification times of the rule files: changes when an office edits them.
+fn rules_fingerprint(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u64, Option<std::time::SystemTime>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            match e.metadata() {
+                Ok(m) if m.is_dir() => stack.push(p),
+                Ok(m) if p.extension().is_some_and(|x| x == "toml") => out.push((p, m.len(), m.modified().ok())),
+                _ => {}
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Reload the rules when a rule file changes (checked every three seconds).
+async fn watch_rules(ctx: Context, cancel: CancellationToken) {
+    let mut last = rules_fingerprint(&ctx.cfg.rules.dir);
+    while !cancel.is_cancelled() {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(3)) => {}
+            _ = cancel.cancelled() => return,
+        }
+        let now = rules_fingerprint(&ctx.cfg.rules.dir);
+        if now != last {
+            last = now;
+            reload_rules(&ctx);
         }
     }
 }

@@ -1,0 +1,98 @@
+//! Postal applications: the mail room imports scans or drops them in the spool folder; each
+//! becomes a postal case, applicants are read from the form, and get a receipt.
+
+mod app;
+mod support;
+
+use std::time::{Duration, SystemTime};
+
+use app::{acks_to, repo, Db, TestApp};
+
+fn import(app: &TestApp, args: &[&str]) -> (i32, String, String) {
+    let out = app.command().arg("import").args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn mail_room_imports_a_form_and_the_applicant_named_on_it_gets_an_email_receipt() {
+    let app = TestApp::spawn(Db::Sqlite).await.unwrap();
+    let form = repo().join("fixtures/postal/formulir-reklame-siti.pdf");
+    let (code, stdout, stderr) = import(&app, &[form.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let line = stdout.lines().next().expect("one line per case");
+    let (tracking, file) = line.split_once('\t').expect("CODE<TAB>FILE");
+    assert_eq!(file, form.to_str().unwrap());
+
+    let case = app.show(tracking).await;
+    assert_eq!(case.channel, "postal");
+    assert_eq!(case.applicant.name.as_deref(), Some("Siti Aminah"));
+    assert_eq!(case.applicant.email.as_deref(), Some("siti.aminah@example.net"));
+    assert_eq!(case.applicant.phone.as_deref(), Some("081234567890"));
+    assert_eq!(case.permit_type.as_deref(), Some("reklame"), "{case:#?}");
+    let acks = acks_to("siti.aminah@example.net", 1).await;
+    assert_eq!(acks.len(), 1);
+    assert!(acks[0].contains(tracking));
+
+    // Handing in the same scan again files nothing new.
+    let (code, again, _) = import(&app, &[form.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(again.starts_with(tracking), "{again}");
+    assert_eq!(app.cases().await.len(), 1);
+}
+
+#[tokio::test]
+async fn what_the_clerk_types_wins_and_a_form_without_email_gets_no_email() {
+    let app = TestApp::spawn(Db::Sqlite).await.unwrap();
+    let form = repo().join("fixtures/postal/formulir-pbg-tanpa-email.pdf");
+    let (code, stdout, stderr) = import(&app, &[form.to_str().unwrap(), "--name", "Bpk. Slamet Riyadi", "--phone", "0811111111"]);
+    assert_eq!(code, 0, "{stderr}");
+    let tracking = stdout.split('\t').next().unwrap();
+    let case = app.show(tracking).await;
+    assert_eq!(case.applicant.name.as_deref(), Some("Bpk. Slamet Riyadi"));
+    assert_eq!(case.applicant.phone.as_deref(), Some("0811111111"));
+    assert_eq!(case.applicant.address.as_deref(), Some("Dusun Krajan RT 02 RW 03, Desa Sukorejo, Kec. Bangil"));
+    assert_eq!(case.applicant.email, None);
+    let history: Vec<_> = case.history.unwrap().into_iter().map(|e| e.event).collect();
+    assert!(!history.contains(&"acknowledged".to_string()), "{history:?}");
+}
+
+#[tokio::test]
+async fn spool_takes_only_finished_files_and_puts_corrupt_ones_aside_with_a_reason() {
+    let app = TestApp::spawn_with(Db::Sqlite, |t| {
+        t["spool"].as_table_mut().unwrap().insert("settle_seconds".into(), 30.into());
+        t.remove("imap");
+    })
+    .await
+    .unwrap();
+    let spool = app.dir.path().join("spool");
+    std::fs::create_dir_all(&spool).unwrap();
+    let form = std::fs::read(repo().join("fixtures/postal/formulir-pbg-tanpa-email.pdf")).unwrap();
+    let writing = spool.join("scan-001.pdf");
+    std::fs::write(&writing, &form[..form.len() / 2]).unwrap();
+
+    app.run_once().await;
+    assert!(app.cases().await.is_empty(), "a file still being written is not taken");
+    assert!(writing.exists());
+
+    // The scanner finished long ago; a second file is garbage.
+    std::fs::write(&writing, &form).unwrap();
+    let old = SystemTime::now() - Duration::from_secs(120);
+    std::fs::File::options().write(true).open(&writing).unwrap().set_modified(old).unwrap();
+    let garbage = spool.join("scan-002.pdf");
+    std::fs::write(&garbage, b"%PDF-1.4 this is not really a pdf").unwrap();
+    std::fs::File::options().write(true).open(&garbage).unwrap().set_modified(old).unwrap();
+
+    app.run_once().await;
+    let cases = app.cases().await;
+    assert_eq!(cases.len(), 1);
+    assert_eq!(cases[0].channel, "postal");
+    assert!(spool.join("processed/scan-001.pdf").exists());
+    assert!(spool.join("failed/scan-002.pdf").exists());
+    let reason = std::fs::read_to_string(spool.join("failed/scan-002.pdf.reason.txt")).unwrap();
+    assert!(!reason.trim().is_empty());
+    assert!(!writing.exists() && !garbage.exists());
+}
