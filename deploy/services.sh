@@ -230,6 +230,7 @@ cmd_start() {
   start_dovecot
   start_smtp
   if ((with_pg)); then start_postgres; fi
+  chmod 600 "$DIR/env.tmp"
   mv "$DIR/env.tmp" "$DIR/env"
   log "started; settings in $DIR/env"
 }
