@@ -129,7 +129,8 @@ CONF
     log "dovecot already running"
   else
     rm -f "$d/run/master.pid"
-    dovecot -c "$d/dovecot.conf"
+    # Redirect: the daemon would otherwise hold our stdout/stderr (and a caller's pipe) open.
+    dovecot -c "$d/dovecot.conf" </dev/null >>"$d/dovecot.log" 2>&1
     wait_port dovecot "$IMAP_PORT" "$d/dovecot.log"
     wait_port dovecot-imaps "$IMAPS_PORT" "$d/dovecot.log"
   fi
@@ -230,6 +231,7 @@ cmd_start() {
   start_dovecot
   start_smtp
   if ((with_pg)); then start_postgres; fi
+  chmod 600 "$DIR/env.tmp"
   mv "$DIR/env.tmp" "$DIR/env"
   log "started; settings in $DIR/env"
 }
