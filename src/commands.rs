@@ -76,7 +76,6 @@ fn spawn_signal_handlers(ctx: crate::pipeline::Context, cancel: CancellationToke
     });
 }
 
-
 /// Store each scanned file as a postal case, process them, print `CODE<TAB>FILE` per case.
 pub async fn import(
     cfg: Config,

@@ -181,16 +181,22 @@ pub fn reload_rules(ctx: &Context) {
 }
 
 /// Names, sizes and modification times of the rule files: changes when an office edits them.
-fn rules_fingerprint(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u64, Option<std::time::SystemTime>)> {
+fn rules_fingerprint(
+    dir: &std::path::Path,
+) -> Vec<(std::path::PathBuf, u64, Option<std::time::SystemTime>)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             match e.metadata() {
                 Ok(m) if m.is_dir() => stack.push(p),
-                Ok(m) if p.extension().is_some_and(|x| x == "toml") => out.push((p, m.len(), m.modified().ok())),
+                Ok(m) if p.extension().is_some_and(|x| x == "toml") => {
+                    out.push((p, m.len(), m.modified().ok()))
+                }
                 _ => {}
             }
         }

@@ -30,7 +30,10 @@ async fn mail_room_imports_a_form_and_the_applicant_named_on_it_gets_an_email_re
     let case = app.show(tracking).await;
     assert_eq!(case.channel, "postal");
     assert_eq!(case.applicant.name.as_deref(), Some("Siti Aminah"));
-    assert_eq!(case.applicant.email.as_deref(), Some("siti.aminah@example.net"));
+    assert_eq!(
+        case.applicant.email.as_deref(),
+        Some("siti.aminah@example.net")
+    );
     assert_eq!(case.applicant.phone.as_deref(), Some("081234567890"));
     assert_eq!(case.permit_type.as_deref(), Some("reklame"), "{case:#?}");
     let acks = acks_to("siti.aminah@example.net", 1).await;
@@ -48,22 +51,40 @@ async fn mail_room_imports_a_form_and_the_applicant_named_on_it_gets_an_email_re
 async fn what_the_clerk_types_wins_and_a_form_without_email_gets_no_email() {
     let app = TestApp::spawn(Db::Sqlite).await.unwrap();
     let form = repo().join("fixtures/postal/formulir-pbg-tanpa-email.pdf");
-    let (code, stdout, stderr) = import(&app, &[form.to_str().unwrap(), "--name", "Bpk. Slamet Riyadi", "--phone", "0811111111"]);
+    let (code, stdout, stderr) = import(
+        &app,
+        &[
+            form.to_str().unwrap(),
+            "--name",
+            "Bpk. Slamet Riyadi",
+            "--phone",
+            "0811111111",
+        ],
+    );
     assert_eq!(code, 0, "{stderr}");
     let tracking = stdout.split('\t').next().unwrap();
     let case = app.show(tracking).await;
     assert_eq!(case.applicant.name.as_deref(), Some("Bpk. Slamet Riyadi"));
     assert_eq!(case.applicant.phone.as_deref(), Some("0811111111"));
-    assert_eq!(case.applicant.address.as_deref(), Some("Dusun Krajan RT 02 RW 03, Desa Sukorejo, Kec. Bangil"));
+    assert_eq!(
+        case.applicant.address.as_deref(),
+        Some("Dusun Krajan RT 02 RW 03, Desa Sukorejo, Kec. Bangil")
+    );
     assert_eq!(case.applicant.email, None);
     let history: Vec<_> = case.history.unwrap().into_iter().map(|e| e.event).collect();
-    assert!(!history.contains(&"acknowledged".to_string()), "{history:?}");
+    assert!(
+        !history.contains(&"acknowledged".to_string()),
+        "{history:?}"
+    );
 }
 
 #[tokio::test]
 async fn spool_takes_only_finished_files_and_puts_corrupt_ones_aside_with_a_reason() {
     let app = TestApp::spawn_with(Db::Sqlite, |t| {
-        t["spool"].as_table_mut().unwrap().insert("settle_seconds".into(), 30.into());
+        t["spool"]
+            .as_table_mut()
+            .unwrap()
+            .insert("settle_seconds".into(), 30.into());
         t.remove("imap");
     })
     .await
@@ -75,16 +96,29 @@ async fn spool_takes_only_finished_files_and_puts_corrupt_ones_aside_with_a_reas
     std::fs::write(&writing, &form[..form.len() / 2]).unwrap();
 
     app.run_once().await;
-    assert!(app.cases().await.is_empty(), "a file still being written is not taken");
+    assert!(
+        app.cases().await.is_empty(),
+        "a file still being written is not taken"
+    );
     assert!(writing.exists());
 
     // The scanner finished long ago; a second file is garbage.
     std::fs::write(&writing, &form).unwrap();
     let old = SystemTime::now() - Duration::from_secs(120);
-    std::fs::File::options().write(true).open(&writing).unwrap().set_modified(old).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&writing)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
     let garbage = spool.join("scan-002.pdf");
     std::fs::write(&garbage, b"%PDF-1.4 this is not really a pdf").unwrap();
-    std::fs::File::options().write(true).open(&garbage).unwrap().set_modified(old).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&garbage)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
 
     app.run_once().await;
     let cases = app.cases().await;
