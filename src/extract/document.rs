@@ -17,6 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::archive;
 use super::{html, mime, pdf, sniff};
 
 /// Where a page's text came from.
@@ -111,6 +112,13 @@ pub fn read_document(data: &[u8], declared_type: &str, filename: &str) -> Extrac
         sniff::TEXT => Ok(vec![PageText::plain(decode_text(data))]),
         sniff::HTML => Ok(vec![PageText::plain(html::to_text(&decode_text(data)))]),
         sniff::EMAIL => read_email(data).map(|text| vec![PageText::plain(text)]),
+        // Unpacked at intake; one that is here could not be unpacked, and this says why.
+        sniff::ZIP => archive::unpack(data, &archive::ArchiveLimits::default()).map(|entries| {
+            let names: Vec<String> = entries.into_iter().map(|e| e.name).collect();
+            vec![PageText::plain(format!("ZIP: {}", names.join(", ")))]
+        }),
+        sniff::DOCX => archive::office_text(data, false).map(|text| vec![PageText::plain(text)]),
+        sniff::ODT => archive::office_text(data, true).map(|text| vec![PageText::plain(text)]),
         other => Err(DocumentError::Unsupported(
             sniff::short_name(other).to_string(),
         )),

@@ -5,6 +5,7 @@
 //! - [`pdf`]: the text layer of PDFs (OCR of scanned pages is a later stage; see [`document`]).
 //! - [`document`]: one attachment into per-page text, or a recorded reason why not.
 
+pub mod archive;
 pub mod document;
 pub mod form;
 pub mod html;

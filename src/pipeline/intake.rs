@@ -9,7 +9,9 @@ use tracing::{info, info_span, Instrument};
 
 use super::{crash_point, Context, JobError};
 use crate::domain::{ApplicantDetails, Channel, TrackingCode};
+use crate::extract::archive::{self, ArchiveLimits};
 use crate::extract::mime::{self, Attachment, MimeLimits, ParsedMessage};
+use crate::extract::sniff;
 use crate::filing::jobs::{complete, enqueue, enqueue_again};
 use crate::filing::records::{self, MessageHeaders, MessageRow, NewCase, NewDocument};
 use crate::filing::{Job, JobKind};
@@ -149,6 +151,7 @@ async fn intake_email(ctx: &Context, job: &Job, msg: &MessageRow) -> Result<(), 
         .as_ref()
         .map(|p| p.attachments.clone())
         .unwrap_or_default();
+    let (attachments, unpacked) = expand_archives(attachments, ctx.cfg.limits.max_attachments);
     let stored = store_attachments(ctx, attachments).await?;
 
     let mut tx = ctx.store.pool.begin().await.map_err(store_err)?;
@@ -183,6 +186,9 @@ async fn intake_email(ctx: &Context, job: &Job, msg: &MessageRow) -> Result<(), 
     } else {
         add_documents(&mut tx, case_id, &stored).await?;
         note_problems(&mut tx, case_id, parsed.as_ref(), &headers).await?;
+        for note in &unpacked {
+            records::add_event(&mut tx, case_id, "archive_unpacked", note).await?;
+        }
         if stored.is_empty() {
             enqueue_again(&mut tx, JobKind::Classify, case_id).await?;
         }
@@ -212,6 +218,36 @@ fn headers_of(p: &ParsedMessage, office_addresses: &[String]) -> MessageHeaders 
         references,
         no_reply: mime::no_reply_reason(p, office_addresses).map(|r| r.describe()),
     }
+}
+
+/// ZIP attachments are replaced by the files in them (one level deep), so each scan inside is
+/// read and typed like any attachment. A ZIP that can't be unpacked stays as it is and its
+/// extraction records why.
+fn expand_archives(attachments: Vec<Attachment>, max: usize) -> (Vec<Attachment>, Vec<String>) {
+    let mut out = Vec::with_capacity(attachments.len());
+    let mut notes = Vec::new();
+    for att in attachments {
+        if sniff::sniff(&att.data) != Some(sniff::ZIP) {
+            out.push(att);
+            continue;
+        }
+        match archive::unpack(&att.data, &ArchiveLimits::default()) {
+            Ok(entries) if out.len() + entries.len() <= max => {
+                notes.push(format!("{}: {} file(s) taken out of the archive", att.filename, entries.len()));
+                for (i, e) in entries.into_iter().enumerate() {
+                    let declared = sniff::sniff(&e.data).unwrap_or("application/octet-stream");
+                    out.push(Attachment {
+                        filename: mime::safe_filename(&e.name, declared, i + 1),
+                        original_filename: Some(format!("{}/{}", att.filename, e.name)),
+                        content_type: declared.to_string(),
+                        data: e.data,
+                    });
+                }
+            }
+            _ => out.push(att),
+        }
+    }
+    (out, notes)
 }
 
 /// A stored attachment.
