@@ -8,5 +8,6 @@
 pub mod document;
 pub mod html;
 pub mod mime;
+pub mod ocr;
 pub mod pdf;
 pub mod sniff;
