@@ -3,11 +3,12 @@
 /// A page image could not be produced. Permanent: the same bytes fail the same way.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OcrInputError {
+    // `page` fields count from 0; messages count from 1.
     #[error("unsupported image format ({0})")]
     Unsupported(String),
     #[error("corrupt or unreadable {kind}: {detail}")]
     Corrupt { kind: &'static str, detail: String },
-    #[error("page {page}: image of {width}x{height} pixels exceeds the limit of {limit} pixels")]
+    #[error("page {}: image of {width}x{height} pixels exceeds the limit of {limit} pixels", .page + 1)]
     TooManyPixels {
         page: usize,
         width: u64,
@@ -16,11 +17,11 @@ pub enum OcrInputError {
     },
     #[error("document has {pages} pages; only the first {limit} are read")]
     TooManyPages { pages: usize, limit: usize },
-    #[error("page {page} does not exist (the document has {pages})")]
+    #[error("page {} does not exist (the document has {pages})", .page + 1)]
     NoSuchPage { page: usize, pages: usize },
-    #[error("page {page}: rendering with pdftoppm failed: {detail}")]
+    #[error("page {}: rendering with pdftoppm failed: {detail}", .page + 1)]
     Render { page: usize, detail: String },
-    #[error("page {page}: rendering with pdftoppm took longer than {secs} s")]
+    #[error("page {}: rendering with pdftoppm took longer than {secs} s", .page + 1)]
     RenderTimeout { page: usize, secs: u64 },
 }
 

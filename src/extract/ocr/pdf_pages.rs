@@ -116,14 +116,18 @@ impl PdfPages {
         }
         // Assume the image fills the page (as scanners write it); if that gives a silly
         // resolution it is a picture on a vector page, and the page is what must be read.
-        let (pw, ph) = if g.rotate % 180 == 0 {
+        let (pw, ph) = if g.rotate.is_multiple_of(180) {
             (g.w_in, g.h_in)
         } else {
             (g.h_in, g.w_in)
         };
-        let dpi = f64::from(w.max(h)) / pw.max(ph);
+        let mut dpi = f64::from(w.max(h)) / pw.max(ph);
         if dpi < 70.0 {
-            return Ok(Err(format!("image at {dpi:.0} dpi does not fill the page")));
+            if self.render_dpi(g).is_some() {
+                return Ok(Err(format!("image at {dpi:.0} dpi does not fill the page")));
+            }
+            // A page too large to render (a poster with /UserUnit): its image is all there is.
+            dpi = 0.0;
         }
         match decode(&self.doc, stream, w, h) {
             Decoded::Gray(img, how) => Ok(Ok(PageImage {
@@ -135,19 +139,23 @@ impl PdfPages {
         }
     }
 
-    fn render(&self, index: usize, g: &Geometry) -> Result<PageImage, OcrInputError> {
+    /// The resolution to render the page at within the pixel limit, if a useful one exists.
+    fn render_dpi(&self, g: &Geometry) -> Option<u32> {
         let area_in = (g.w_in * g.h_in).max(1e-6);
         let fit = (self.limits.max_pixels as f64 / area_in).sqrt();
         let dpi = f64::from(self.limits.render_dpi).min(fit);
-        if dpi < MIN_RENDER_DPI {
+        (dpi >= MIN_RENDER_DPI).then(|| dpi.floor() as u32)
+    }
+
+    fn render(&self, index: usize, g: &Geometry) -> Result<PageImage, OcrInputError> {
+        let Some(dpi) = self.render_dpi(g) else {
             return Err(OcrInputError::TooManyPixels {
                 page: index,
                 width: (g.w_in * MIN_RENDER_DPI) as u64,
                 height: (g.h_in * MIN_RENDER_DPI) as u64,
                 limit: self.limits.max_pixels,
             });
-        }
-        let dpi = dpi.floor() as u32;
+        };
         let image = pdftoppm(&self.data, index, dpi, self.limits.render_timeout)?;
         Ok(PageImage {
             image,

@@ -56,6 +56,7 @@ struct Worker {
 }
 
 /// OCR worker processes shared by all documents; `ocr` may be called from many tasks at once.
+/// Use it from one tokio runtime: a worker's pipes belong to the runtime that started it.
 pub struct OcrPool {
     config: OcrConfig,
     permits: Semaphore,
