@@ -1,8 +1,8 @@
 //! In-process tesseract: one grey page in, text, mean confidence and the rotation that made it
 //! readable out. Runs inside an OCR worker process (see `protocol`), or directly in tests.
 //!
-//! Orientation: tesseract's OSD (the `osd` traineddata) proposes a rotation; the page is read in
-//! that orientation, and when the result is poor the other quarter turns are tried and the most
+//! Orientation: the page is read as it comes; when that reading is poor, tesseract's OSD (the
+//! `osd` traineddata) proposes a quarter turn, which is tried first, then the others, and the most
 //! confident reading wins. A few degrees of skew are left to tesseract's own layout analysis.
 
 use std::ffi::CString;
@@ -17,7 +17,8 @@ pub struct OcrResult {
     pub text: String,
     /// Tesseract's mean word confidence, 0-100.
     pub confidence: f32,
-    /// Clockwise quarter turn (0, 90, 180, 270) applied to the page before it was read.
+    /// Clockwise quarter turn (0, 90, 180, 270) applied to the page before it was read. A sideways
+    /// page may also be read at 0: tesseract reads vertical text lines itself.
     pub rotation: u16,
 }
 
@@ -45,16 +46,21 @@ impl Engine {
     }
 
     /// Read one page. `dpi` 0 means unknown (tesseract estimates it from the text size).
+    ///
+    /// Most pages arrive upright, so the page is read as it is first; only a poor reading asks
+    /// OSD (which costs about as much as reading the page) and then tries the other turns.
     pub fn recognize(&mut self, img: &GrayImage, dpi: u32) -> Result<OcrResult, String> {
-        let first = self.osd.as_mut().and_then(|o| o.rotation(img)).unwrap_or(0);
-        let mut best = self.read_rotated(img, dpi, first)?;
+        let mut best = self.read_rotated(img, dpi, 0)?;
         if best.confidence >= GOOD_CONFIDENCE || alnum_count(&best.text) < 3 {
             return Ok(best);
         }
-        for rotation in [0, 180, 90, 270] {
-            if rotation == first {
-                continue;
-            }
+        let proposed = self.osd.as_mut().and_then(|o| o.rotation(img));
+        let mut turns = vec![180, 90, 270];
+        if let Some(p) = proposed.filter(|p| *p != 0) {
+            turns.retain(|t| *t != p);
+            turns.insert(0, p);
+        }
+        for rotation in turns {
             let other = self.read_rotated(img, dpi, rotation)?;
             if other.confidence > best.confidence + 5.0 {
                 best = other;
