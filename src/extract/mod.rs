@@ -10,6 +10,7 @@ pub mod document;
 pub mod form;
 pub mod html;
 pub mod mime;
+pub mod ocr;
 pub mod pdf;
 pub mod sniff;
 
