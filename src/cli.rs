@@ -114,6 +114,12 @@ impl From<ConfigError> for Failure {
 
 /// Parse arguments, run the command, print errors as one line, return the exit status.
 pub fn main() -> ExitCode {
+    // OCR worker processes speak a binary protocol on stdin/stdout: no CLI, no logging there.
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("__ocr-worker") {
+        let languages = args.get(2).map(String::as_str).unwrap_or("ind+eng");
+        return ExitCode::from(crate::extract::ocr::worker_main(languages).clamp(0, 255) as u8);
+    }
     let cli = Cli::parse();
     crate::telemetry::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -299,29 +299,31 @@ pub async fn rules_explain(cfg: Config, file: &Path) -> anyhow::Result<()> {
         .unwrap_or_default();
     let looks_like_mail =
         name.to_lowercase().ends_with(".eml") || crate::extract::sniff::looks_like_email(&data);
-    let (subject, body, docs) = if looks_like_mail {
+    let (subject, body, files) = if looks_like_mail {
         let msg = mime::parse(&data, &MimeLimits::default()).map_err(|e| anyhow!("{e}"))?;
-        let docs = msg
+        let files: Vec<(String, String, Vec<u8>)> = msg
             .attachments
-            .iter()
-            .map(|a| {
-                (
-                    a.filename.clone(),
-                    read_document(&a.data, &a.content_type, &a.filename),
-                )
-            })
-            .collect::<Vec<_>>();
-        (msg.subject.unwrap_or_default(), msg.body_text, docs)
+            .into_iter()
+            .map(|a| (a.filename, a.content_type, a.data))
+            .collect();
+        (msg.subject.unwrap_or_default(), msg.body_text, files)
     } else {
         (
             String::new(),
             String::new(),
-            vec![(
-                name.clone(),
-                read_document(&data, "application/octet-stream", &name),
-            )],
+            vec![(name.clone(), "application/octet-stream".to_string(), data)],
         )
     };
+    let pool =
+        crate::extract::ocr::OcrPool::new(cfg.ocr.pool_config().context("OCR worker program")?);
+    let mut docs = Vec::with_capacity(files.len());
+    for (fname, declared, bytes) in files {
+        let mut x = read_document(&bytes, &declared, &fname);
+        crate::pipeline::ocr_fill(&pool, std::sync::Arc::new(bytes), &mut x)
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        docs.push((fname, x));
+    }
     let texts: Vec<(String, String, String)> = docs
         .iter()
         .map(|(n, x)| (n.clone(), x.content_type.clone(), x.text()))

@@ -152,6 +152,24 @@ pub struct Ocr {
     pub languages: String,
     /// Parallel OCR workers (one page each).
     pub workers: usize,
+    /// Time limit for reading one page; a worker that takes longer is stopped.
+    pub page_timeout_seconds: u64,
+    /// The program started as OCR worker (`<program> __ocr-worker <languages>`); default: this
+    /// `loket` binary.
+    #[serde(default)]
+    pub worker_program: Option<PathBuf>,
+}
+
+impl Ocr {
+    /// How to start the OCR workers.
+    pub fn pool_config(&self) -> std::io::Result<crate::extract::ocr::OcrConfig> {
+        let mut cfg = crate::extract::ocr::OcrConfig::current_exe(&self.languages, self.workers)?;
+        if let Some(program) = &self.worker_program {
+            cfg.program = program.clone();
+        }
+        cfg.page_timeout = std::time::Duration::from_secs(self.page_timeout_seconds.max(1));
+        Ok(cfg)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -222,7 +240,7 @@ fn defaults() -> serde_json::Value {
         "storage": {"dir": "data/blobs"},
         "spool": {"dir": "data/spool", "settle_seconds": 5},
         "rules": {"dir": "rules"},
-        "ocr": {"languages": "ind+eng", "workers": 2},
+        "ocr": {"languages": "ind+eng", "workers": 2, "page_timeout_seconds": 60},
         "notify": {"templates_dir": "templates"},
         "limits": {"max_message_bytes": 25 * 1024 * 1024, "max_attachments": 50, "max_attempts": 3},
         "worker": {"concurrency": 2},

@@ -8,6 +8,7 @@ use tracing::{error, info, warn};
 
 use crate::classify::Catalogue;
 use crate::config::Config;
+use crate::extract::ocr::OcrPool;
 use crate::filing::{now_ms, Store};
 use crate::intake::imap::{ImapError, Mailbox};
 use crate::intake::spool::SpoolDir;
@@ -38,7 +39,12 @@ pub async fn context(cfg: Config) -> Result<Context, WorkerError> {
     let catalogue = Catalogue::load_dir(&cfg.rules.dir)?;
     let templates = Templates::load(&cfg.notify.templates_dir)?;
     let mailer = cfg.smtp.as_ref().map(Mailer::new).transpose()?;
-    let ctx = Context::new(Arc::new(cfg), store, catalogue, templates, mailer);
+    let ocr = OcrPool::new(
+        cfg.ocr
+            .pool_config()
+            .map_err(|e| WorkerError::Unreachable(format!("OCR worker program: {e}")))?,
+    );
+    let ctx = Context::new(Arc::new(cfg), store, catalogue, templates, mailer, ocr);
     let released = ctx
         .store
         .release_dead_leases(&pipeline::host_name())

@@ -21,7 +21,12 @@ pub struct ArchiveLimits {
 
 impl Default for ArchiveLimits {
     fn default() -> Self {
-        Self { max_entries: 100, max_entry_bytes: 50 << 20, max_total_bytes: 200 << 20, max_ratio: 200 }
+        Self {
+            max_entries: 100,
+            max_entry_bytes: 50 << 20,
+            max_total_bytes: 200 << 20,
+            max_ratio: 200,
+        }
     }
 }
 
@@ -34,22 +39,32 @@ pub struct Entry {
 }
 
 fn corrupt(detail: impl ToString) -> DocumentError {
-    DocumentError::Corrupt { kind: "ZIP".into(), detail: detail.to_string() }
+    DocumentError::Corrupt {
+        kind: "ZIP".into(),
+        detail: detail.to_string(),
+    }
 }
 
 /// Every file in a ZIP, within `limits`; directories are skipped.
 pub fn unpack(data: &[u8], limits: &ArchiveLimits) -> Result<Vec<Entry>, DocumentError> {
     let mut zip = zip::ZipArchive::new(Cursor::new(data)).map_err(corrupt)?;
-    let files = (0..zip.len()).filter(|&i| zip.by_index_raw(i).is_ok_and(|f| !f.is_dir())).count();
+    let files = (0..zip.len())
+        .filter(|&i| zip.by_index_raw(i).is_ok_and(|f| !f.is_dir()))
+        .count();
     if files > limits.max_entries {
-        return Err(DocumentError::TooLarge(format!("ZIP with {files} files (limit {})", limits.max_entries)));
+        return Err(DocumentError::TooLarge(format!(
+            "ZIP with {files} files (limit {})",
+            limits.max_entries
+        )));
     }
     let mut out = Vec::new();
     let mut total = 0u64;
     for i in 0..zip.len() {
         let mut file = match zip.by_index(i) {
             Ok(f) => f,
-            Err(zip::result::ZipError::UnsupportedArchive(msg)) if msg.to_lowercase().contains("password") => {
+            Err(zip::result::ZipError::UnsupportedArchive(msg))
+                if msg.to_lowercase().contains("password") =>
+            {
                 return Err(DocumentError::Encrypted)
             }
             Err(e) => return Err(corrupt(e)),
@@ -63,7 +78,10 @@ pub fn unpack(data: &[u8], limits: &ArchiveLimits) -> Result<Vec<Entry>, Documen
         let data = read_limited(&mut file, budget, &name)?;
         let size = data.len() as u64;
         if size / compressed > limits.max_ratio && size > 1 << 20 {
-            return Err(DocumentError::TooLarge(format!("{name}: compression ratio over {} (zip bomb?)", limits.max_ratio)));
+            return Err(DocumentError::TooLarge(format!(
+                "{name}: compression ratio over {} (zip bomb?)",
+                limits.max_ratio
+            )));
         }
         total += size;
         out.push(Entry { name, data });
@@ -74,9 +92,15 @@ pub fn unpack(data: &[u8], limits: &ArchiveLimits) -> Result<Vec<Entry>, Documen
 /// Read at most `budget` bytes; more is an error, not a truncation.
 fn read_limited(reader: &mut impl Read, budget: u64, name: &str) -> Result<Vec<u8>, DocumentError> {
     let mut data = Vec::new();
-    reader.take(budget + 1).read_to_end(&mut data).map_err(|e| corrupt(format!("{name}: {e}")))?;
+    reader
+        .take(budget + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| corrupt(format!("{name}: {e}")))?;
     if data.len() as u64 > budget {
-        return Err(DocumentError::TooLarge(format!("{name}: over {} MB unpacked", budget >> 20)));
+        return Err(DocumentError::TooLarge(format!(
+            "{name}: over {} MB unpacked",
+            budget >> 20
+        )));
     }
     Ok(data)
 }
@@ -85,8 +109,14 @@ fn read_limited(reader: &mut impl Read, budget: u64, name: &str) -> Result<Vec<u
 pub fn office_text(data: &[u8], odt: bool) -> Result<String, DocumentError> {
     let limits = ArchiveLimits::default();
     let mut zip = zip::ZipArchive::new(Cursor::new(data)).map_err(corrupt)?;
-    let part = if odt { "content.xml" } else { "word/document.xml" };
-    let mut file = zip.by_name(part).map_err(|e| corrupt(format!("{part}: {e}")))?;
+    let part = if odt {
+        "content.xml"
+    } else {
+        "word/document.xml"
+    };
+    let mut file = zip
+        .by_name(part)
+        .map_err(|e| corrupt(format!("{part}: {e}")))?;
     let xml = read_limited(&mut file, limits.max_entry_bytes, part)?;
     Ok(xml_text(&String::from_utf8_lossy(&xml), odt))
 }
@@ -94,7 +124,12 @@ pub fn office_text(data: &[u8], odt: bool) -> Result<String, DocumentError> {
 /// Strip the markup of WordprocessingML / ODF text, keeping paragraph and cell breaks.
 fn xml_text(xml: &str, odt: bool) -> String {
     let (para, cell, tab, brk) = if odt {
-        (["</text:p>", "</text:h>"], "</table:table-cell>", "<text:tab/>", "<text:line-break/>")
+        (
+            ["</text:p>", "</text:h>"],
+            "</table:table-cell>",
+            "<text:tab/>",
+            "<text:line-break/>",
+        )
     } else {
         (["</w:p>", "</w:p>"], "</w:tc>", "<w:tab/>", "<w:br/>")
     };
@@ -117,11 +152,20 @@ fn xml_text(xml: &str, odt: bool) -> String {
         }
     }
     let text = unescape(&out);
-    text.lines().map(str::trim_end).collect::<Vec<_>>().join("\n").trim().to_string()
+    text.lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_string()
 }
 
 fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&")
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
 }
 
 #[cfg(test)]
@@ -132,7 +176,8 @@ mod tests {
     fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
         let mut buf = Cursor::new(Vec::new());
         let mut w = zip::ZipWriter::new(&mut buf);
-        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
         for (name, data) in files {
             w.start_file(*name, opts).unwrap();
             w.write_all(data).unwrap();
@@ -143,7 +188,10 @@ mod tests {
 
     #[test]
     fn a_zip_of_scans_gives_its_files() {
-        let z = zip_of(&[("berkas/ktp.jpg", b"\xff\xd8\xff\xe0jpeg"), ("surat.pdf", b"%PDF-1.4")]);
+        let z = zip_of(&[
+            ("berkas/ktp.jpg", b"\xff\xd8\xff\xe0jpeg"),
+            ("surat.pdf", b"%PDF-1.4"),
+        ]);
         let entries = unpack(&z, &ArchiveLimits::default()).unwrap();
         assert_eq!(entries.len(), 2);
         assert_eq!(entries[0].name, "berkas/ktp.jpg");
@@ -155,21 +203,38 @@ mod tests {
         let z = zip_of(&[("nol.bin", &zeros)]);
         let err = unpack(&z, &ArchiveLimits::default()).unwrap_err();
         assert!(matches!(err, DocumentError::TooLarge(_)), "{err}");
-        let small = ArchiveLimits { max_entry_bytes: 1 << 20, ..ArchiveLimits::default() };
-        assert!(matches!(unpack(&z, &small), Err(DocumentError::TooLarge(_))));
+        let small = ArchiveLimits {
+            max_entry_bytes: 1 << 20,
+            ..ArchiveLimits::default()
+        };
+        assert!(matches!(
+            unpack(&z, &small),
+            Err(DocumentError::TooLarge(_))
+        ));
     }
 
     #[test]
     fn too_many_files_are_refused() {
-        let files: Vec<(String, Vec<u8>)> = (0..150).map(|i| (format!("f{i}.txt"), b"x".to_vec())).collect();
-        let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, d)| (n.as_str(), d.as_slice())).collect();
-        assert!(matches!(unpack(&zip_of(&refs), &ArchiveLimits::default()), Err(DocumentError::TooLarge(_))));
+        let files: Vec<(String, Vec<u8>)> = (0..150)
+            .map(|i| (format!("f{i}.txt"), b"x".to_vec()))
+            .collect();
+        let refs: Vec<(&str, &[u8])> = files
+            .iter()
+            .map(|(n, d)| (n.as_str(), d.as_slice()))
+            .collect();
+        assert!(matches!(
+            unpack(&zip_of(&refs), &ArchiveLimits::default()),
+            Err(DocumentError::TooLarge(_))
+        ));
     }
 
     #[test]
     fn docx_form_text_keeps_lines_and_cells() {
         let xml = r#"<w:document><w:body><w:p><w:r><w:t>Nama Pemohon</w:t></w:r><w:r><w:tab/><w:t>: Budi &amp; Sri</w:t></w:r></w:p><w:tbl><w:tr><w:tc><w:p><w:r><w:t>NIK</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>3514061208850003</w:t></w:r></w:p></w:tc></w:tr></w:tbl></w:body></w:document>"#;
-        let z = zip_of(&[("[Content_Types].xml", b"<Types/>"), ("word/document.xml", xml.as_bytes())]);
+        let z = zip_of(&[
+            ("[Content_Types].xml", b"<Types/>"),
+            ("word/document.xml", xml.as_bytes()),
+        ]);
         let text = office_text(&z, false).unwrap();
         assert!(text.contains("Nama Pemohon\t: Budi & Sri"), "{text}");
         assert!(text.contains("NIK"));
@@ -179,7 +244,13 @@ mod tests {
     #[test]
     fn odt_form_text() {
         let xml = r#"<office:document-content><office:body><office:text><text:h>FORMULIR</text:h><text:p>Alamat: Jl. Merdeka</text:p></office:text></office:body></office:document-content>"#;
-        let z = zip_of(&[("mimetype", b"application/vnd.oasis.opendocument.text"), ("content.xml", xml.as_bytes())]);
-        assert_eq!(office_text(&z, true).unwrap(), "FORMULIR\nAlamat: Jl. Merdeka");
+        let z = zip_of(&[
+            ("mimetype", b"application/vnd.oasis.opendocument.text"),
+            ("content.xml", xml.as_bytes()),
+        ]);
+        assert_eq!(
+            office_text(&z, true).unwrap(),
+            "FORMULIR\nAlamat: Jl. Merdeka"
+        );
     }
 }

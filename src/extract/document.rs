@@ -40,6 +40,12 @@ pub struct PageText {
     pub source: PageSource,
     /// Mean OCR confidence 0-100, when from OCR.
     pub confidence: Option<f32>,
+    /// How the page image was obtained for OCR (`pdf-dct`, `pdf-ccitt`, `pdftoppm`, `jpeg`...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub how: Option<String>,
+    /// Why this page has no text, when OCR failed on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Why a document could not be read, in words for officers and applicants.
@@ -55,6 +61,9 @@ pub enum DocumentError {
     TooLarge(String),
     #[error("empty file")]
     Empty,
+    /// The pages could not be read by OCR (the reason in both languages).
+    #[error("{detail}")]
+    Unreadable { detail: String, alasan: String },
 }
 
 impl DocumentError {
@@ -66,6 +75,7 @@ impl DocumentError {
             Self::Unsupported(format) => format!("format berkas tidak didukung ({format})"),
             Self::TooLarge(_) => "berkas terlalu besar untuk diproses".to_string(),
             Self::Empty => "berkas kosong".to_string(),
+            Self::Unreadable { alasan, .. } => alasan.clone(),
         }
     }
 
@@ -149,6 +159,8 @@ impl PageText {
             text: String::new(),
             source: PageSource::NeedsOcr,
             confidence: None,
+            how: None,
+            error: None,
         }
     }
 
@@ -157,6 +169,8 @@ impl PageText {
             text,
             source: PageSource::Plain,
             confidence: None,
+            how: None,
+            error: None,
         }
     }
 }

@@ -106,12 +106,16 @@ fn classify_page(text: Option<String>) -> PageText {
             text: String::new(),
             source: PageSource::NeedsOcr,
             confidence: None,
+            how: None,
+            error: None,
         }
     } else {
         PageText {
             text: normalize(&text),
             source: PageSource::TextLayer,
             confidence: None,
+            how: None,
+            error: None,
         }
     }
 }

@@ -17,6 +17,8 @@ pub enum JobError {
     Template(#[from] TemplateError),
     #[error("no SMTP server configured ([smtp] section)")]
     NoSmtp,
+    #[error("OCR unavailable: {0}")]
+    OcrUnavailable(String),
     #[error("step panicked: {0}")]
     Panic(String),
     #[error("{0}")]
@@ -29,7 +31,7 @@ impl JobError {
         match self {
             JobError::Store(e) => e.is_transient(),
             JobError::Send(e) => e.is_transient(),
-            JobError::NoSmtp => true,
+            JobError::NoSmtp | JobError::OcrUnavailable(_) => true,
             _ => false,
         }
     }

@@ -3,11 +3,13 @@
 //! When the last document of a case is read, the case is queued for sorting in the same
 //! transaction, so sorting always sees every document.
 
+use std::sync::Arc;
+
 use sqlx::{AnyConnection, Row};
 use tracing::{info, warn};
 
 use super::{Context, JobError};
-use crate::extract::document::{read_document, Extraction, PageSource};
+use crate::extract::document::{read_document, Extraction};
 use crate::filing::jobs::{complete, enqueue_again};
 use crate::filing::records;
 use crate::filing::store::QueryContext;
@@ -52,16 +54,7 @@ pub async fn run(ctx: &Context, job: &Job) -> Result<(), JobError> {
     let extraction = if doc.done {
         None
     } else {
-        let (blobs, sha, declared, name) = (
-            ctx.blobs.clone(),
-            doc.sha256.clone(),
-            doc.declared_type.clone(),
-            doc.filename.clone(),
-        );
-        let read = tokio::task::spawn_blocking(move || -> Result<Extraction, JobError> {
-            Ok(read_document(&blobs.get(&sha)?, &declared, &name))
-        });
-        Some(read.await.map_err(|e| JobError::Panic(e.to_string()))??)
+        Some(read(ctx, &doc).await?)
     };
     let mut tx = ctx.store.pool.begin().await.what("begin")?;
     records::lock_case(&mut tx, doc.case_id).await?;
@@ -87,14 +80,31 @@ pub async fn run(ctx: &Context, job: &Job) -> Result<(), JobError> {
     Ok(())
 }
 
+/// Read a document: its own text where it has some, OCR for the rest.
+async fn read(ctx: &Context, doc: &DocRow) -> Result<Extraction, JobError> {
+    let data = Arc::new(ctx.blobs.get(&doc.sha256)?);
+    let (bytes, declared, name) = (
+        data.clone(),
+        doc.declared_type.clone(),
+        doc.filename.clone(),
+    );
+    let mut x = tokio::task::spawn_blocking(move || read_document(&bytes, &declared, &name))
+        .await
+        .map_err(|e| JobError::Panic(e.to_string()))?;
+    super::ocr::fill(&ctx.ocr, data, &mut x).await?;
+    Ok(x)
+}
+
 /// Store the text and how each page was read.
 async fn save(conn: &mut AnyConnection, doc_id: i64, x: &Extraction) -> Result<(), JobError> {
     let page_info: Vec<serde_json::Value> = x
         .pages
         .iter()
-        .map(|p| serde_json::json!({"source": p.source, "confidence": p.confidence, "chars": p.text.chars().count()}))
+        .map(|p| {
+            serde_json::json!({"source": p.source, "confidence": p.confidence, "how": p.how, "error": p.error,
+                "chars": p.text.chars().count()})
+        })
         .collect();
-    let needs_ocr = x.pages.iter().any(|p| p.source == PageSource::NeedsOcr);
     sqlx::query(
         "UPDATE documents SET content_type = $1, pages = $2, page_info = $3, text = $4, error = $5, error_alasan = $6, \
          state = 'done' WHERE id = $7",
@@ -109,10 +119,6 @@ async fn save(conn: &mut AnyConnection, doc_id: i64, x: &Extraction) -> Result<(
     .execute(conn)
     .await
     .what("save document text")?;
-    if needs_ocr {
-        // The OCR stage is not part of this build: the pages stay without text and say so.
-        tracing::debug!(doc_id, "pages need OCR");
-    }
     Ok(())
 }
 

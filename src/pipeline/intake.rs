@@ -233,7 +233,11 @@ fn expand_archives(attachments: Vec<Attachment>, max: usize) -> (Vec<Attachment>
         }
         match archive::unpack(&att.data, &ArchiveLimits::default()) {
             Ok(entries) if out.len() + entries.len() <= max => {
-                notes.push(format!("{}: {} file(s) taken out of the archive", att.filename, entries.len()));
+                notes.push(format!(
+                    "{}: {} file(s) taken out of the archive",
+                    att.filename,
+                    entries.len()
+                ));
                 for (i, e) in entries.into_iter().enumerate() {
                     let declared = sniff::sniff(&e.data).unwrap_or("application/octet-stream");
                     out.push(Attachment {

@@ -11,6 +11,7 @@ mod classify;
 pub mod error;
 mod extract;
 mod intake;
+mod ocr;
 mod send;
 
 use std::sync::{Arc, RwLock};
@@ -19,10 +20,12 @@ use tracing::{error, info, warn, Instrument};
 
 use crate::classify::Catalogue;
 use crate::config::Config;
+use crate::extract::ocr::OcrPool;
 use crate::filing::jobs::{owner_id, ClaimFilter, FailOutcome};
 use crate::filing::{BlobStore, Job, JobKind, Store};
 use crate::notify::{Mailer, Templates};
 pub use error::JobError;
+pub use ocr::fill as ocr_fill;
 
 /// Everything a step needs.
 #[derive(Debug, Clone)]
@@ -33,6 +36,8 @@ pub struct Context {
     pub rules: Arc<RwLock<Arc<Catalogue>>>,
     pub templates: Arc<Templates>,
     pub mailer: Option<Mailer>,
+    /// OCR worker processes, shared by all steps.
+    pub ocr: Arc<OcrPool>,
     /// This process's lease owner id.
     pub owner: String,
     /// Woken when new jobs are enqueued.
@@ -55,8 +60,10 @@ impl Context {
         catalogue: Catalogue,
         templates: Templates,
         mailer: Option<Mailer>,
+        ocr: OcrPool,
     ) -> Self {
         Self {
+            ocr: Arc::new(ocr),
             blobs: BlobStore::new(&cfg.storage.dir),
             cfg,
             store,

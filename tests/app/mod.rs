@@ -78,12 +78,15 @@ impl TestApp {
             dir = "{rules}"
             [notify]
             templates_dir = "{templates}"
+            [ocr]
+            worker_program = "{loket}"
             "#,
             d = dir.path().display(),
             imap_port = imap.port,
             smtp_port = smtp.port,
             rules = repo().join("rules").display(),
             templates = repo().join("templates").display(),
+            loket = env!("CARGO_BIN_EXE_loket"),
         ))
         .unwrap();
         edit(&mut table);
@@ -201,6 +204,57 @@ pub fn text_mail(from: &str, subject: &str, body: &str, extra_headers: &str) -> 
         uuid::Uuid::new_v4().simple()
     )
     .into_bytes()
+}
+
+/// One attachment of [`mail_with`].
+pub struct Part<'a> {
+    pub filename: &'a str,
+    pub content_type: &'a str,
+    pub data: &'a [u8],
+}
+
+/// An email with a text body and base64 attachments.
+pub fn mail_with(from: &str, subject: &str, body: &str, parts: &[Part<'_>]) -> Vec<u8> {
+    let boundary = format!("b{}", uuid::Uuid::new_v4().simple());
+    let mut out = format!(
+        "From: Pemohon <{from}>\r\nTo: perizinan@pasuruankab.go.id\r\nSubject: {subject}\r\n\
+         Message-ID: <{}@example.com>\r\nDate: Mon, 23 Nov 2026 09:15:00 +0700\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n--{boundary}\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n",
+        uuid::Uuid::new_v4().simple()
+    );
+    for p in parts {
+        out.push_str(&format!(
+            "--{boundary}\r\nContent-Type: {}\r\nContent-Disposition: attachment; filename=\"{}\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{}\r\n",
+            p.content_type,
+            p.filename,
+            data_encoding::BASE64_MIME.encode(p.data)
+        ));
+    }
+    out.push_str(&format!("--{boundary}--\r\n"));
+    out.into_bytes()
+}
+
+/// A minimal DOCX with one paragraph per line.
+pub fn docx(lines: &[&str]) -> Vec<u8> {
+    use std::io::Write;
+    let paras: String = lines
+        .iter()
+        .map(|l| format!("<w:p><w:r><w:t>{l}</w:t></w:r></w:p>"))
+        .collect();
+    let xml = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>{paras}</w:body></w:document>"#
+    );
+    let mut buf = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut buf);
+    let opts = zip::write::SimpleFileOptions::default();
+    zip.start_file("[Content_Types].xml", opts).unwrap();
+    zip.write_all(br#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>"#).unwrap();
+    zip.start_file("word/document.xml", opts).unwrap();
+    zip.write_all(xml.as_bytes()).unwrap();
+    zip.finish().unwrap();
+    buf.into_inner()
 }
 
 /// Acknowledgements that reached `addr`, waiting briefly for stragglers.

@@ -226,3 +226,12 @@ fn page_failed(index: usize, how: Option<&'static str>, e: PageError) -> OcrPage
         result: Err(e),
     }
 }
+
+impl std::fmt::Debug for OcrPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OcrPool")
+            .field("program", &self.config.program)
+            .field("workers", &self.config.workers)
+            .finish()
+    }
+}

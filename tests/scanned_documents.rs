@@ -1,0 +1,168 @@
+//! Scanned documents through the whole pipeline with real OCR: an applicant emails what they
+//! have (a scanner PDF, a phone photo of the KTP, a filled-in Word form, a ZIP) and every
+//! document ends up with text; unreadable files are named in the acknowledgement.
+
+mod app;
+mod support;
+
+use app::{acks_to, docx, mail_with, repo, unique_address, Db, Part, TestApp};
+
+fn scan(name: &str) -> Vec<u8> {
+    std::fs::read(repo().join("fixtures/scans").join(name)).unwrap()
+}
+
+#[tokio::test]
+async fn applicant_emails_a_scanned_form_a_ktp_photo_and_a_word_form_and_all_are_read() {
+    let app = TestApp::spawn(Db::Sqlite).await.unwrap();
+    let budi = unique_address("budi");
+    let (pdf, photo) = (scan("form_dct.pdf"), scan("ktp_photo.jpg"));
+    let form = docx(&[
+        "FORMULIR PERMOHONAN PBG",
+        "Nama Pemohon : Budi Santoso",
+        "Alamat : Jl. Merdeka 5, Bangil",
+    ]);
+    let raw = mail_with(
+        &budi,
+        "Permohonan PBG rumah tinggal",
+        "Dengan hormat, terlampir berkas permohonan PBG saya.",
+        &[
+            Part {
+                filename: "scan_formulir.pdf",
+                content_type: "application/pdf",
+                data: &pdf,
+            },
+            Part {
+                filename: "IMG_20261104_0931.jpg",
+                content_type: "image/jpeg",
+                data: &photo,
+            },
+            Part {
+                filename: "formulir.docx",
+                content_type:
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                data: &form,
+            },
+        ],
+    );
+    app.deliver(&raw).await;
+    let report = app.run_once().await;
+    assert!(report.unreachable.is_empty(), "{:?}", report.unreachable);
+
+    let code = app.cases().await[0].tracking_code.clone();
+    let case = app.show(&code).await;
+    assert_eq!(case.documents.len(), 3);
+    for d in &case.documents {
+        assert!(d.error.is_none(), "{}: {:?}", d.filename, d.error);
+        assert!(d.text_chars > 20, "{} has text: {:?}", d.filename, d.text);
+    }
+    let ktp = &case.documents[1];
+    let ktp_truth = std::fs::read_to_string(repo().join("fixtures/scans/ktp_photo.txt")).unwrap();
+    let nik: String = ktp_truth
+        .split_whitespace()
+        .find(|w| w.len() == 16 && w.chars().all(|c| c.is_ascii_digit()))
+        .unwrap()
+        .into();
+    assert!(
+        ktp.text.as_deref().unwrap().contains(&nik),
+        "NIK read exactly"
+    );
+    assert_eq!(
+        ktp.doc_type.as_deref(),
+        Some("ktp"),
+        "typed from its text, not its name"
+    );
+
+    let acks = acks_to(&budi, 1).await;
+    for d in &case.documents {
+        assert!(acks[0].contains(&d.filename), "ack lists {}", d.filename);
+    }
+}
+
+#[tokio::test]
+async fn unreadable_files_are_named_in_the_acknowledgement_with_a_reason() {
+    let app = TestApp::spawn(Db::Sqlite).await.unwrap();
+    let ani = unique_address("ani");
+    let encrypted = std::fs::read(repo().join("../shared/corpus/ocrmypdf/enormous.pdf")).ok();
+    let raw = mail_with(
+        &ani,
+        "Permohonan izin reklame",
+        "Berkas terlampir.",
+        &[
+            Part {
+                filename: "rusak.jpg",
+                content_type: "image/jpeg",
+                data: b"\xff\xd8\xff\xe0 broken",
+            },
+            Part {
+                filename: "dokumen.xyz",
+                content_type: "application/octet-stream",
+                data: b"\x00\x01\x02\x03 random",
+            },
+            Part {
+                filename: "besar.pdf",
+                content_type: "application/pdf",
+                data: encrypted.as_deref().unwrap_or(b"%PDF-1.4"),
+            },
+        ],
+    );
+    app.deliver(&raw).await;
+    app.run_once().await;
+    let case = app.show(&app.cases().await[0].tracking_code).await;
+    for d in &case.documents {
+        assert!(d.error.is_some(), "{} has a recorded reason", d.filename);
+    }
+    let ack = &acks_to(&ani, 1).await[0];
+    let body = mail_parser::MessageParser::default()
+        .parse(ack.as_bytes())
+        .unwrap()
+        .body_text(0)
+        .unwrap()
+        .to_string();
+    assert!(
+        body.contains("rusak.jpg") && body.contains("TIDAK DAPAT DIBACA"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_zip_of_scans_is_unpacked_into_documents() {
+    use std::io::Write;
+    let app = TestApp::spawn(Db::Sqlite).await.unwrap();
+    let sari = unique_address("sari");
+    let mut buf = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut buf);
+    for name in ["form_ccitt.pdf", "forms_g4.tif"] {
+        zip.start_file(
+            format!("berkas/{name}"),
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        zip.write_all(&scan(name)).unwrap();
+    }
+    zip.finish().unwrap();
+    let zipped = buf.into_inner();
+    let raw = mail_with(
+        &sari,
+        "Berkas permohonan",
+        "Terlampir berkas dalam zip.",
+        &[Part {
+            filename: "berkas.zip",
+            content_type: "application/zip",
+            data: &zipped,
+        }],
+    );
+    app.deliver(&raw).await;
+    app.run_once().await;
+    let case = app.show(&app.cases().await[0].tracking_code).await;
+    let names: Vec<&str> = case.documents.iter().map(|d| d.filename.as_str()).collect();
+    assert_eq!(names, ["form_ccitt.pdf", "forms_g4.tif"]);
+    let tiff = &case.documents[1];
+    assert_eq!(tiff.pages, Some(2), "multi-page TIFF gives a page each");
+    assert!(
+        case.documents
+            .iter()
+            .all(|d| d.text_chars > 50 && d.error.is_none()),
+        "{:#?}",
+        case.documents
+    );
+}
