@@ -195,7 +195,7 @@ fn print_case_lines(cases: &[CaseView]) {
             c.received_at,
             c.channel,
             c.kind,
-            c.permit_type.as_deref().unwrap_or("(triage)"),
+            c.permit_type.as_deref().unwrap_or(if c.kind == "application" { "(triage)" } else { "-" }),
             c.department.as_deref().unwrap_or("-"),
             c.status,
             c.applicant

@@ -28,6 +28,8 @@ pub(crate) struct CaseRow {
     pub body: Option<String>,
     pub applicant_name: Option<String>,
     pub error: Option<String>,
+    /// Why the case's message must not be answered (auto-reply, bounce, list...).
+    pub no_reply: Option<String>,
     pub received_at: i64,
 }
 
@@ -42,7 +44,7 @@ pub(crate) struct DocRow {
 pub(crate) async fn load_case(conn: &mut AnyConnection, id: i64) -> Result<CaseRow, sqlx::Error> {
     let r = sqlx::query(
         "SELECT id, tracking_code, channel, status, subject, body, applicant_name, applicant_email, applicant_address, \
-         applicant_phone, error, received_at FROM cases WHERE id = $1",
+         applicant_phone, error, no_reply, received_at FROM cases WHERE id = $1",
     )
     .bind(id)
     .fetch_one(conn)
@@ -62,6 +64,7 @@ pub(crate) async fn load_case(conn: &mut AnyConnection, id: i64) -> Result<CaseR
         body: r.try_get("body")?,
         applicant_name: r.try_get("applicant_name")?,
         error: r.try_get("error")?,
+        no_reply: r.try_get("no_reply")?,
         received_at: r.try_get("received_at")?,
     })
 }
@@ -103,7 +106,20 @@ pub(crate) fn decide(catalogue: &Catalogue, case: &CaseRow, docs: &[DocRow]) -> 
             })
             .collect(),
     };
-    catalogue.classify(&input)
+    let mut decision = catalogue.classify(&input);
+    if case.no_reply.is_some() {
+        // Auto-replies, bounces and newsletters quote applications but are none: keep the
+        // engine's reasons for the record, but file them as `other`, out of every queue.
+        decision.kind = crate::domain::Kind::Other;
+        decision.permit_type = None;
+        decision.permit_type_name = None;
+        decision.department = None;
+        decision.department_name = None;
+        decision.triage = false;
+        decision.requirements.clear();
+        decision.missing.clear();
+    }
+    decision
 }
 
 pub async fn run(ctx: &Context, job: &Job) -> Result<(), JobError> {
