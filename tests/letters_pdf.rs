@@ -289,3 +289,18 @@ fn letters_and_text_pages_are_not_separators() {
         eprintln!("letter page {page} at 150 dpi: {:?}", started.elapsed());
     }
 }
+
+#[test]
+fn impossible_letters_are_refused_with_a_permanent_error() {
+    let err = render_letters(&[]).expect_err("no letters");
+    assert!(err.is_permanent());
+
+    let mut letter = three_letters().remove(0);
+    letter.status_url = Some(format!("https://example.go.id/{}", "x".repeat(5000)));
+    let err = render_letters(&[letter]).expect_err("URL too long for a QR code");
+    assert!(
+        matches!(err, loket::notify::letters::LetterError::Qr { .. }),
+        "{err}"
+    );
+    assert!(err.is_permanent());
+}

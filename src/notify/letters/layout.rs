@@ -324,3 +324,57 @@ fn clean(text: &str) -> String {
         .trim()
         .to_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::letters::draw::Op;
+
+    fn letter() -> ReceiptLetter {
+        ReceiptLetter {
+            office_name: "DPMPTSP Kota Maju".into(),
+            office_address: None,
+            office_contact: None,
+            date: "1 Januari 2027".into(),
+            tracking_code: "DPM-7K2QX-9M4TB".into(),
+            applicant_name: Some("Nama\tDengan\u{7}Kontrol".into()),
+            applicant_address: Some("Baris alamat yang panjang sekali\n".repeat(20)),
+            documents: vec!["a.pdf".into()],
+            missing: vec![],
+            permit_type_name: None,
+            status_url: None,
+            kind_label: String::new(),
+        }
+    }
+
+    fn texts(page: &PageOps) -> Vec<(f32, f32, &str)> {
+        page.ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::Text { x, y, text, .. } => Some((*x, *y, text.as_str())),
+                Op::Rects(_) => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_long_address_stays_inside_the_envelope_window() {
+        let pages = letter_pages(&letter()).expect("layout");
+        let window: Vec<_> = texts(&pages[0])
+            .into_iter()
+            .filter(|(x, y, _)| *x < 110.0 && (45.0..100.0).contains(y))
+            .collect();
+        assert!(window.iter().any(|(_, _, t)| t.contains("Baris alamat")));
+        for (_, y, text) in window {
+            assert!(y <= 90.0, "{text:?} printed below the window at {y} mm");
+        }
+    }
+
+    #[test]
+    fn control_characters_in_names_become_spaces() {
+        let pages = letter_pages(&letter()).expect("layout");
+        assert!(texts(&pages[0])
+            .iter()
+            .any(|(_, _, t)| *t == "Nama Dengan Kontrol"));
+    }
+}
