@@ -4,7 +4,9 @@
 //! sending is a separate job, so a dead SMTP server delays mail but never loses or repeats it.
 
 pub mod ack;
+pub mod letters;
 pub mod mailer;
+pub mod separator;
 pub mod templates;
 
 pub use mailer::{Mailer, SendError};
