@@ -50,6 +50,18 @@ pub enum Command {
         #[arg(long)]
         phone: Option<String>,
     },
+    /// Printable receipt letters for postal applicants (those not yet printed, or the named
+    /// cases) as one A4 PDF.
+    Letters {
+        codes: Vec<String>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// A separator sheet to put between applications when scanning a stack in one go.
+    SeparatorSheet {
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Cases filed so far.
     Cases {
         #[command(subcommand)]
@@ -163,6 +175,25 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
                 phone,
             };
             crate::commands::import(load()?, &files, details).await
+        }
+        Command::Letters { codes, out } => {
+            let cfg = load()?;
+            let n = crate::printing::print_letters(&cfg, &codes, &out).await?;
+            if n == 0 {
+                eprintln!("no letters to print");
+            } else {
+                eprintln!("{n} letter(s) written to {}", out.display());
+            }
+            Ok(())
+        }
+        Command::SeparatorSheet { out } => {
+            let name = Config::load(&cli.config)
+                .map(|c| c.office.name)
+                .unwrap_or_default();
+            let pdf = crate::notify::separator::separator_sheet_pdf(&name)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            std::fs::write(&out, pdf).with_context(|| format!("write {}", out.display()))?;
+            Ok(())
         }
         Command::Cases { command } => crate::commands::cases(load()?, command).await,
         Command::Rules {

@@ -91,7 +91,7 @@ pub async fn import(
             eprint!("\r[{}/{}] {}\x1b[K", i + 1, files.len(), file.display());
         }
         match crate::intake::spool::store_file(&ctx, file, details.as_ref(), "import").await {
-            Ok(s) => stored.push(s),
+            Ok(s) => stored.extend(s),
             Err(e) => {
                 failed += 1;
                 eprintln!("{}", error_chain(&e));
@@ -195,7 +195,13 @@ fn print_case_lines(cases: &[CaseView]) {
             c.received_at,
             c.channel,
             c.kind,
-            c.permit_type.as_deref().unwrap_or(if c.kind == "application" { "(triage)" } else { "-" }),
+            c.permit_type
+                .as_deref()
+                .unwrap_or(if c.kind == "application" {
+                    "(triage)"
+                } else {
+                    "-"
+                }),
             c.department.as_deref().unwrap_or("-"),
             c.status,
             c.applicant

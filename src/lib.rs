@@ -14,5 +14,6 @@ pub mod filing;
 pub mod intake;
 pub mod notify;
 pub mod pipeline;
+pub mod printing;
 pub mod telemetry;
 pub mod worker;

@@ -130,3 +130,148 @@ async fn spool_takes_only_finished_files_and_puts_corrupt_ones_aside_with_a_reas
     assert!(!reason.trim().is_empty());
     assert!(!writing.exists() && !garbage.exists());
 }
+
+fn tool(name: &str) -> bool {
+    std::process::Command::new(name).arg("-v").output().is_ok()
+}
+
+#[tokio::test]
+async fn a_batch_scan_with_separator_sheets_gives_one_case_per_envelope_and_letters_for_the_post() {
+    if !tool("pdfunite") || !tool("pdftotext") {
+        eprintln!("SKIP: poppler-utils missing");
+        return;
+    }
+    let app = TestApp::spawn_with(Db::Sqlite, |t| {
+        t["office"].as_table_mut().unwrap().insert(
+            "status_url".into(),
+            "https://perizinan.example.go.id/status/{code}".into(),
+        );
+        t["office"].as_table_mut().unwrap().insert(
+            "address".into(),
+            "Jl. Raya Raci Km. 9, Bangil, Pasuruan".into(),
+        );
+    })
+    .await
+    .unwrap();
+    let dir = app.dir.path();
+    let sheet = dir.join("sheet.pdf");
+    assert!(app
+        .command()
+        .args(["separator-sheet", "--out"])
+        .arg(&sheet)
+        .status()
+        .unwrap()
+        .success());
+    let postal = repo().join("fixtures/postal");
+    let batch = dir.join("tumpukan.pdf");
+    let status = std::process::Command::new("pdfunite")
+        .arg(postal.join("formulir-reklame-siti.pdf"))
+        .arg(&sheet)
+        .arg(postal.join("formulir-sipa-andi.pdf"))
+        .arg(&sheet)
+        .arg(postal.join("formulir-pbg-tanpa-email.pdf"))
+        .arg(&batch)
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let (code, stdout, stderr) = import(&app, &[batch.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let codes: Vec<&str> = stdout
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(codes.len(), 3, "{stdout}");
+    let mut names = Vec::new();
+    for c in &codes {
+        let case = app.show(c).await;
+        assert_eq!(case.channel, "postal");
+        names.push((
+            case.applicant.name.clone().unwrap_or_default(),
+            case.documents[0].pages,
+        ));
+    }
+    assert_eq!(
+        names,
+        [
+            ("Siti Aminah".to_string(), Some(1)),
+            ("Andi Wijaya".to_string(), Some(2)),
+            ("Slamet Riyadi".to_string(), Some(1))
+        ]
+    );
+    // Applicants with an email address on the form got one; all get a letter.
+    assert_eq!(acks_to("andi.wijaya@example.org", 1).await.len(), 1);
+
+    let letters = dir.join("surat.pdf");
+    let out = app
+        .command()
+        .args(["letters", "--out"])
+        .arg(&letters)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::process::Command::new("pdftotext")
+        .arg(&letters)
+        .arg("-")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    for c in &codes {
+        assert!(text.contains(c), "letters contain {c}");
+    }
+    assert!(text.contains("Slamet Riyadi"));
+
+    // The QR code on the first letter points to the status page.
+    let png = dir.join("page");
+    assert!(std::process::Command::new("pdftoppm")
+        .args([
+            "-r",
+            "150",
+            "-gray",
+            "-png",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile"
+        ])
+        .arg(&letters)
+        .arg(&png)
+        .status()
+        .unwrap()
+        .success());
+    let img = image::open(dir.join("page.png")).unwrap().to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(
+        img.width() as usize,
+        img.height() as usize,
+        |x, y| img.get_pixel(x as u32, y as u32).0[0],
+    );
+    let decoded: Vec<String> = prepared
+        .detect_grids()
+        .iter()
+        .filter_map(|g| g.decode().ok())
+        .map(|(_, s)| s)
+        .collect();
+    assert!(
+        decoded.contains(&format!(
+            "https://perizinan.example.go.id/status/{}",
+            codes[0]
+        )),
+        "{decoded:?}"
+    );
+
+    // Printed once: the next run has nothing new.
+    let again = app
+        .command()
+        .args(["letters", "--out"])
+        .arg(dir.join("lagi.pdf"))
+        .output()
+        .unwrap();
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("no letters"));
+    assert!(!dir.join("lagi.pdf").exists());
+}

@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use tracing::{info, warn};
 
+use super::batch::split_at_separators;
 use crate::domain::ApplicantDetails;
 use crate::extract::document::{read_document, DocumentError};
 use crate::filing::jobs::enqueue;
@@ -44,13 +45,14 @@ pub enum SpoolError {
     Job(#[from] JobError),
 }
 
-/// Store one scanned file as a postal message (does not move or delete it).
+/// Store one scanned file as postal messages (does not move or delete it): one per application
+/// when the file is a batch with separator sheets, else one. All parts commit together.
 pub async fn store_file(
     ctx: &Context,
     path: &Path,
     details: Option<&ApplicantDetails>,
     source: &str,
-) -> Result<Stored, SpoolError> {
+) -> Result<Vec<Stored>, SpoolError> {
     let io = |source| SpoolError::Io {
         path: path.to_path_buf(),
         source,
@@ -61,14 +63,35 @@ pub async fn store_file(
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| "scan".into());
     let (blobs, check_name) = (ctx.blobs.clone(), name.clone());
-    let sha = tokio::task::spawn_blocking(move || -> Result<String, SpoolErrorKind> {
-        // Refuse what can't be read before it becomes a case nobody can use.
-        let x = read_document(&data, "application/octet-stream", &check_name);
-        if let Some(err) = x.error {
-            return Err(SpoolErrorKind::Unreadable(err));
-        }
-        blobs.put(&data).map_err(|e| SpoolErrorKind::Job(e.into()))
-    })
+    let parts = tokio::task::spawn_blocking(
+        move || -> Result<Vec<(String, String, i64)>, SpoolErrorKind> {
+            // Refuse what can't be read before it becomes a case nobody can use.
+            let x = read_document(&data, "application/octet-stream", &check_name);
+            if let Some(err) = x.error {
+                return Err(SpoolErrorKind::Unreadable(err));
+            }
+            let parts = match split_at_separators(&data) {
+                Ok(Some(parts)) => parts,
+                _ => vec![data],
+            };
+            let count = parts.len();
+            parts
+                .into_iter()
+                .enumerate()
+                .map(|(i, part)| {
+                    let part_name = if count == 1 {
+                        check_name.clone()
+                    } else {
+                        numbered(&check_name, i + 1)
+                    };
+                    let sha = blobs
+                        .put(&part)
+                        .map_err(|e| SpoolErrorKind::Job(e.into()))?;
+                    Ok((part_name, sha, part.len() as i64))
+                })
+                .collect()
+        },
+    )
     .await
     .map_err(|e| SpoolError::Job(JobError::Panic(e.to_string())))?
     .map_err(|e| match e {
@@ -78,7 +101,6 @@ pub async fn store_file(
         },
         SpoolErrorKind::Job(j) => SpoolError::Job(j),
     })?;
-    let size = tokio::fs::metadata(path).await.map_err(io)?.len() as i64;
     let details = details.map(|d| serde_json::to_string(d).unwrap_or_default());
     let mut tx = ctx
         .store
@@ -87,39 +109,54 @@ pub async fn store_file(
         .await
         .what("begin")
         .map_err(JobError::from)?;
-    let row = NewMessage {
-        source,
-        mailbox: None,
-        uidvalidity: None,
-        uid: None,
-        sha256: &sha,
-        size,
-        truncated: false,
-        message_id: None,
-        original_name: Some(&name),
-        details: details.as_deref(),
-    };
-    let id = insert_message(&mut tx, &row)
-        .await
-        .map_err(JobError::from)?
-        .ok_or_else(|| {
-            SpoolError::Job(JobError::Other(format!(
-                "{}: could not record the file",
-                path.display()
-            )))
-        })?;
-    enqueue(&mut tx, JobKind::Intake, id)
-        .await
-        .map_err(JobError::from)?;
+    let mut stored = Vec::with_capacity(parts.len());
+    for (part_name, sha, size) in &parts {
+        let row = NewMessage {
+            source,
+            mailbox: None,
+            uidvalidity: None,
+            uid: None,
+            sha256: sha,
+            size: *size,
+            truncated: false,
+            message_id: None,
+            original_name: Some(part_name),
+            details: details.as_deref(),
+        };
+        let id = insert_message(&mut tx, &row)
+            .await
+            .map_err(JobError::from)?
+            .ok_or_else(|| {
+                SpoolError::Job(JobError::Other(format!(
+                    "{}: could not record the file",
+                    path.display()
+                )))
+            })?;
+        enqueue(&mut tx, JobKind::Intake, id)
+            .await
+            .map_err(JobError::from)?;
+        stored.push(Stored {
+            message_row: id,
+            path: path.to_path_buf(),
+        });
+    }
     tx.commit()
         .await
         .what("commit scanned file")
         .map_err(JobError::from)?;
+    if parts.len() > 1 {
+        info!(file = %path.display(), parts = parts.len(), "batch scan split at separator sheets");
+    }
     ctx.wake.notify_waiters();
-    Ok(Stored {
-        message_row: id,
-        path: path.to_path_buf(),
-    })
+    Ok(stored)
+}
+
+/// `batch.pdf` -> `batch-2.pdf`.
+fn numbered(name: &str, n: usize) -> String {
+    match name.rsplit_once('.') {
+        Some((stem, ext)) => format!("{stem}-{n}.{ext}"),
+        None => format!("{name}-{n}"),
+    }
 }
 
 enum SpoolErrorKind {
