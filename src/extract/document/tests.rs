@@ -79,15 +79,11 @@ fn saved_email_gives_its_body() {
 }
 
 #[test]
-fn word_document_is_unsupported_for_now() {
+fn broken_word_document_is_reported_as_damaged() {
     let docx = b"PK\x03\x04\x14\0\0\0\x08\0[Content_Types].xml....word/document.xml";
     let got = read_document(docx, "application/octet-stream", "Surat Kuasa.DOCX");
     assert_eq!(got.content_type, sniff::DOCX);
-    assert_eq!(got.error, Some(DocumentError::Unsupported("DOCX".into())));
-    assert_eq!(
-        got.error.unwrap().alasan(),
-        "format berkas tidak didukung (DOCX)"
-    );
+    assert!(matches!(got.error, Some(DocumentError::Corrupt { .. })), "{:?}", got.error);
 }
 
 #[test]
