@@ -49,6 +49,9 @@ pub enum Command {
         email: Option<String>,
         #[arg(long)]
         phone: Option<String>,
+        /// Also split batch scans at blank pages (besides separator sheets).
+        #[arg(long)]
+        split_blank: bool,
     },
     /// Printable receipt letters for postal applicants (those not yet printed, or the named
     /// cases) as one A4 PDF.
@@ -167,6 +170,7 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
             address,
             email,
             phone,
+            split_blank,
         } => {
             let details = crate::domain::ApplicantDetails {
                 name,
@@ -174,7 +178,7 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
                 email,
                 phone,
             };
-            crate::commands::import(load()?, &files, details).await
+            crate::commands::import(load()?, &files, details, split_blank).await
         }
         Command::Letters { codes, out } => {
             let cfg = load()?;

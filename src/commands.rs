@@ -81,6 +81,7 @@ pub async fn import(
     cfg: Config,
     files: &[std::path::PathBuf],
     details: crate::domain::ApplicantDetails,
+    split_blank: bool,
 ) -> Result<(), Failure> {
     let ctx = worker::context(cfg).await.map_err(startup)?;
     let details = (!details.is_empty()).then_some(details);
@@ -90,7 +91,9 @@ pub async fn import(
         if std::io::IsTerminal::is_terminal(&std::io::stderr()) && files.len() > 1 {
             eprint!("\r[{}/{}] {}\x1b[K", i + 1, files.len(), file.display());
         }
-        match crate::intake::spool::store_file(&ctx, file, details.as_ref(), "import").await {
+        match crate::intake::spool::store_file(&ctx, file, details.as_ref(), "import", split_blank)
+            .await
+        {
             Ok(s) => stored.extend(s),
             Err(e) => {
                 failed += 1;

@@ -138,6 +138,9 @@ pub struct Spool {
     pub dir: PathBuf,
     /// A file is taken once its size has not changed for this many seconds.
     pub settle_seconds: u64,
+    /// Also split batch scans at blank pages (besides separator sheets).
+    #[serde(default)]
+    pub split_blank: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -228,7 +228,11 @@ async fn watch_rules(ctx: Context, cancel: CancellationToken) {
 }
 
 fn spool(ctx: &Context) -> SpoolDir {
-    SpoolDir::new(&ctx.cfg.spool.dir, ctx.cfg.spool.settle_seconds)
+    SpoolDir::new(
+        &ctx.cfg.spool.dir,
+        ctx.cfg.spool.settle_seconds,
+        ctx.cfg.spool.split_blank,
+    )
 }
 
 /// Look at the spool folder every two seconds.

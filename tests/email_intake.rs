@@ -386,3 +386,31 @@ async fn uidvalidity_change_rescans_without_duplicates() {
     assert_eq!(acks_to(&a, 1).await.len(), 1);
     assert!(app.inbox().await.is_empty(), "the copy is moved out too");
 }
+
+#[tokio::test]
+async fn mailbox_with_starttls() {
+    let imap = support::dovecot();
+    let app = TestApp::spawn_with(Db::Sqlite, |t| {
+        t["imap"]["security"] = toml::Value::String("starttls".into());
+        t["imap"]["host"] = toml::Value::String("localhost".into());
+        t["imap"].as_table_mut().unwrap().insert(
+            "ca_file".into(),
+            imap.ca_cert_path.display().to_string().into(),
+        );
+    })
+    .await
+    .unwrap();
+    let eko = unique_address("eko");
+    app.deliver(&text_mail(
+        &eko,
+        "Permohonan izin klinik",
+        "Kami mengajukan izin klinik pratama.",
+        "",
+    ))
+    .await;
+    let report = app.run_once().await;
+    assert!(report.unreachable.is_empty(), "{:?}", report.unreachable);
+    assert_eq!(app.cases().await.len(), 1);
+    assert!(app.inbox().await.is_empty());
+    assert_eq!(acks_to(&eko, 1).await.len(), 1);
+}

@@ -11,8 +11,9 @@ use crate::extract::ocr::{PdfPages, RasterLimits};
 use crate::extract::sniff;
 use crate::notify::separator::{is_separator, SEPARATOR_MARKER};
 
-/// The parts of a batch scan, or None when `data` is not a PDF with separator pages.
-pub fn split_at_separators(data: &[u8]) -> Result<Option<Vec<Vec<u8>>>, String> {
+/// The parts of a batch scan, or None when `data` is not a PDF with separator pages. With
+/// `blank_pages`, empty pages (no text, almost no ink) separate applications too.
+pub fn split_at_separators(data: &[u8], blank_pages: bool) -> Result<Option<Vec<Vec<u8>>>, String> {
     if sniff::sniff(data) != Some(sniff::PDF) {
         return Ok(None);
     }
@@ -21,7 +22,7 @@ pub fn split_at_separators(data: &[u8]) -> Result<Option<Vec<Vec<u8>>>, String> 
     if pages.len() < 2 {
         return Ok(None);
     }
-    let separators = separator_pages(&doc, data, &pages);
+    let separators = separator_pages(&doc, data, &pages, blank_pages);
     if separators.is_empty() {
         return Ok(None);
     }
@@ -42,7 +43,7 @@ pub fn split_at_separators(data: &[u8]) -> Result<Option<Vec<Vec<u8>>>, String> 
 }
 
 /// Page numbers (from 1) that are separator sheets.
-fn separator_pages(doc: &Document, data: &[u8], pages: &[u32]) -> Vec<u32> {
+fn separator_pages(doc: &Document, data: &[u8], pages: &[u32], blank_pages: bool) -> Vec<u32> {
     let scans = PdfPages::open(
         data,
         &RasterLimits {
@@ -64,10 +65,19 @@ fn separator_pages(doc: &Document, data: &[u8], pages: &[u32]) -> Vec<u32> {
                 && scans
                     .as_ref()
                     .and_then(|s| s.page_image(*i).ok())
-                    .is_some_and(|img| is_separator(&img.image))
+                    .is_some_and(|img| {
+                        is_separator(&img.image) || (blank_pages && is_blank(&img.image))
+                    })
         })
         .map(|(_, &p)| p)
         .collect()
+}
+
+/// A page with almost no dark pixels (scanner dust allowed).
+fn is_blank(page: &image::GrayImage) -> bool {
+    let total = u64::from(page.width()) * u64::from(page.height());
+    let dark = page.pixels().filter(|p| p.0[0] < 128).count() as u64;
+    total > 0 && dark * 1000 < total * 3
 }
 
 /// A copy of the document with only the pages in `keep`.

@@ -52,6 +52,7 @@ pub async fn store_file(
     path: &Path,
     details: Option<&ApplicantDetails>,
     source: &str,
+    split_blank: bool,
 ) -> Result<Vec<Stored>, SpoolError> {
     let io = |source| SpoolError::Io {
         path: path.to_path_buf(),
@@ -70,7 +71,7 @@ pub async fn store_file(
             if let Some(err) = x.error {
                 return Err(SpoolErrorKind::Unreadable(err));
             }
-            let parts = match split_at_separators(&data) {
+            let parts = match split_at_separators(&data, split_blank) {
                 Ok(Some(parts)) => parts,
                 _ => vec![data],
             };
@@ -169,13 +170,15 @@ enum SpoolErrorKind {
 pub struct SpoolDir {
     dir: PathBuf,
     settle: Duration,
+    split_blank: bool,
 }
 
 impl SpoolDir {
-    pub fn new(dir: &Path, settle_seconds: u64) -> Self {
+    pub fn new(dir: &Path, settle_seconds: u64, split_blank: bool) -> Self {
         Self {
             dir: dir.to_path_buf(),
             settle: Duration::from_secs(settle_seconds),
+            split_blank,
         }
     }
 
@@ -188,7 +191,7 @@ impl SpoolDir {
         tokio::fs::create_dir_all(&self.dir).await.map_err(io)?;
         let mut stored = 0;
         for path in self.settled_files().map_err(io)? {
-            match store_file(ctx, &path, None, "spool").await {
+            match store_file(ctx, &path, None, "spool", self.split_blank).await {
                 Ok(_) => {
                     self.move_to(&path, "processed", None).await?;
                     stored += 1;

@@ -83,7 +83,11 @@ fn broken_word_document_is_reported_as_damaged() {
     let docx = b"PK\x03\x04\x14\0\0\0\x08\0[Content_Types].xml....word/document.xml";
     let got = read_document(docx, "application/octet-stream", "Surat Kuasa.DOCX");
     assert_eq!(got.content_type, sniff::DOCX);
-    assert!(matches!(got.error, Some(DocumentError::Corrupt { .. })), "{:?}", got.error);
+    assert!(
+        matches!(got.error, Some(DocumentError::Corrupt { .. })),
+        "{:?}",
+        got.error
+    );
 }
 
 #[test]
