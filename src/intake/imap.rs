@@ -372,7 +372,7 @@ impl Mailbox {
         })
         .await
         .map_err(|e| ImapError::Setup(format!("blob writer: {e}")))??;
-        let mut tx = ctx.store.pool.begin().await.what("begin")?;
+        let mut tx = ctx.store.begin_write().await?;
         let mut stored = 0;
         for (uid, sha, size, truncated) in &hashed {
             let row = NewMessage {
@@ -420,6 +420,8 @@ impl Mailbox {
         if rows.is_empty() {
             return Ok(0);
         }
+        // The cases these messages belong to must be on disk before the messages leave the inbox.
+        ctx.store.sync().await?;
         let mailbox = self
             .timed("SELECT", session.select(&self.cfg.mailbox))
             .await?;
@@ -466,7 +468,7 @@ impl Mailbox {
             }
         }
         drain_unsolicited(session);
-        let mut tx = ctx.store.pool.begin().await.what("begin")?;
+        let mut tx = ctx.store.begin_write().await?;
         for id in &jobs {
             crate::filing::jobs::complete(&mut tx, *id).await?;
         }

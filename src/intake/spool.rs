@@ -103,13 +103,7 @@ pub async fn store_file(
         SpoolErrorKind::Job(j) => SpoolError::Job(j),
     })?;
     let details = details.map(|d| serde_json::to_string(d).unwrap_or_default());
-    let mut tx = ctx
-        .store
-        .pool
-        .begin()
-        .await
-        .what("begin")
-        .map_err(JobError::from)?;
+    let mut tx = ctx.store.begin_write().await.map_err(JobError::from)?;
     let mut stored = Vec::with_capacity(parts.len());
     for (part_name, sha, size) in &parts {
         let row = NewMessage {
@@ -193,6 +187,7 @@ impl SpoolDir {
         for path in self.settled_files().map_err(io)? {
             match store_file(ctx, &path, None, "spool", self.split_blank).await {
                 Ok(_) => {
+                    ctx.store.sync().await.map_err(JobError::from)?;
                     self.move_to(&path, "processed", None).await?;
                     stored += 1;
                 }

@@ -130,7 +130,7 @@ pub async fn run(ctx: &Context, job: &Job) -> Result<(), JobError> {
     let catalogue = ctx.catalogue();
     let decision = decide(&catalogue, &case, &docs);
 
-    let mut tx = ctx.store.pool.begin().await.what("begin")?;
+    let mut tx = ctx.store.begin_write().await?;
     records::lock_case(&mut tx, case.id).await?;
     save_decision(&mut tx, &case, &docs, &decision).await?;
     if case.channel == Channel::Postal.as_str() {
@@ -404,7 +404,7 @@ fn ack_context(
 
 /// Show a parked step on its case so officers see it.
 pub(crate) async fn record_parked(ctx: &Context, job: &Job, why: &str) -> Result<(), JobError> {
-    let mut tx = ctx.store.pool.begin().await.what("begin")?;
+    let mut tx = ctx.store.begin_write().await?;
     let case_id: Option<i64> = match job.kind {
         JobKind::Intake | JobKind::Move => {
             sqlx::query("UPDATE messages SET error = $1, state = CASE WHEN state = 'new' THEN 'failed' ELSE state END WHERE id = $2")

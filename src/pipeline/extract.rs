@@ -56,7 +56,7 @@ pub async fn run(ctx: &Context, job: &Job) -> Result<(), JobError> {
     } else {
         Some(read(ctx, &doc).await?)
     };
-    let mut tx = ctx.store.pool.begin().await.what("begin")?;
+    let mut tx = ctx.store.begin_write().await?;
     records::lock_case(&mut tx, doc.case_id).await?;
     if let Some(x) = &extraction {
         save(&mut tx, job.target, x).await?;

@@ -50,7 +50,7 @@ async fn intake_postal(ctx: &Context, job: &Job, msg: &MessageRow) -> Result<(),
         "application/octet-stream",
         0,
     );
-    let mut tx = ctx.store.pool.begin().await.map_err(store_err)?;
+    let mut tx = ctx.store.begin_write().await?;
     let headers = MessageHeaders {
         sender: details.email.clone(),
         subject: msg.original_name.clone(),
@@ -154,7 +154,7 @@ async fn intake_email(ctx: &Context, job: &Job, msg: &MessageRow) -> Result<(), 
     let (attachments, unpacked) = expand_archives(attachments, ctx.cfg.limits.max_attachments);
     let stored = store_attachments(ctx, attachments).await?;
 
-    let mut tx = ctx.store.pool.begin().await.map_err(store_err)?;
+    let mut tx = ctx.store.begin_write().await?;
     let existing = match records::case_of_identical(&mut tx, &msg.sha256, msg.id).await? {
         Some(case_id) => Some((
             case_id,

@@ -103,9 +103,28 @@ pub struct DrainReport {
     pub transient: usize,
 }
 
-/// Run worker jobs until none is due. With `once_started`, jobs waiting on a backoff from an
-/// earlier run are tried once too (`run --once`).
+/// Run worker jobs until none is due, `worker.concurrency` at a time. With `once_started`, jobs
+/// waiting on a backoff from an earlier run are tried once too (`run --once`).
 pub async fn drain(ctx: &Context, once_started: Option<i64>) -> Result<DrainReport, JobError> {
+    let mut runners = tokio::task::JoinSet::new();
+    for _ in 0..ctx.cfg.worker.concurrency.max(1) {
+        let ctx = ctx.clone();
+        runners.spawn(async move { drain_one(&ctx, once_started).await });
+    }
+    let mut total = DrainReport::default();
+    while let Some(joined) = runners.join_next().await {
+        let r = joined.map_err(|e| JobError::Panic(e.to_string()))??;
+        total.done += r.done;
+        total.retrying += r.retrying;
+        total.parked += r.parked;
+        total.transient += r.transient;
+    }
+    Ok(total)
+}
+
+/// One runner of [`drain`]. A runner that finds nothing due stops; the others finish the rest
+/// (a job's next step is enqueued before its own runner looks again).
+async fn drain_one(ctx: &Context, once_started: Option<i64>) -> Result<DrainReport, JobError> {
     let mut report = DrainReport::default();
     let filter = ClaimFilter {
         kinds: JobKind::WORKER,

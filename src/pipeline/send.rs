@@ -43,7 +43,7 @@ pub async fn run(ctx: &Context, job: &Job) -> Result<(), JobError> {
         };
         let mailer = ctx.mailer.as_ref().ok_or(JobError::NoSmtp)?;
         mailer.send(&mail).await?;
-        let mut tx = ctx.store.pool.begin().await.what("begin")?;
+        let mut tx = ctx.store.begin_write().await?;
         sqlx::query("UPDATE outbox SET state = 'sent', sent_at = $1, error = NULL WHERE id = $2")
             .bind(now_ms())
             .bind(job.target)
