@@ -73,7 +73,16 @@ async fn bench(n: usize) {
 
     // loket: fetch, file, classify, acknowledge, move.
     let started = Instant::now();
-    let child = app.command().args(["run", "--once"]).spawn().unwrap();
+    let log =
+        std::fs::File::create(std::env::var("BENCH_LOG").unwrap_or_else(|_| "/dev/null".into()))
+            .unwrap();
+    let child = app
+        .command()
+        .args(["run", "--once"])
+        .env("LOKET_LOG", "info")
+        .stderr(log)
+        .spawn()
+        .unwrap();
     let (status, max_rss_kb) = wait_with_rusage(child);
     assert!(status, "loket run --once succeeded");
     let loket = started.elapsed();

@@ -9,7 +9,7 @@ use tracing::{error, info, warn};
 use crate::classify::Catalogue;
 use crate::config::Config;
 use crate::extract::ocr::OcrPool;
-use crate::filing::{now_ms, Store};
+use crate::filing::{now_ms, JobKind, Store};
 use crate::intake::imap::{ImapError, Mailbox};
 use crate::intake::spool::SpoolDir;
 use crate::notify::{Mailer, Templates};
@@ -130,7 +130,11 @@ pub async fn run_forever(ctx: Context, cancel: CancellationToken) -> Result<(), 
     }
     for n in 0..ctx.cfg.worker.concurrency {
         let (ctx, cancel) = (ctx.clone(), cancel.clone());
-        tasks.spawn(async move { run_jobs(ctx, n, cancel).await });
+        tasks.spawn(async move { run_jobs(ctx, n, JobKind::WORKER, cancel).await });
+    }
+    for n in 0..pipeline::SEND_RUNNERS {
+        let (ctx, cancel) = (ctx.clone(), cancel.clone());
+        tasks.spawn(async move { run_jobs(ctx, 100 + n, &[JobKind::Send], cancel).await });
     }
     info!(workers = ctx.cfg.worker.concurrency, "loket is running");
     while tasks.join_next().await.is_some() {}
@@ -139,9 +143,9 @@ pub async fn run_forever(ctx: Context, cancel: CancellationToken) -> Result<(), 
 }
 
 /// One job runner: take due jobs; sleep until woken or a few seconds pass (for backoffs).
-async fn run_jobs(ctx: Context, n: usize, cancel: CancellationToken) {
+async fn run_jobs(ctx: Context, n: usize, kinds: &'static [JobKind], cancel: CancellationToken) {
     let filter = crate::filing::jobs::ClaimFilter {
-        kinds: crate::filing::JobKind::WORKER,
+        kinds,
         once_started: None,
     };
     while !cancel.is_cancelled() {

@@ -82,7 +82,13 @@ async fn real_world_mail_goes_through_without_crash_or_hang() {
         .into_iter()
         .filter(|(k, _, _)| k != "send")
         .collect();
-    assert!(unfinished.is_empty(), "{unfinished:?}");
+    let errors: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT kind, last_error FROM jobs WHERE state <> 'done' AND kind <> 'send'",
+    )
+    .fetch_all(&ctx.store.pool)
+    .await
+    .unwrap();
+    assert!(unfinished.is_empty(), "{unfinished:?} {errors:?}");
     let filed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE case_id IS NOT NULL")
         .fetch_one(&ctx.store.pool)
         .await

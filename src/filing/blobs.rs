@@ -50,7 +50,8 @@ impl BlobStore {
         };
         let parent = path.parent().unwrap_or(&self.dir);
         std::fs::create_dir_all(parent).map_err(err)?;
-        let tmp = parent.join(format!(".{sha}.{}.tmp", std::process::id()));
+        // Unique per writer: two steps may store the same content at the same moment.
+        let tmp = parent.join(format!(".{sha}.{}.tmp", uuid::Uuid::new_v4().simple()));
         let mut file = std::fs::File::create(&tmp).map_err(err)?;
         file.write_all(data).map_err(err)?;
         file.sync_all().map_err(err)?;

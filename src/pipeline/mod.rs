@@ -103,13 +103,37 @@ pub struct DrainReport {
     pub transient: usize,
 }
 
-/// Run worker jobs until none is due, `worker.concurrency` at a time. With `once_started`, jobs
-/// waiting on a backoff from an earlier run are tried once too (`run --once`).
+/// SMTP sessions used at once. Sending is network-bound (each mail waits on the server, and on
+/// loopback on TCP's delayed ACK, since lettre writes the final dot separately), so mail goes out
+/// on more connections than there are cores.
+pub const SEND_RUNNERS: usize = 8;
+
+/// Run worker jobs until none is due: `worker.concurrency` runners for every step plus
+/// [`SEND_RUNNERS`] for mail. With `once_started`, jobs waiting on a backoff from an earlier run
+/// are tried once too (`run --once`).
 pub async fn drain(ctx: &Context, once_started: Option<i64>) -> Result<DrainReport, JobError> {
+    let busy = Arc::new(std::sync::atomic::AtomicUsize::new(
+        ctx.cfg.worker.concurrency.max(1),
+    ));
     let mut runners = tokio::task::JoinSet::new();
     for _ in 0..ctx.cfg.worker.concurrency.max(1) {
-        let ctx = ctx.clone();
-        runners.spawn(async move { drain_one(&ctx, once_started).await });
+        let (ctx, busy) = (ctx.clone(), busy.clone());
+        runners.spawn(async move {
+            let r = drain_one(
+                &ctx,
+                ClaimFilter {
+                    kinds: JobKind::WORKER,
+                    once_started,
+                },
+            )
+            .await;
+            busy.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            r
+        });
+    }
+    for _ in 0..SEND_RUNNERS {
+        let (ctx, busy) = (ctx.clone(), busy.clone());
+        runners.spawn(async move { drain_sends(&ctx, once_started, &busy).await });
     }
     let mut total = DrainReport::default();
     while let Some(joined) = runners.join_next().await {
@@ -122,18 +146,38 @@ pub async fn drain(ctx: &Context, once_started: Option<i64>) -> Result<DrainRepo
     Ok(total)
 }
 
-/// One runner of [`drain`]. A runner that finds nothing due stops; the others finish the rest
-/// (a job's next step is enqueued before its own runner looks again).
-async fn drain_one(ctx: &Context, once_started: Option<i64>) -> Result<DrainReport, JobError> {
+/// One runner of [`drain`]: claims until nothing matching `filter` is due. The others finish
+/// what is left (a job's next step is enqueued before its own runner looks again).
+async fn drain_one(ctx: &Context, filter: ClaimFilter<'_>) -> Result<DrainReport, JobError> {
     let mut report = DrainReport::default();
-    let filter = ClaimFilter {
-        kinds: JobKind::WORKER,
-        once_started,
-    };
     while let Some(job) = ctx.store.claim(filter, &ctx.owner).await? {
         run_claimed(ctx, job, &mut report).await?;
     }
     Ok(report)
+}
+
+/// A mail runner of [`drain`]: sends while the step runners may still write mail.
+async fn drain_sends(
+    ctx: &Context,
+    once_started: Option<i64>,
+    busy: &std::sync::atomic::AtomicUsize,
+) -> Result<DrainReport, JobError> {
+    let filter = ClaimFilter {
+        kinds: &[JobKind::Send],
+        once_started,
+    };
+    let mut report = DrainReport::default();
+    loop {
+        let r = drain_one(ctx, filter).await?;
+        report.done += r.done;
+        report.retrying += r.retrying;
+        report.parked += r.parked;
+        report.transient += r.transient;
+        if busy.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            return Ok(report);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// Run one claimed job and record its outcome.
