@@ -12,8 +12,8 @@ APT_PACKAGES=(
   # OCR: the tesseract crate runs bindgen over these headers (needs libclang).
   libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-ind tesseract-ocr-eng
   tesseract-ocr-osd pkg-config libclang-dev
-  # PDF rendering fallback (pdftoppm) and text checks (pdftotext).
-  poppler-utils
+  # PDF rendering fallback (pdftoppm) and text checks (pdftotext); HEIC photos (heif-convert).
+  poppler-utils libheif-examples
   # Servers for integration tests and the demo (started as private instances, never as system
   # services).
   dovecot-imapd postgresql

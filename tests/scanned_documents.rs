@@ -166,3 +166,30 @@ async fn a_zip_of_scans_is_unpacked_into_documents() {
         case.documents
     );
 }
+
+#[tokio::test]
+async fn an_iphone_photo_in_heic_is_read_too() {
+    let app = TestApp::spawn(Db::Sqlite).await.unwrap();
+    let rina = unique_address("rina");
+    let heic = scan("ktp_photo.heic");
+    let raw = mail_with(
+        &rina,
+        "KTP untuk permohonan",
+        "Foto KTP saya.",
+        &[Part {
+            filename: "IMG_4031.HEIC",
+            content_type: "image/heic",
+            data: &heic,
+        }],
+    );
+    app.deliver(&raw).await;
+    app.run_once().await;
+    let case = app.show(&app.cases().await[0].tracking_code).await;
+    let photo = &case.documents[0];
+    assert!(photo.error.is_none(), "{:?}", photo.error);
+    assert!(
+        photo.text.as_deref().unwrap().contains("3204125708900001"),
+        "{:?}",
+        photo.text
+    );
+}
