@@ -26,7 +26,6 @@ pub(crate) struct CaseRow {
     pub status: String,
     pub subject: Option<String>,
     pub body: Option<String>,
-    pub applicant_name: Option<String>,
     pub error: Option<String>,
     /// Why the case's message must not be answered (auto-reply, bounce, list...).
     pub no_reply: Option<String>,
@@ -62,7 +61,6 @@ pub(crate) async fn load_case(conn: &mut AnyConnection, id: i64) -> Result<CaseR
         status: r.try_get("status")?,
         subject: r.try_get("subject")?,
         body: r.try_get("body")?,
-        applicant_name: r.try_get("applicant_name")?,
         error: r.try_get("error")?,
         no_reply: r.try_get("no_reply")?,
         received_at: r.try_get("received_at")?,
@@ -251,9 +249,6 @@ async fn postal_details(
         "read from the application form",
     )
     .await?;
-    if case.applicant_name.is_none() {
-        case.applicant_name = merged.name.clone();
-    }
     case.applicant = merged;
     Ok(())
 }
@@ -376,7 +371,7 @@ fn ack_context(
     AckContext {
         office_name: office.name.clone(),
         tracking_code: case.code.clone(),
-        applicant_name: case.applicant_name.clone(),
+        applicant_name: case.applicant.name.clone(),
         subject: case.subject.clone(),
         received_at: office.local_time(case.received_at),
         kind: d.kind.as_str().to_string(),
@@ -400,73 +395,4 @@ fn ack_context(
         status_url: office.status_url_for(&case.code),
         followup,
     }
-}
-
-/// Show a parked step on its case so officers see it.
-pub(crate) async fn record_parked(ctx: &Context, job: &Job, why: &str) -> Result<(), JobError> {
-    let mut tx = ctx.store.begin_write().await?;
-    let case_id: Option<i64> = match job.kind {
-        JobKind::Intake | JobKind::Move => {
-            sqlx::query("UPDATE messages SET error = $1, state = CASE WHEN state = 'new' THEN 'failed' ELSE state END WHERE id = $2")
-                .bind(why)
-                .bind(job.target)
-                .execute(&mut *tx)
-                .await
-                .what("record failed message")?;
-            sqlx::query_scalar("SELECT case_id FROM messages WHERE id = $1")
-                .bind(job.target)
-                .fetch_one(&mut *tx)
-                .await
-                .what("find case")?
-        }
-        JobKind::Extract => {
-            sqlx::query("UPDATE documents SET state = 'done', error = $1, error_alasan = 'berkas tidak dapat diproses' WHERE id = $2")
-                .bind(format!("processing failed: {why}"))
-                .bind(job.target)
-                .execute(&mut *tx)
-                .await
-                .what("record failed document")?;
-            let case_id: i64 = sqlx::query_scalar("SELECT case_id FROM documents WHERE id = $1")
-                .bind(job.target)
-                .fetch_one(&mut *tx)
-                .await
-                .what("find case")?;
-            // The case goes on without this document.
-            super::extract::queue_sorting_if_all_read(&mut tx, case_id).await?;
-            Some(case_id)
-        }
-        JobKind::Classify => {
-            sqlx::query("UPDATE cases SET status = 'failed', error = $1 WHERE id = $2")
-                .bind(why)
-                .bind(job.target)
-                .execute(&mut *tx)
-                .await
-                .what("record failed case")?;
-            Some(job.target)
-        }
-        JobKind::Send => {
-            sqlx::query("UPDATE outbox SET state = 'failed', error = $1 WHERE id = $2")
-                .bind(why)
-                .bind(job.target)
-                .execute(&mut *tx)
-                .await
-                .what("record failed mail")?;
-            sqlx::query_scalar("SELECT case_id FROM outbox WHERE id = $1")
-                .bind(job.target)
-                .fetch_optional(&mut *tx)
-                .await
-                .what("find case")?
-        }
-    };
-    if let Some(case_id) = case_id {
-        records::add_event(
-            &mut tx,
-            case_id,
-            &format!("{}_failed", job.kind.as_str()),
-            why,
-        )
-        .await?;
-    }
-    tx.commit().await.what("commit parked step")?;
-    Ok(())
 }

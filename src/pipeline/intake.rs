@@ -14,18 +14,19 @@ use crate::extract::mime::{self, Attachment, MimeLimits, ParsedMessage};
 use crate::extract::sniff;
 use crate::filing::jobs::{complete, enqueue, enqueue_again};
 use crate::filing::records::{self, MessageHeaders, MessageRow, NewCase, NewDocument};
+use crate::filing::store::QueryContext;
 use crate::filing::{Job, JobKind};
 
 /// Most text kept of a body (the rest is in the raw message).
 const MAX_BODY_CHARS: usize = 200_000;
 
 pub async fn run(ctx: &Context, job: &Job) -> Result<(), JobError> {
-    let mut conn = ctx.store.pool.acquire().await.map_err(store_err)?;
+    let mut conn = ctx.store.pool.acquire().await.what("acquire connection")?;
     let msg = records::message(&mut conn, job.target).await?;
     drop(conn);
     if msg.case_id.is_some() {
         // Filed by an earlier attempt that crashed before marking the job done.
-        let mut conn = ctx.store.pool.acquire().await.map_err(store_err)?;
+        let mut conn = ctx.store.pool.acquire().await.what("acquire connection")?;
         complete(&mut conn, job.id).await?;
         return Ok(());
     }
@@ -108,18 +109,11 @@ async fn intake_postal(ctx: &Context, job: &Job, msg: &MessageRow) -> Result<(),
     }
     records::file_message(&mut tx, msg.id, &headers, state, case_id).await?;
     complete(&mut tx, job.id).await?;
-    tx.commit().await.map_err(store_err)?;
+    tx.commit().await.what("commit intake")?;
     info!(case = %code, state, "scanned file filed");
     ctx.wake.notify_waiters();
     crash_point("intake");
     Ok(())
-}
-
-fn store_err(source: sqlx::Error) -> JobError {
-    JobError::Store(crate::filing::StoreError::Query {
-        what: "acquire connection",
-        source,
-    })
 }
 
 async fn intake_email(ctx: &Context, job: &Job, msg: &MessageRow) -> Result<(), JobError> {
@@ -198,7 +192,7 @@ async fn intake_email(ctx: &Context, job: &Job, msg: &MessageRow) -> Result<(), 
         enqueue(&mut tx, JobKind::Move, msg.id).await?;
     }
     complete(&mut tx, job.id).await?;
-    tx.commit().await.map_err(store_err)?;
+    tx.commit().await.what("commit intake")?;
     info!(case = %code, state, documents = stored.len(), "message filed");
     ctx.wake.notify_waiters();
     crash_point("intake");
@@ -289,11 +283,8 @@ async fn existing_case(
     msg: &MessageRow,
     p: &ParsedMessage,
 ) -> Result<Option<(i64, String, bool)>, JobError> {
-    let Some(sender) = p
-        .reply_address()
-        .map(|m| m.email.clone())
-        .or(p.from.as_ref().map(|m| m.email.clone()))
-    else {
+    // Reply-To, else From: the same address the case is filed under.
+    let Some(sender) = p.reply_address().map(|m| m.email.clone()) else {
         return Ok(None);
     };
     if let Some(mid) = &p.message_id {

@@ -12,6 +12,7 @@ pub mod error;
 mod extract;
 mod intake;
 mod ocr;
+mod parked;
 mod send;
 
 use std::sync::{Arc, RwLock};
@@ -108,6 +109,15 @@ pub struct DrainReport {
 /// on more connections than there are cores.
 pub const SEND_RUNNERS: usize = 8;
 
+impl DrainReport {
+    fn merge(&mut self, other: DrainReport) {
+        self.done += other.done;
+        self.retrying += other.retrying;
+        self.parked += other.parked;
+        self.transient += other.transient;
+    }
+}
+
 /// Run worker jobs until none is due: `worker.concurrency` runners for every step plus
 /// [`SEND_RUNNERS`] for mail. With `once_started`, jobs waiting on a backoff from an earlier run
 /// are tried once too (`run --once`).
@@ -138,10 +148,7 @@ pub async fn drain(ctx: &Context, once_started: Option<i64>) -> Result<DrainRepo
     let mut total = DrainReport::default();
     while let Some(joined) = runners.join_next().await {
         let r = joined.map_err(|e| JobError::Panic(e.to_string()))??;
-        total.done += r.done;
-        total.retrying += r.retrying;
-        total.parked += r.parked;
-        total.transient += r.transient;
+        total.merge(r);
     }
     Ok(total)
 }
@@ -169,10 +176,7 @@ async fn drain_sends(
     let mut report = DrainReport::default();
     loop {
         let r = drain_one(ctx, filter).await?;
-        report.done += r.done;
-        report.retrying += r.retrying;
-        report.parked += r.parked;
-        report.transient += r.transient;
+        report.merge(r);
         if busy.load(std::sync::atomic::Ordering::SeqCst) == 0 {
             return Ok(report);
         }
@@ -282,7 +286,7 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
 
 /// A parked step is shown to officers on its case.
 async fn on_parked(ctx: &Context, job: &Job, why: &str) {
-    if let Err(e) = classify::record_parked(ctx, job, why).await {
+    if let Err(e) = parked::record_parked(ctx, job, why).await {
         error!(error = %error_chain(&e), "could not record the parked step on its case");
     } else {
         info!(
