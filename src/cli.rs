@@ -75,6 +75,24 @@ pub enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// The worker processes that share this database, alive or gone, with the jobs they hold.
+    Workers {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Steps given up on after repeated failures; `parked retry ID` queues one again.
+    Parked {
+        #[arg(long)]
+        json: bool,
+        #[command(subcommand)]
+        command: Option<ParkedCommand>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ParkedCommand {
+    /// Queue a parked step again (its id from `loket parked`).
+    Retry { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]
@@ -200,6 +218,11 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Cases { command } => crate::commands::cases(load()?, command).await,
+        Command::Workers { json } => crate::commands::workers(load()?, json).await,
+        Command::Parked { json, command } => {
+            let retry = command.map(|ParkedCommand::Retry { id }| id);
+            crate::commands::parked(load()?, json, retry).await
+        }
         Command::Rules {
             command: RulesCommand::Check,
         } => crate::commands::rules_check(&rules_dir(&cli.config)?),

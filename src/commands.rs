@@ -26,9 +26,15 @@ fn startup(e: WorkerError) -> Failure {
 }
 
 pub async fn run(cfg: Config, once: bool) -> Result<(), Failure> {
-    let ctx = worker::context(cfg).await.map_err(startup)?;
+    let command = if once { "run --once" } else { "run" };
+    let ctx = worker::context(cfg, command).await.map_err(startup)?;
     if once {
-        let report = worker::run_once(&ctx).await.map_err(startup)?;
+        let report = worker::run_once(&ctx).await;
+        ctx.close().await;
+        let report = report.map_err(startup)?;
+        for skipped in &report.skipped {
+            eprintln!("loket: skipped {skipped}; all other work was done");
+        }
         info!(
             fetched = report.fetched,
             done = report.jobs.done,
@@ -83,16 +89,34 @@ pub async fn import(
     details: crate::domain::ApplicantDetails,
     split_blank: bool,
 ) -> Result<(), Failure> {
-    let ctx = worker::context(cfg).await.map_err(startup)?;
+    let ctx = worker::context(cfg, "import").await.map_err(startup)?;
+    let result = import_with(&ctx, files, details, split_blank).await;
+    ctx.close().await;
+    result
+}
+
+async fn import_with(
+    ctx: &crate::pipeline::Context,
+    files: &[std::path::PathBuf],
+    details: crate::domain::ApplicantDetails,
+    split_blank: bool,
+) -> Result<(), Failure> {
     let details = (!details.is_empty()).then_some(details);
+    let intake = ctx.intake();
     let mut stored = Vec::new();
     let mut failed = 0;
     for (i, file) in files.iter().enumerate() {
         if std::io::IsTerminal::is_terminal(&std::io::stderr()) && files.len() > 1 {
             eprint!("\r[{}/{}] {}\x1b[K", i + 1, files.len(), file.display());
         }
-        match crate::intake::spool::store_file(&ctx, file, details.as_ref(), "import", split_blank)
-            .await
+        match crate::intake::spool::store_file(
+            &intake,
+            file,
+            details.as_ref(),
+            crate::filing::messages::Source::Import,
+            split_blank,
+        )
+        .await
         {
             Ok(s) => stored.extend(s),
             Err(e) => {
@@ -101,20 +125,21 @@ pub async fn import(
             }
         }
     }
-    let report = crate::pipeline::drain(&ctx, Some(crate::filing::now_ms()))
+    let report = crate::pipeline::drain(ctx, Some(crate::filing::now_ms()))
         .await
         .map_err(|e| Failure::Runtime(anyhow!(error_chain(&e))))?;
     if report.transient > 0 {
         warn!("some acknowledgements wait for the SMTP server; `loket run` will send them");
     }
-    for s in &stored {
-        let code: Option<String> = sqlx::query_scalar(
-            "SELECT c.tracking_code FROM messages m JOIN cases c ON c.id = m.case_id WHERE m.id = $1",
-        )
-        .bind(s.message_row)
-        .fetch_optional(&ctx.store.pool)
+    let mut conn = ctx
+        .store
+        .conn()
         .await
-        .context("look up the filed case")?;
+        .map_err(|e| Failure::Runtime(anyhow!(error_chain(&e))))?;
+    for s in &stored {
+        let code = crate::filing::messages::tracking_code_of(&mut conn, s.message_row)
+            .await
+            .map_err(|e| Failure::Runtime(anyhow!(error_chain(&e))))?;
         match code {
             Some(code) => println!("{code}\t{}", s.path.display()),
             None => {
@@ -132,10 +157,94 @@ pub async fn import(
     Ok(())
 }
 
-pub async fn cases(cfg: Config, command: CasesCommand) -> Result<(), Failure> {
-    let store = Store::open(&cfg.database.url, 2)
+/// Open the store for a short command (it does not register as a worker).
+async fn open_store(cfg: &Config) -> Result<Store, Failure> {
+    let options = crate::filing::StoreOptions {
+        max_connections: 2,
+        ..cfg.store_options()
+    };
+    Store::open_with(&cfg.database.url, options)
+        .await
+        .map_err(|e| Failure::Runtime(anyhow!(error_chain(&e))))
+}
+
+/// `loket workers`: the processes sharing this database, with the jobs they hold.
+pub async fn workers(cfg: Config, json: bool) -> Result<(), Failure> {
+    let store = open_store(&cfg).await?;
+    let workers = store
+        .list_workers()
         .await
         .map_err(|e| Failure::Runtime(anyhow!(error_chain(&e))))?;
+    store.close().await;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&workers).context("print JSON")?
+        );
+        return Ok(());
+    }
+    for w in &workers {
+        println!(
+            "{}\t{}\t{}:{}\t{}\tstarted {}\theartbeat {}\t{} job(s)\t{}",
+            w.id,
+            if w.alive { "alive" } else { "gone" },
+            w.host,
+            w.pid,
+            w.command,
+            w.started_at,
+            w.heartbeat_at,
+            w.jobs_held,
+            w.version
+        );
+    }
+    Ok(())
+}
+
+/// `loket parked`: steps given up on, and `parked retry ID` to queue one again.
+pub async fn parked(cfg: Config, json: bool, retry: Option<i64>) -> Result<(), Failure> {
+    let store = open_store(&cfg).await?;
+    let result = parked_with(&store, json, retry).await;
+    store.close().await;
+    result
+}
+
+async fn parked_with(store: &Store, json: bool, retry: Option<i64>) -> Result<(), Failure> {
+    let runtime = |e: crate::filing::StoreError| Failure::Runtime(anyhow!(error_chain(&e)));
+    if let Some(id) = retry {
+        if !store
+            .retry_parked(crate::filing::JobId(id))
+            .await
+            .map_err(runtime)?
+        {
+            return Err(Failure::Runtime(anyhow!("no parked step with id {id}")));
+        }
+        eprintln!("step {id} queued again; `loket run` will take it");
+        return Ok(());
+    }
+    let parked = store.parked().await.map_err(runtime)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&parked).context("print JSON")?
+        );
+        return Ok(());
+    }
+    for p in &parked {
+        println!(
+            "{}\t{}\t{}\t{}\t{} attempt(s)\t{}",
+            p.id,
+            p.kind,
+            p.tracking_code.as_deref().unwrap_or("-"),
+            p.parked_at,
+            p.attempts,
+            p.error.as_deref().unwrap_or("")
+        );
+    }
+    Ok(())
+}
+
+pub async fn cases(cfg: Config, command: CasesCommand) -> Result<(), Failure> {
+    let store = open_store(&cfg).await?;
     match command {
         CasesCommand::List {
             json,

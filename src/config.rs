@@ -197,6 +197,9 @@ pub struct Limits {
 pub struct Worker {
     /// Jobs processed in parallel.
     pub concurrency: usize,
+    /// A claimed job stays leased this long without a heartbeat; heartbeats renew it every
+    /// third of it. A worker that stops (killed, paused, cut off) loses its jobs after this.
+    pub lease_seconds: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -246,7 +249,7 @@ fn defaults() -> serde_json::Value {
         "ocr": {"languages": "ind+eng", "workers": 2, "page_timeout_seconds": 60},
         "notify": {"templates_dir": "templates"},
         "limits": {"max_message_bytes": 25 * 1024 * 1024, "max_attachments": 50, "max_attempts": 3},
-        "worker": {"concurrency": 2},
+        "worker": {"concurrency": 2, "lease_seconds": 60},
     })
 }
 
@@ -325,6 +328,9 @@ impl Config {
         if self.worker.concurrency == 0 || self.ocr.workers == 0 {
             out.push("worker.concurrency and ocr.workers must be at least 1".into());
         }
+        if self.worker.lease_seconds < 3 {
+            out.push("worker.lease_seconds must be at least 3 (heartbeats renew every third)".into());
+        }
         out
     }
 
@@ -355,6 +361,14 @@ impl Config {
 
     pub fn is_postgres(&self) -> bool {
         self.database.url.starts_with("postgres")
+    }
+
+    /// How the store is opened, from `[database]` and `[worker]`.
+    pub fn store_options(&self) -> crate::filing::StoreOptions {
+        crate::filing::StoreOptions {
+            max_connections: self.database.max_connections,
+            lease_seconds: self.worker.lease_seconds,
+        }
     }
 }
 

@@ -3,12 +3,13 @@
 use std::path::Path;
 
 use anyhow::{anyhow, Context as _};
-use sqlx::Row;
 
 use crate::classify::Catalogue;
 use crate::config::Config;
+use crate::filing::letters::{self, LetterToPrint};
 use crate::filing::views::CaseView;
-use crate::filing::{now_ms, Store};
+use crate::filing::workers::WorkerInfo;
+use crate::filing::{Job, JobTarget, Store};
 use crate::notify::letters::{render_letters, ReceiptLetter};
 
 const BULAN: [&str; 12] = [
@@ -41,41 +42,32 @@ pub fn tanggal(cfg: &Config, ms: i64) -> String {
     )
 }
 
-/// Which letters to print: the named cases' receipts, or every letter not printed yet.
-async fn letters_due(store: &Store, codes: &[String]) -> anyhow::Result<Vec<(i64, String, i64)>> {
-    let rows = if codes.is_empty() {
-        sqlx::query(
-            "SELECT l.id, c.tracking_code, l.created_at FROM letters l JOIN cases c ON c.id = l.case_id \
-             WHERE l.printed_at IS NULL ORDER BY l.id",
-        )
-        .fetch_all(&store.pool)
-        .await?
-    } else {
-        let mut rows = Vec::new();
-        for code in codes {
-            let found = sqlx::query(
-                "SELECT COALESCE(MIN(l.id), 0) AS id, c.tracking_code, COALESCE(MIN(l.created_at), c.received_at) AS created_at \
-                 FROM cases c LEFT JOIN letters l ON l.case_id = c.id WHERE c.tracking_code = $1 \
-                 GROUP BY c.tracking_code, c.received_at",
-            )
-            .bind(code)
-            .fetch_optional(&store.pool)
+/// The named cases' receipts (a reprint: no claim, nothing marked).
+async fn named_letters(store: &Store, codes: &[String]) -> anyhow::Result<Vec<LetterToPrint>> {
+    let mut out = Vec::with_capacity(codes.len());
+    for code in codes {
+        let found = store
+            .letter_of_case(code)
             .await?
             .ok_or_else(|| anyhow!("no case with tracking code {code}"))?;
-            rows.push(found);
-        }
-        rows
-    };
-    rows.iter()
-        .map(|r| {
-            Ok((
-                r.try_get("id")?,
-                r.try_get("tracking_code")?,
-                r.try_get("created_at")?,
-            ))
+        out.push(found);
+    }
+    Ok(out)
+}
+
+/// Claim every letter not printed yet: two clerks printing at the same moment get each letter
+/// once between them.
+async fn claim_unprinted(store: &Store) -> anyhow::Result<(Vec<Job>, Vec<LetterToPrint>)> {
+    let clerk = WorkerInfo::this_process("letters");
+    let jobs = store.claim_letters(&clerk.id).await?;
+    let ids: Vec<_> = jobs
+        .iter()
+        .filter_map(|j| match j.target {
+            JobTarget::Letter(id) => Some(id),
+            _ => None,
         })
-        .collect::<Result<_, sqlx::Error>>()
-        .context("read letters")
+        .collect();
+    Ok((jobs, store.letters(&ids).await?))
 }
 
 fn letter_for(
@@ -128,7 +120,18 @@ fn letter_for(
 
 /// Write the letters to `out` (one A4 PDF) and mark them printed; returns how many.
 pub async fn print_letters(cfg: &Config, codes: &[String], out: &Path) -> anyhow::Result<usize> {
-    let store = Store::open(&cfg.database.url, 2).await?;
+    let store = Store::open_with(&cfg.database.url, cfg.store_options()).await?;
+    let result = print_with(&store, cfg, codes, out).await;
+    store.close().await;
+    result
+}
+
+async fn print_with(
+    store: &Store,
+    cfg: &Config,
+    codes: &[String],
+    out: &Path,
+) -> anyhow::Result<usize> {
     let catalogue = Catalogue::load_dir(&cfg.rules.dir).map_err(|e| anyhow!("{e}"))?;
     let canonical: Vec<String> = codes
         .iter()
@@ -138,29 +141,34 @@ pub async fn print_letters(cfg: &Config, codes: &[String], out: &Path) -> anyhow
                 .unwrap_or_else(|_| c.clone())
         })
         .collect();
-    let due = letters_due(&store, &canonical).await?;
+    let (jobs, due) = if canonical.is_empty() {
+        claim_unprinted(store).await?
+    } else {
+        (Vec::new(), named_letters(store, &canonical).await?)
+    };
     if due.is_empty() {
         return Ok(0);
     }
     let mut letters = Vec::with_capacity(due.len());
-    for (_, code, created_at) in &due {
+    for l in &due {
         let case = store
-            .show_case(code)
+            .show_case(&l.tracking_code)
             .await?
-            .ok_or_else(|| anyhow!("case {code} disappeared"))?;
-        letters.push(letter_for(cfg, &catalogue, &case, *created_at));
+            .ok_or_else(|| anyhow!("case {} disappeared", l.tracking_code))?;
+        letters.push(letter_for(cfg, &catalogue, &case, l.created_at));
     }
     let pdf = render_letters(&letters).map_err(|e| anyhow!("render letters: {e}"))?;
     let tmp = out.with_extension("pdf.tmp");
     std::fs::write(&tmp, &pdf).with_context(|| format!("write {}", tmp.display()))?;
     std::fs::rename(&tmp, out).with_context(|| format!("write {}", out.display()))?;
-    // Marked printed only once the PDF is safely written.
-    for (id, _, _) in &due {
-        sqlx::query("UPDATE letters SET printed_at = $1 WHERE id = $2 AND printed_at IS NULL")
-            .bind(now_ms())
-            .bind(id)
-            .execute(&store.pool)
+    // Marked printed only once the PDF is safely written; reprints of named cases change nothing.
+    if !jobs.is_empty() {
+        let ids: Vec<_> = due.iter().map(|l| l.id).collect();
+        let mut tx = store
+            .begin_steps(jobs.iter().map(|j| j.lease.clone()).collect())
             .await?;
+        letters::mark_printed(&mut tx, &ids).await?;
+        tx.commit().await?;
     }
     Ok(letters.len())
 }

@@ -9,6 +9,7 @@ use tracing::{error, info, warn};
 use crate::classify::Catalogue;
 use crate::config::Config;
 use crate::extract::ocr::OcrPool;
+use crate::filing::workers::WorkerInfo;
 use crate::filing::{now_ms, JobKind, Store};
 use crate::intake::imap::{ImapError, Mailbox};
 use crate::intake::spool::SpoolDir;
@@ -33,9 +34,10 @@ pub enum WorkerError {
     Unreachable(String),
 }
 
-/// Open the database, load rules and templates, prepare the mailer.
-pub async fn context(cfg: Config) -> Result<Context, WorkerError> {
-    let store = Store::open(&cfg.database.url, cfg.database.max_connections).await?;
+/// Open the database, load rules and templates, prepare the mailer; register this process as
+/// a worker (`command` names what it does) and start its heartbeat.
+pub async fn context(cfg: Config, command: &str) -> Result<Context, WorkerError> {
+    let store = Store::open_with(&cfg.database.url, cfg.store_options()).await?;
     let catalogue = Catalogue::load_dir(&cfg.rules.dir)?;
     let templates = Templates::load(&cfg.notify.templates_dir)?;
     let mailer = cfg.smtp.as_ref().map(Mailer::new).transpose()?;
@@ -44,14 +46,9 @@ pub async fn context(cfg: Config) -> Result<Context, WorkerError> {
             .pool_config()
             .map_err(|e| WorkerError::Unreachable(format!("OCR worker program: {e}")))?,
     );
-    let ctx = Context::new(Arc::new(cfg), store, catalogue, templates, mailer, ocr);
-    let released = ctx
-        .store
-        .release_dead_leases(&pipeline::host_name())
-        .await?;
-    if released > 0 {
-        warn!(released, "resuming steps of a worker that stopped mid-way");
-    }
+    let worker = WorkerInfo::this_process(command);
+    let ctx = Context::new(Arc::new(cfg), store, catalogue, templates, mailer, ocr, worker);
+    ctx.start().await?;
     Ok(ctx)
 }
 
@@ -63,31 +60,41 @@ pub struct OnceReport {
     pub jobs: DrainReport,
     /// Sources or servers that could not be reached (the run still did everything else).
     pub unreachable: Vec<String>,
+    /// Mailboxes skipped because a running daemon watches them.
+    pub skipped: Vec<String>,
 }
 
-/// Do all the work available now: fetch, process, send, move; then return.
+/// Do all the work available now: fetch, process, send, move; then return. A mailbox that a
+/// running daemon watches is left to it.
 pub async fn run_once(ctx: &Context) -> Result<OnceReport, WorkerError> {
     let started = now_ms();
     let mut report = OnceReport::default();
     let mailbox = ctx.cfg.imap.as_ref().map(Mailbox::new).transpose()?;
-    if let Some(mb) = &mailbox {
+    let watch = match &mailbox {
+        Some(mb) => take_watch(ctx, mb, &mut report).await?,
+        None => None,
+    };
+    if let (Some(mb), Some(_)) = (&mailbox, &watch) {
         match fetch_all(ctx, mb).await {
             Ok(n) => report.fetched = n,
             Err(e) => report.unreachable.push(error_chain(&e)),
         }
     }
-    match spool(ctx).scan(ctx).await {
+    match spool(ctx).scan(&ctx.intake()).await {
         Ok(n) => report.fetched += n,
         Err(e) => report.unreachable.push(error_chain(&e)),
     }
     report.jobs = pipeline::drain(ctx, Some(started)).await?;
-    if let Some(mb) = &mailbox {
+    if let (Some(mb), Some(_)) = (&mailbox, &watch) {
         if report.unreachable.is_empty() {
             match move_all(ctx, mb).await {
                 Ok(n) => report.moved = n,
                 Err(e) => report.unreachable.push(error_chain(&e)),
             }
         }
+    }
+    if let (Some(mb), Some(token)) = (&mailbox, &watch) {
+        give_up_watch(ctx, &mb.state_key(), token).await;
     }
     if report.jobs.transient > 0 {
         report.unreachable.push(format!(
@@ -98,16 +105,52 @@ pub async fn run_once(ctx: &Context) -> Result<OnceReport, WorkerError> {
     Ok(report)
 }
 
+/// Take the watch of `mb` for this run, or note that a daemon holds it.
+async fn take_watch(
+    ctx: &Context,
+    mb: &Mailbox,
+    report: &mut OnceReport,
+) -> Result<Option<String>, WorkerError> {
+    let key = mb.state_key();
+    match ctx.store.acquire_watch(&key, &ctx.worker.id).await? {
+        Some(token) => {
+            ctx.watches.hold(&key, &token);
+            Ok(Some(token))
+        }
+        None => {
+            let by = ctx
+                .store
+                .watcher_of(&key)
+                .await?
+                .map(|w| w.watcher)
+                .unwrap_or_default();
+            info!(mailbox = %mb.server(), worker = %by,
+                "a running loket watches this mailbox: leaving it to that worker, doing all other work");
+            report
+                .skipped
+                .push(format!("mailbox {key} (watched by worker {by})"));
+            Ok(None)
+        }
+    }
+}
+
+async fn give_up_watch(ctx: &Context, key: &str, token: &str) {
+    ctx.watches.release(key);
+    if let Err(e) = ctx.store.release_watch(key, token).await {
+        warn!(error = %error_chain(&e), "could not give up the mailbox watch; it expires by itself");
+    }
+}
+
 async fn fetch_all(ctx: &Context, mb: &Mailbox) -> Result<usize, ImapError> {
     let mut session = mb.connect().await?;
-    let n = mb.ingest(ctx, &mut session).await?;
+    let n = mb.ingest(&ctx.intake(), &mut session).await?;
     mb.logout(session).await;
     Ok(n)
 }
 
 async fn move_all(ctx: &Context, mb: &Mailbox) -> Result<usize, ImapError> {
     let mut session = mb.connect().await?;
-    let n = mb.move_filed(ctx, &mut session).await?;
+    let n = mb.move_filed(&ctx.intake(), &mut session).await?;
     mb.logout(session).await;
     Ok(n)
 }
@@ -136,8 +179,13 @@ pub async fn run_forever(ctx: Context, cancel: CancellationToken) -> Result<(), 
         let (ctx, cancel) = (ctx.clone(), cancel.clone());
         tasks.spawn(async move { run_jobs(ctx, 100 + n, &[JobKind::Send], cancel).await });
     }
-    info!(workers = ctx.cfg.worker.concurrency, "loket is running");
+    info!(
+        workers = ctx.cfg.worker.concurrency,
+        worker_id = %ctx.worker.id,
+        "loket is running"
+    );
     while tasks.join_next().await.is_some() {}
+    ctx.close().await;
     info!("loket stopped");
     Ok(())
 }
@@ -153,10 +201,9 @@ async fn run_jobs(ctx: Context, n: usize, kinds: &'static [JobKind], cancel: Can
         let wake = ctx.wake.notified();
         tokio::pin!(wake);
         wake.as_mut().enable();
-        match ctx.store.claim(filter, &ctx.owner).await {
+        match ctx.store.claim(filter, &ctx.worker.id).await {
             Ok(Some(job)) => {
-                let is_move_source = job.kind == crate::filing::JobKind::Classify
-                    || job.kind == crate::filing::JobKind::Intake;
+                let is_move_source = matches!(job.kind(), JobKind::Classify | JobKind::Intake);
                 let mut report = DrainReport::default();
                 if let Err(e) = pipeline::run_claimed(&ctx, job, &mut report).await {
                     error!(runner = n, error = %error_chain(&e), "could not record a step's outcome");
@@ -242,8 +289,9 @@ fn spool(ctx: &Context) -> SpoolDir {
 /// Look at the spool folder every two seconds.
 async fn watch_spool(ctx: Context, cancel: CancellationToken) {
     let spool = spool(&ctx);
+    let intake = ctx.intake();
     while !cancel.is_cancelled() {
-        if let Err(e) = spool.scan(&ctx).await {
+        if let Err(e) = spool.scan(&intake).await {
             warn!(error = %error_chain(&e), "spool folder");
         }
         tokio::select! {
@@ -253,12 +301,45 @@ async fn watch_spool(ctx: Context, cancel: CancellationToken) {
     }
 }
 
-/// Keep a session to the mailbox: fetch, move, wait; reconnect with backoff when it drops.
+/// Watch the mailbox whenever this process holds its watch (one watcher per mailbox across all
+/// processes); otherwise look again every third of the lease, so a watcher that died or was
+/// paused is replaced within the lease.
 async fn watch_mailbox(ctx: Context, mb: Mailbox, cancel: CancellationToken) {
+    let key = mb.state_key();
+    let period = lease_third(&ctx);
+    while !cancel.is_cancelled() {
+        match ctx.store.acquire_watch(&key, &ctx.worker.id).await {
+            Ok(Some(token)) => {
+                ctx.watches.hold(&key, &token);
+                info!(server = mb.server(), "this worker watches the mailbox");
+                watch_with_lease(&ctx, &mb, &token, &cancel).await;
+                give_up_watch(&ctx, &key, &token).await;
+            }
+            Ok(None) => {}
+            Err(e) => warn!(error = %error_chain(&e), "cannot take the mailbox watch"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(period) => {}
+            _ = cancel.cancelled() => {}
+        }
+    }
+}
+
+fn lease_third(ctx: &Context) -> Duration {
+    Duration::from_millis((ctx.store.lease_ms() / 3).max(200) as u64)
+}
+
+/// Keep a session to the mailbox while the watch is ours: fetch, move, wait; reconnect with
+/// backoff when it drops.
+async fn watch_with_lease(ctx: &Context, mb: &Mailbox, token: &str, cancel: &CancellationToken) {
     let mut backoff = Duration::from_secs(1);
     while !cancel.is_cancelled() {
-        match watch_session(&ctx, &mb, &cancel, &mut backoff).await {
+        match watch_session(ctx, mb, token, cancel, &mut backoff).await {
             Ok(()) => return,
+            Err(ImapError::WatchLost { .. }) => {
+                warn!(server = mb.server(), "the mailbox watch was taken over (this worker was paused?)");
+                return;
+            }
             Err(e) => {
                 warn!(error = %error_chain(&e), retry_in = ?backoff, "mailbox connection lost");
                 tokio::select! {
@@ -274,19 +355,35 @@ async fn watch_mailbox(ctx: Context, mb: Mailbox, cancel: CancellationToken) {
 async fn watch_session(
     ctx: &Context,
     mb: &Mailbox,
+    token: &str,
     cancel: &CancellationToken,
     backoff: &mut Duration,
 ) -> Result<(), ImapError> {
+    let key = mb.state_key();
+    let still_ours = || async {
+        match ctx.store.renew_watch(&key, token).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(ImapError::WatchLost {
+                mailbox: key.clone(),
+            }),
+            Err(e) => Err(ImapError::Store(e)),
+        }
+    };
     let mut session = mb.connect().await?;
     info!(server = mb.server(), "watching the mailbox");
     *backoff = Duration::from_secs(1);
+    let intake = ctx.intake();
     loop {
-        mb.ingest(ctx, &mut session).await?;
-        mb.move_filed(ctx, &mut session).await?;
+        still_ours().await?;
+        mb.ingest(&intake, &mut session).await?;
+        still_ours().await?;
+        mb.move_filed(&intake, &mut session).await?;
         if cancel.is_cancelled() {
             mb.logout(session).await;
             return Ok(());
         }
-        session = mb.wait(ctx, session, cancel).await?;
+        session = mb
+            .wait(&ctx.moves_waiting, lease_third(ctx), session, cancel)
+            .await?;
     }
 }

@@ -1,29 +1,38 @@
-//! The durable job queue: every pipeline step is a row, claimed with a lease.
+//! The durable job queue: every piece of work is a row, claimed with a fenced lease.
 //!
-//! A job is enqueued in the same transaction that commits the step before it, and marked done in
-//! the same transaction that commits its own effects, so a crash anywhere resumes at the step that
-//! did not commit. Claiming increments `attempts`, so a job that crashes the whole process is
-//! parked after `max_attempts` claims instead of looping; transient failures (a dead SMTP
-//! server) wait with backoff and never park.
+//! A job is enqueued in the same transaction that commits the step before it. Claiming hands out
+//! a fresh lease token and a lease of `worker.lease_seconds`, renewed by the process's heartbeat
+//! while the step runs. The step's effects, its "done" mark and the next step's job commit in one
+//! transaction that checks the token ([`Store::begin_step`], [`StepTx::commit`]): a runner whose
+//! lease expired and was taken over rolls back instead of committing (fencing). Nothing looks
+//! at host names or pids; a lease that is not renewed simply expires and any worker takes the job.
+//!
+//! Claiming increments `attempts`, so a job that crashes the whole process is parked after
+//! `max_attempts` claims instead of looping; outages (a dead SMTP server) wait with backoff and
+//! never park. The design follows River and Oban: rescue by lease expiry, heartbeats that
+//! renew by token, completion checked against the token.
 
-use sqlx::{AnyConnection, Row};
+use std::ops::{Deref, DerefMut};
 
+use super::ids::{CaseId, DocumentId, JobId, LetterId, MessageId, OutboxId};
 use super::now_ms;
-use super::store::{QueryContext, Store, StoreError};
+use super::store::{Conn, QueryContext, Store, StoreError, Tx};
 
-/// The pipeline steps.
+/// The kinds of work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum JobKind {
     /// A stored raw message becomes a case with documents.
     Intake,
     /// One document's text is read.
     Extract,
-    /// A case is sorted by the rules and its acknowledgement written.
+    /// A case is sorted by the rules and its acknowledgements written.
     Classify,
     /// One outbox mail is sent.
     Send,
-    /// A mailbox message is moved to the processed folder (needs the IMAP session).
+    /// A mailbox message is moved to the processed folder (by that mailbox's watcher).
     Move,
+    /// A letter is printed (by `loket letters`).
+    Letter,
 }
 
 impl JobKind {
@@ -34,22 +43,24 @@ impl JobKind {
             JobKind::Classify => "classify",
             JobKind::Send => "send",
             JobKind::Move => "move",
+            JobKind::Letter => "letter",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Intake,
-            Self::Extract,
-            Self::Classify,
-            Self::Send,
-            Self::Move,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+        Self::ALL.iter().copied().find(|k| k.as_str() == s)
     }
 
-    /// Steps any worker can run (everything but `Move`).
+    pub const ALL: &'static [JobKind] = &[
+        JobKind::Intake,
+        JobKind::Extract,
+        JobKind::Classify,
+        JobKind::Send,
+        JobKind::Move,
+        JobKind::Letter,
+    ];
+
+    /// Steps any worker runs (moves need the mailbox session, letters a clerk).
     pub const WORKER: &'static [JobKind] = &[
         JobKind::Intake,
         JobKind::Extract,
@@ -58,15 +69,118 @@ impl JobKind {
     ];
 }
 
+/// What a job works on: the kind and its row, typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobTarget {
+    Intake(MessageId),
+    Extract(DocumentId),
+    Classify(CaseId),
+    Send(OutboxId),
+    Move(MessageId),
+    Letter(LetterId),
+}
+
+impl JobTarget {
+    pub fn kind(self) -> JobKind {
+        match self {
+            JobTarget::Intake(_) => JobKind::Intake,
+            JobTarget::Extract(_) => JobKind::Extract,
+            JobTarget::Classify(_) => JobKind::Classify,
+            JobTarget::Send(_) => JobKind::Send,
+            JobTarget::Move(_) => JobKind::Move,
+            JobTarget::Letter(_) => JobKind::Letter,
+        }
+    }
+
+    /// The target row's id as stored in `jobs.target`.
+    pub fn row(self) -> i64 {
+        match self {
+            JobTarget::Intake(id) | JobTarget::Move(id) => id.0,
+            JobTarget::Extract(id) => id.0,
+            JobTarget::Classify(id) => id.0,
+            JobTarget::Send(id) => id.0,
+            JobTarget::Letter(id) => id.0,
+        }
+    }
+
+    pub fn new(kind: JobKind, row: i64) -> Self {
+        match kind {
+            JobKind::Intake => JobTarget::Intake(MessageId(row)),
+            JobKind::Extract => JobTarget::Extract(DocumentId(row)),
+            JobKind::Classify => JobTarget::Classify(CaseId(row)),
+            JobKind::Send => JobTarget::Send(OutboxId(row)),
+            JobKind::Move => JobTarget::Move(MessageId(row)),
+            JobKind::Letter => JobTarget::Letter(LetterId(row)),
+        }
+    }
+}
+
+impl std::fmt::Display for JobTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.kind().as_str(), self.row())
+    }
+}
+
+/// The right to commit a claimed job's effects, for as long as the token is the job's.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Lease {
+    pub job: JobId,
+    pub token: String,
+}
+
 /// A claimed job.
 #[derive(Debug, Clone)]
 pub struct Job {
-    pub id: i64,
-    pub kind: JobKind,
-    pub target: i64,
+    pub id: JobId,
+    pub target: JobTarget,
     /// Claims so far, this one included.
     pub attempts: i64,
     pub retries: i64,
+    pub lease: Lease,
+}
+
+impl Job {
+    pub fn kind(&self) -> JobKind {
+        self.target.kind()
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ClaimedRow {
+    id: JobId,
+    kind: String,
+    target: i64,
+    attempts: i64,
+    retries: i64,
+}
+
+impl ClaimedRow {
+    fn into_job(self, token: &str) -> Result<Job, StoreError> {
+        let kind = JobKind::parse(&self.kind)
+            .ok_or_else(|| StoreError::NotFound(format!("unknown job kind {}", self.kind)))?;
+        Ok(Job {
+            id: self.id,
+            target: JobTarget::new(kind, self.target),
+            attempts: self.attempts,
+            retries: self.retries,
+            lease: Lease {
+                job: self.id,
+                token: token.to_string(),
+            },
+        })
+    }
+}
+
+/// How a failed job is to be treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// An outage: wait with backoff, never park.
+    Outage,
+    /// Another worker did the same at the same moment (a constraint refused the write): retry at
+    /// once, not counted.
+    Conflict,
+    /// A real failure: retry, and park after `max_attempts`.
+    Error,
 }
 
 /// What happened to a failed job.
@@ -76,23 +190,26 @@ pub enum FailOutcome {
     Retry,
     /// Given up: an officer must look at it.
     Parked,
+    /// The lease was lost: another worker holds the job now; nothing was recorded.
+    LeaseLost,
 }
 
-const LEASE_MS: i64 = 10 * 60 * 1000;
+/// The step's lease was taken over: its transaction was rolled back.
+#[derive(Debug, thiserror::Error)]
+#[error("lease of job {job} lost: another worker took it over; this runner's work was rolled back")]
+pub struct LeaseLost {
+    pub job: JobId,
+}
 
-/// Enqueue `kind` for `target` once; enqueueing again is a no-op.
-pub async fn enqueue(
-    conn: &mut AnyConnection,
-    kind: JobKind,
-    target: i64,
-) -> Result<(), StoreError> {
+/// Enqueue `target` once; enqueueing again is a no-op.
+pub async fn enqueue(conn: &mut Conn, target: JobTarget) -> Result<(), StoreError> {
     let now = now_ms();
     sqlx::query(
         "INSERT INTO jobs (kind, target, state, run_after, created_at, updated_at) \
          VALUES ($1, $2, 'pending', $3, $3, $3) ON CONFLICT (kind, target) DO NOTHING",
     )
-    .bind(kind.as_str())
-    .bind(target)
+    .bind(target.kind().as_str())
+    .bind(target.row())
     .bind(now)
     .execute(conn)
     .await
@@ -100,22 +217,23 @@ pub async fn enqueue(
     Ok(())
 }
 
-/// Enqueue `kind` for `target`, running it again if it already ran (a case re-sorted after
-/// more documents came).
-pub async fn enqueue_again(
-    conn: &mut AnyConnection,
-    kind: JobKind,
-    target: i64,
-) -> Result<(), StoreError> {
+/// Enqueue `target`, running it again if it already ran (a case re-sorted after more documents
+/// came). A job running right now is asked to run once more when it finishes, so what it could
+/// not see yet is not lost.
+pub async fn enqueue_again(conn: &mut Conn, target: JobTarget) -> Result<(), StoreError> {
     let now = now_ms();
     sqlx::query(
         "INSERT INTO jobs (kind, target, state, run_after, created_at, updated_at) \
          VALUES ($1, $2, 'pending', $3, $3, $3) ON CONFLICT (kind, target) DO UPDATE \
-         SET state = 'pending', attempts = 0, retries = 0, run_after = $3, updated_at = $3 \
-         WHERE jobs.state IN ('done', 'parked')",
+         SET again = CASE WHEN jobs.state = 'running' THEN 1 ELSE jobs.again END, \
+             attempts = CASE WHEN jobs.state IN ('done', 'parked') THEN 0 ELSE jobs.attempts END, \
+             retries = CASE WHEN jobs.state IN ('done', 'parked') THEN 0 ELSE jobs.retries END, \
+             run_after = CASE WHEN jobs.state IN ('done', 'parked') THEN $3 ELSE jobs.run_after END, \
+             state = CASE WHEN jobs.state IN ('done', 'parked') THEN 'pending' ELSE jobs.state END, \
+             updated_at = $3",
     )
-    .bind(kind.as_str())
-    .bind(target)
+    .bind(target.kind().as_str())
+    .bind(target.row())
     .bind(now)
     .execute(conn)
     .await
@@ -132,97 +250,206 @@ pub struct ClaimFilter<'a> {
     pub once_started: Option<i64>,
 }
 
+/// Due: pending and past its backoff, or running with an expired lease (its worker stopped).
+const DUE: &str = "((state = 'pending' AND (run_after <= $2 OR updated_at < $4)) \
+                   OR (state = 'running' AND lease_until < $2))";
+/// [`DUE`] for `jobs j` in a join.
+const DUE_J: &str = "((j.state = 'pending' AND (j.run_after <= $2 OR j.updated_at < $4)) \
+                   OR (j.state = 'running' AND j.lease_until < $2))";
+
+fn kinds_list(kinds: &[JobKind]) -> String {
+    kinds
+        .iter()
+        .map(|k| format!("'{}'", k.as_str()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn new_token() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
 impl Store {
-    /// Claim the oldest due job of the given kinds, or None.
+    fn skip_locked(&self) -> &'static str {
+        if self.is_postgres() {
+            "FOR UPDATE SKIP LOCKED"
+        } else {
+            ""
+        }
+    }
+
+    /// Claim the oldest due job of the given kinds for worker `owner`, or None.
     pub async fn claim(
         &self,
         filter: ClaimFilter<'_>,
         owner: &str,
     ) -> Result<Option<Job>, StoreError> {
         let now = now_ms();
-        let kinds = filter
-            .kinds
-            .iter()
-            .map(|k| format!("'{}'", k.as_str()))
-            .collect::<Vec<_>>()
-            .join(",");
-        let skip_locked = if self.is_postgres() {
-            "FOR UPDATE SKIP LOCKED"
-        } else {
-            ""
-        };
-        let due = "((state = 'pending' AND (run_after <= $2 OR updated_at < $4)) \
-                   OR (state = 'running' AND lease_until < $2))";
+        let token = new_token();
         let sql = format!(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, owner = $3, \
-             updated_at = $2 WHERE id = (SELECT id FROM jobs WHERE kind IN ({kinds}) AND {due} \
-             ORDER BY id LIMIT 1 {skip_locked}) AND {due} \
-             RETURNING id, kind, target, attempts, retries"
+             lease_token = $5, again = 0, updated_at = $2 WHERE id = (SELECT id FROM jobs WHERE kind IN ({kinds}) \
+             AND {DUE} ORDER BY id LIMIT 1 {skip}) AND {DUE} \
+             RETURNING id, kind, target, attempts, retries",
+            kinds = kinds_list(filter.kinds),
+            skip = self.skip_locked(),
         );
-        let row = sqlx::query(&sql)
-            .bind(now + LEASE_MS)
+        let row: Option<ClaimedRow> = sqlx::query_as(&sql)
+            .bind(now + self.lease_ms())
             .bind(now)
             .bind(owner)
             .bind(filter.once_started.unwrap_or(i64::MIN))
-            .fetch_optional(&self.pool)
+            .bind(&token)
+            .fetch_optional(self.pool())
             .await
             .what("claim job")?;
-        let Some(row) = row else { return Ok(None) };
-        let kind: String = row.try_get("kind").what("read job kind")?;
-        Ok(Some(Job {
-            id: row.try_get("id").what("read job")?,
-            kind: JobKind::parse(&kind)
-                .ok_or_else(|| StoreError::NotFound(format!("unknown job kind {kind}")))?,
-            target: row.try_get("target").what("read job")?,
-            attempts: row.try_get("attempts").what("read job")?,
-            retries: row.try_get("retries").what("read job")?,
-        }))
+        row.map(|r| r.into_job(&token)).transpose()
     }
 
-    /// Give back leases held by processes of this host that no longer exist (a crashed or
-    /// killed worker), so a restart resumes at once instead of waiting for the lease to expire.
-    pub async fn release_dead_leases(&self, host: &str) -> Result<u64, StoreError> {
-        let rows = sqlx::query("SELECT id, owner FROM jobs WHERE state = 'running'")
-            .fetch_all(&self.pool)
+    /// Claim up to `limit` due move jobs whose message is in `mailbox` (the moves of that
+    /// mailbox's one watcher), under one lease token.
+    pub async fn claim_moves(
+        &self,
+        mailbox: &str,
+        limit: i64,
+        owner: &str,
+    ) -> Result<Vec<Job>, StoreError> {
+        let select = format!(
+            "SELECT j.id FROM jobs j JOIN messages m ON m.id = j.target WHERE j.kind = 'move' \
+             AND m.mailbox = $6 AND {DUE_J} ORDER BY j.id LIMIT $7 {skip}",
+            skip = self.skip_locked(),
+        );
+        self.claim_batch(&select, Some((mailbox, limit)), owner)
             .await
-            .what("list running jobs")?;
-        let mut released = 0;
-        for row in rows {
-            let id: i64 = row.try_get("id").what("read job")?;
-            let owner: Option<String> = row.try_get("owner").what("read job")?;
-            if owner.as_deref().is_some_and(|o| owner_is_dead(o, host)) {
-                sqlx::query("UPDATE jobs SET state = 'pending', lease_until = NULL WHERE id = $1 AND state = 'running'")
-                    .bind(id)
-                    .execute(&self.pool)
-                    .await
-                    .what("release lease")?;
-                released += 1;
-            }
-        }
-        Ok(released)
     }
 
-    /// Record a failure: retry with backoff, or park after too many attempts.
+    /// Claim every due letter job (a clerk printing the day's letters) under one lease token.
+    pub async fn claim_letters(&self, owner: &str) -> Result<Vec<Job>, StoreError> {
+        let select = format!(
+            "SELECT id FROM jobs WHERE kind = 'letter' AND {DUE} ORDER BY id {skip}",
+            skip = self.skip_locked(),
+        );
+        self.claim_batch(&select, None, owner).await
+    }
+
+    /// Claim the jobs `select_ids` finds (it may use `$6` text and `$7` number from `extra`).
+    async fn claim_batch(
+        &self,
+        select_ids: &str,
+        extra: Option<(&str, i64)>,
+        owner: &str,
+    ) -> Result<Vec<Job>, StoreError> {
+        let now = now_ms();
+        let token = new_token();
+        let sql = format!(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, owner = $3, \
+             lease_token = $5, again = 0, updated_at = $2 WHERE id IN ({select_ids}) AND {DUE} \
+             RETURNING id, kind, target, attempts, retries"
+        );
+        let mut q = sqlx::query_as::<_, ClaimedRow>(&sql)
+            .bind(now + self.lease_ms())
+            .bind(now)
+            .bind(owner)
+            .bind(i64::MIN)
+            .bind(&token);
+        if let Some((text, number)) = extra {
+            q = q.bind(text.to_string()).bind(number);
+        }
+        let rows = q.fetch_all(self.pool()).await.what("claim jobs")?;
+        let mut jobs = rows
+            .into_iter()
+            .map(|r| r.into_job(&token))
+            .collect::<Result<Vec<_>, _>>()?;
+        jobs.sort_by_key(|j| j.id);
+        Ok(jobs)
+    }
+
+    /// Renew the leases with these tokens; returns the tokens still held (the others were taken
+    /// over while this process was paused or cut off).
+    pub async fn renew_leases(&self, tokens: &[String]) -> Result<Vec<String>, StoreError> {
+        if tokens.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut held = Vec::with_capacity(tokens.len());
+        for chunk in tokens.chunks(200) {
+            let placeholders = (0..chunk.len())
+                .map(|i| format!("${}", i + 2))
+                .collect::<Vec<_>>()
+                .join(",");
+            let sql = format!(
+                "UPDATE jobs SET lease_until = $1 WHERE state = 'running' \
+                 AND lease_token IN ({placeholders}) RETURNING lease_token"
+            );
+            let mut q = sqlx::query_scalar::<_, String>(&sql).bind(now_ms() + self.lease_ms());
+            for t in chunk {
+                q = q.bind(t);
+            }
+            held.extend(q.fetch_all(self.pool()).await.what("renew leases")?);
+        }
+        held.sort();
+        held.dedup();
+        Ok(held)
+    }
+
+    /// Is the lease still ours? Renews it when it is. Called before a side effect outside the
+    /// database (SMTP DATA, IMAP MOVE) that a lost lease must not repeat.
+    pub async fn confirm_lease(&self, lease: &Lease) -> Result<bool, StoreError> {
+        Ok(!self.renew_leases(&[lease.token.clone()]).await?.is_empty())
+    }
+
+    /// Begin the transaction that commits a step's effects. The lease is checked first (a runner
+    /// that already lost it does no more work); [`StepTx::commit`] checks it again, atomically.
+    pub async fn begin_step(&self, lease: &Lease) -> Result<StepTx, StepError> {
+        let mut tx = self.begin_write().await?;
+        let held: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM jobs WHERE id = $1 AND lease_token = $2 AND state = 'running'",
+        )
+        .bind(lease.job)
+        .bind(&lease.token)
+        .fetch_optional(&mut *tx)
+        .await
+        .what("check lease")?;
+        if held.is_none() {
+            return Err(StepError::LeaseLost(LeaseLost { job: lease.job }));
+        }
+        Ok(StepTx {
+            tx,
+            leases: vec![lease.clone()],
+        })
+    }
+
+    /// Like [`Store::begin_step`] for several jobs claimed together (moves, letters).
+    pub async fn begin_steps(&self, leases: Vec<Lease>) -> Result<StepTx, StoreError> {
+        let tx = self.begin_write().await?;
+        Ok(StepTx { tx, leases })
+    }
+
+    /// Record a failure of a job whose lease we hold: retry with backoff, or park after too
+    /// many attempts.
     pub async fn fail_job(
         &self,
         job: &Job,
         error: &str,
-        transient: bool,
+        failure: Failure,
         max_attempts: u32,
     ) -> Result<FailOutcome, StoreError> {
         let now = now_ms();
-        let (state, attempts_delta, retries, delay) = if transient {
+        let (state, attempts_delta, retries, delay) = match failure {
             // Outages don't count as attempts: wait 30 s, 1 min, 2 min ... up to 30 min.
-            let delay = (30_000i64 << job.retries.min(6)).min(30 * 60_000);
-            ("pending", -1, job.retries + 1, delay)
-        } else if job.attempts >= max_attempts as i64 {
-            ("parked", 0, job.retries, 0)
-        } else {
-            ("pending", 0, job.retries, 5_000 * job.attempts)
+            Failure::Outage => {
+                let delay = (30_000i64 << job.retries.min(6)).min(30 * 60_000);
+                ("pending", -1, job.retries + 1, delay)
+            }
+            Failure::Conflict => ("pending", -1, job.retries, 200),
+            Failure::Error if job.attempts >= max_attempts as i64 => {
+                ("parked", 0, job.retries, 0)
+            }
+            Failure::Error => ("pending", 0, job.retries, 5_000 * job.attempts),
         };
-        sqlx::query(
+        let done = sqlx::query(
             "UPDATE jobs SET state = $1, attempts = attempts + $2, retries = $3, run_after = $4, \
-             lease_until = NULL, last_error = $5, updated_at = $6 WHERE id = $7",
+             lease_until = NULL, lease_token = NULL, owner = NULL, again = 0, last_error = $5, \
+             updated_at = $6 WHERE id = $7 AND lease_token = $8",
         )
         .bind(state)
         .bind(attempts_delta)
@@ -231,10 +458,13 @@ impl Store {
         .bind(error)
         .bind(now)
         .bind(job.id)
-        .execute(&self.pool)
+        .bind(&job.lease.token)
+        .execute(self.pool())
         .await
         .what("record job failure")?;
-        Ok(if state == "parked" {
+        Ok(if done.rows_affected() == 0 {
+            FailOutcome::LeaseLost
+        } else if state == "parked" {
             FailOutcome::Parked
         } else {
             FailOutcome::Retry
@@ -242,59 +472,127 @@ impl Store {
     }
 
     /// Park a job without running it (claimed too often: it keeps killing the worker).
-    pub async fn park_job(&self, job: &Job, error: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE jobs SET state = 'parked', lease_until = NULL, last_error = $1, updated_at = $2 WHERE id = $3")
-            .bind(error)
-            .bind(now_ms())
-            .bind(job.id)
-            .execute(&self.pool)
+    pub async fn park_job(&self, job: &Job, error: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'parked', lease_until = NULL, lease_token = NULL, owner = NULL, \
+             last_error = $1, updated_at = $2 WHERE id = $3 AND lease_token = $4",
+        )
+        .bind(error)
+        .bind(now_ms())
+        .bind(job.id)
+        .bind(&job.lease.token)
+        .execute(self.pool())
+        .await
+        .what("park job")?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Give back the leases with these tokens at once (a clean shutdown), so other workers need
+    /// not wait for them to expire.
+    pub async fn release_leases(&self, tokens: &[String]) -> Result<(), StoreError> {
+        for t in tokens {
+            sqlx::query(
+                "UPDATE jobs SET state = 'pending', lease_until = NULL, lease_token = NULL, owner = NULL, \
+                 attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END WHERE lease_token = $1 \
+                 AND state = 'running'",
+            )
+            .bind(t)
+            .execute(self.pool())
             .await
-            .what("park job")?;
+            .what("release lease")?;
+        }
         Ok(())
     }
 
-    /// Jobs not yet done, by state, for status output and tests.
+    /// Jobs not yet done, by kind and state, for status output and tests.
     pub async fn job_counts(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
-        let rows = sqlx::query("SELECT kind, state, COUNT(*) AS n FROM jobs WHERE state <> 'done' GROUP BY kind, state ORDER BY kind, state")
-            .fetch_all(&self.pool)
-            .await
-            .what("count jobs")?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("kind").what("jobs")?,
-                    r.try_get("state").what("jobs")?,
-                    r.try_get("n").what("jobs")?,
-                ))
-            })
-            .collect()
+        sqlx::query_as(
+            "SELECT kind, state, COUNT(*) AS n FROM jobs WHERE state <> 'done' \
+             GROUP BY kind, state ORDER BY kind, state",
+        )
+        .fetch_all(self.pool())
+        .await
+        .what("count jobs")
     }
 }
 
-/// Mark a job done, inside the transaction that commits its effects.
-pub async fn complete(conn: &mut AnyConnection, job_id: i64) -> Result<(), StoreError> {
-    sqlx::query("UPDATE jobs SET state = 'done', lease_until = NULL, last_error = NULL, updated_at = $1 WHERE id = $2")
-        .bind(now_ms())
-        .bind(job_id)
-        .execute(conn)
-        .await
-        .what("complete job")?;
-    Ok(())
+/// Why a step could not commit.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    LeaseLost(#[from] LeaseLost),
 }
 
-/// This process's lease owner id: `host:pid`.
-pub fn owner_id(host: &str) -> String {
-    format!("{host}:{}", std::process::id())
+/// The open transaction of a step (or of several jobs claimed together). Derefs to a
+/// connection for the repositories; [`StepTx::commit`] marks the jobs done only if their lease
+/// tokens still hold, then commits — all or nothing.
+pub struct StepTx {
+    tx: Tx,
+    leases: Vec<Lease>,
 }
 
-fn owner_is_dead(owner: &str, host: &str) -> bool {
-    let Some((owner_host, pid)) = owner.rsplit_once(':') else {
-        return false;
-    };
-    let Ok(pid) = pid.parse::<u32>() else {
-        return false;
-    };
-    owner_host == host
-        && pid != std::process::id()
-        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+impl Deref for StepTx {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.tx
+    }
+}
+
+impl DerefMut for StepTx {
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.tx
+    }
+}
+
+impl StepTx {
+    /// Mark the jobs done (or pending again, when asked to run once more while running) and
+    /// commit; rolls back with [`LeaseLost`] if any lease was taken over.
+    pub async fn commit(mut self) -> Result<(), StepError> {
+        let now = now_ms();
+        for lease in &self.leases {
+            let done = sqlx::query(
+                "UPDATE jobs SET state = CASE WHEN again = 1 THEN 'pending' ELSE 'done' END, \
+                 attempts = CASE WHEN again = 1 THEN 0 ELSE attempts END, run_after = $1, again = 0, \
+                 lease_until = NULL, lease_token = NULL, last_error = NULL, updated_at = $1 \
+                 WHERE id = $2 AND lease_token = $3 AND state = 'running'",
+            )
+            .bind(now)
+            .bind(lease.job)
+            .bind(&lease.token)
+            .execute(&mut *self.tx)
+            .await
+            .what("complete job")?;
+            if done.rows_affected() != 1 {
+                // Dropping the transaction rolls it back.
+                return Err(StepError::LeaseLost(LeaseLost { job: lease.job }));
+            }
+        }
+        self.tx.commit().await.what("commit step")?;
+        Ok(())
+    }
+
+    /// Commit the effects even if the leases were lost, and mark done those still held. For
+    /// effects that already happened outside (a mail the SMTP server accepted): recording them
+    /// must not depend on the lease.
+    pub async fn commit_regardless(mut self) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let mut all = true;
+        for lease in &self.leases {
+            let done = sqlx::query(
+                "UPDATE jobs SET state = 'done', again = 0, lease_until = NULL, lease_token = NULL, \
+                 last_error = NULL, updated_at = $1 WHERE id = $2 AND lease_token = $3 AND state = 'running'",
+            )
+            .bind(now)
+            .bind(lease.job)
+            .bind(&lease.token)
+            .execute(&mut *self.tx)
+            .await
+            .what("complete job")?;
+            all &= done.rows_affected() == 1;
+        }
+        self.tx.commit().await.what("commit step")?;
+        Ok(all)
+    }
 }

@@ -1,18 +1,30 @@
 //! Filing: the durable state of loket — raw blobs on disk, cases and jobs in the database.
 //!
 //! SQLite (embedded default) and PostgreSQL run the same SQL through sqlx's `Any` driver; only
-//! the migrations and one locking clause differ. Everything that moves through the pipeline is a
-//! row here before anything outside (the mailbox, the SMTP server) is touched.
+//! the migrations and one locking clause differ. This folder is the only place with SQL: the
+//! rest of loket calls the typed repositories below (rows come back as structs with typed ids),
+//! taking a [`Conn`] — a pooled connection or the open transaction of a step. Everything that
+//! moves through the pipeline is a row here before anything outside (the mailbox, the SMTP
+//! server) is touched.
 
 pub mod blobs;
+pub mod cases;
+pub mod documents;
+pub mod ids;
 pub mod jobs;
-pub mod records;
+pub mod letters;
+pub mod mailboxes;
+pub mod messages;
+pub mod outbox;
+pub mod parked;
 pub mod store;
 pub mod views;
+pub mod workers;
 
 pub use blobs::BlobStore;
-pub use jobs::{Job, JobKind};
-pub use store::{Store, StoreError};
+pub use ids::{CaseId, DocumentId, JobId, LetterId, MessageId, OutboxId};
+pub use jobs::{Job, JobKind, JobTarget, Lease, StepTx};
+pub use store::{Conn, Store, StoreError, StoreOptions, Tx};
 
 /// Milliseconds since the Unix epoch: how every time is stored.
 pub fn now_ms() -> i64 {

@@ -1,14 +1,26 @@
 //! The database handle: connecting, migrating, and the error type of every query.
+//!
+//! The pool is private to `filing/`: everything else reaches the database through the typed
+//! repositories next to this file, which take a [`Conn`] (a pooled connection or an open
+//! transaction).
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
-/// Migrations per backend (types differ), applied in order; the index is the schema version.
-const SQLITE_MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
-const POSTGRES_MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_init.sql")];
+/// A connection, or an open transaction (it derefs to one): what repository functions take.
+pub type Conn = sqlx::AnyConnection;
+/// An open write transaction.
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// Migrations per backend (column types differ), embedded and checksummed: a migration edited
+/// after it was applied stops start-up instead of being skipped. (`sqlx::migrate!` itself sits
+/// behind sqlx's `macros` feature, which compiles the query macros too; this is the same macro.)
+static SQLITE_MIGRATIONS: Migrator = sqlx::sqlx_macros::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::sqlx_macros::migrate!("migrations/postgres");
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -18,12 +30,8 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
-    #[error("database migration {version} failed: {source}")]
-    Migrate {
-        version: usize,
-        #[source]
-        source: sqlx::Error,
-    },
+    #[error("database schema: {0}")]
+    Migrate(String),
     #[error("database query ({what}) failed: {source}")]
     Query {
         what: &'static str,
@@ -39,18 +47,41 @@ impl StoreError {
     pub fn is_transient(&self) -> bool {
         let source = match self {
             StoreError::Connect { .. } => return true,
-            StoreError::Query { source, .. } | StoreError::Migrate { source, .. } => source,
-            StoreError::NotFound(_) => return false,
+            StoreError::Query { source, .. } => source,
+            StoreError::Migrate(_) | StoreError::NotFound(_) => return false,
         };
         match source {
             sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
             sqlx::Error::Database(db) => {
                 let msg = db.message();
-                msg.contains("database is locked") || msg.contains("busy")
+                msg.contains("database is locked")
+                    || msg.contains("busy")
+                    // PostgreSQL: serialization failure, deadlock, idle transaction ended.
+                    || matches!(db.code().as_deref(), Some("40001" | "40P01" | "25P03" | "57P01"))
             }
             _ => false,
         }
     }
+
+    /// A uniqueness constraint refused the write: another worker did the same thing first.
+    /// Trying again (after the other commit) finds its result.
+    pub fn is_conflict(&self) -> bool {
+        match self {
+            StoreError::Query {
+                source: sqlx::Error::Database(db),
+                ..
+            } => {
+                db.code().as_deref() == Some("23505")
+                    || db.message().contains("UNIQUE constraint failed")
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Commit a plain write transaction (steps commit through [`super::StepTx`]).
+pub async fn commit(tx: Tx) -> Result<(), StoreError> {
+    tx.commit().await.what("commit")
 }
 
 /// Attach a description to a sqlx error.
@@ -64,15 +95,34 @@ impl<T> QueryContext<T> for Result<T, sqlx::Error> {
     }
 }
 
+/// How to open the store.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    /// `worker.lease_seconds`: how long a claimed job stays leased without a heartbeat.
+    pub lease_seconds: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 5,
+            lease_seconds: 60,
+        }
+    }
+}
+
 /// A connection pool to SQLite or PostgreSQL.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pub pool: AnyPool,
+    pool: AnyPool,
     postgres: bool,
+    lease_ms: i64,
 }
 
-/// Where the database is, without any password, for error messages.
-fn redacted_target(url: &str) -> String {
+/// Where the database is, without any password or query string, for error messages and logs.
+pub fn redacted_target(url: &str) -> String {
+    let url = url.split('?').next().unwrap_or(url);
     match url.split_once("://") {
         Some((scheme, rest)) => {
             let host_part = rest.rsplit_once('@').map(|(_, h)| h).unwrap_or(rest);
@@ -83,8 +133,17 @@ fn redacted_target(url: &str) -> String {
 }
 
 impl Store {
-    /// Connect and bring the schema up to date.
+    /// Connect with `max_connections` and the default lease, and bring the schema up to date.
     pub async fn open(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let options = StoreOptions {
+            max_connections,
+            ..StoreOptions::default()
+        };
+        Self::open_with(url, options).await
+    }
+
+    /// Connect and bring the schema up to date.
+    pub async fn open_with(url: &str, opts: StoreOptions) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let postgres = url.starts_with("postgres");
         let url = if postgres {
@@ -108,21 +167,32 @@ impl Store {
                 .await
                 .map_err(connect_err)?;
         }
+        let lease_ms = (opts.lease_seconds.max(1) * 1000) as i64;
+        // A paused worker's open transaction must not hold rows longer than its lease: the
+        // server ends it, and the worker's late commit fails.
+        let idle_tx_ms = (lease_ms / 2).max(500);
         let pool = AnyPoolOptions::new()
             .max_connections(if postgres {
-                max_connections
+                opts.max_connections
             } else {
-                max_connections.max(2)
+                opts.max_connections.max(2)
             })
             .acquire_timeout(Duration::from_secs(30))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
-                    if !postgres {
+                    if postgres {
+                        conn.execute(
+                            format!("SET idle_in_transaction_session_timeout = {idle_tx_ms}")
+                                .as_str(),
+                        )
+                        .await?;
+                    } else {
                         // WAL + NORMAL: a commit survives a crash of the process without an
                         // fsync each; before anything outside changes (a message moved out of
                         // the inbox, a scan moved out of the spool) `sync` makes it survive a
-                        // power cut too.
-                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        // power cut too. A writer waits for another process's write lock.
+                        conn.execute("PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000")
+                            .await?;
                     }
                     Ok(())
                 })
@@ -130,7 +200,11 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(connect_err)?;
-        let store = Self { pool, postgres };
+        let store = Self {
+            pool,
+            postgres,
+            lease_ms,
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -151,7 +225,7 @@ impl Store {
     /// Begin a transaction that will write. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`): a deferred transaction that reads first can't upgrade while another
     /// worker commits, and fails instead of waiting.
-    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+    pub async fn begin_write(&self) -> Result<Tx, StoreError> {
         let tx = if self.postgres {
             self.pool.begin().await
         } else {
@@ -160,46 +234,86 @@ impl Store {
         tx.what("begin transaction")
     }
 
+    /// A connection from the pool, for reads and single statements.
+    pub async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, StoreError> {
+        self.pool.acquire().await.what("acquire connection")
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
     pub fn is_postgres(&self) -> bool {
         self.postgres
     }
 
+    /// The lease of a claimed job, in milliseconds.
+    pub fn lease_ms(&self) -> i64 {
+        self.lease_ms
+    }
+
+    /// Close the pool (tests and short commands, so SQLite files are released at once).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     async fn migrate(&self) -> Result<(), StoreError> {
-        let migrations = if self.postgres {
-            POSTGRES_MIGRATIONS
+        let migrator = if self.postgres {
+            &POSTGRES_MIGRATIONS
         } else {
-            SQLITE_MIGRATIONS
+            &SQLITE_MIGRATIONS
         };
-        sqlx::query("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
-            .execute(&self.pool)
+        self.adopt_legacy_schema(migrator).await?;
+        migrator.run(&self.pool).await.map_err(|e| match e {
+            MigrateError::VersionMismatch(v) => StoreError::Migrate(format!(
+                "migration {v} was changed after it was applied to this database; \
+                 restore the released migration file (migrations are never edited, only added)"
+            )),
+            MigrateError::VersionMissing(v) => StoreError::Migrate(format!(
+                "this database has migration {v}, which this loket does not know: \
+                 it was made by a newer release"
+            )),
+            other => StoreError::Migrate(other.to_string()),
+        })
+    }
+
+    /// Databases made by v0.1.0 recorded their schema in `schema_version` (no checksums); their
+    /// first migration is the released `0001_init.sql`, so record it as applied.
+    async fn adopt_legacy_schema(&self, migrator: &Migrator) -> Result<(), StoreError> {
+        let exists_sql = if self.postgres {
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'schema_version' \
+             AND table_schema = current_schema()"
+        } else {
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+        };
+        let legacy: i64 = sqlx::query_scalar(exists_sql)
+            .fetch_one(&self.pool)
             .await
-            .map_err(|source| StoreError::Migrate { version: 0, source })?;
-        let mut tx = self.pool.begin().await.what("begin migration")?;
-        if self.postgres {
-            // Two workers starting at once must not both migrate.
-            sqlx::query("LOCK TABLE schema_version IN EXCLUSIVE MODE")
-                .execute(&mut *tx)
-                .await
-                .what("lock schema_version")?;
+            .what("look for a v0.1.0 schema")?;
+        if legacy == 0 {
+            return Ok(());
         }
-        let current: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_version")
-            .fetch_one(&mut *tx)
+        let Some(first) = migrator.iter().find(|m| m.version == 1) else {
+            return Ok(());
+        };
+        let mut conn = self.conn().await?;
+        sqlx::migrate::Migrate::ensure_migrations_table(&mut *conn)
             .await
-            .what("read schema version")?;
-        let current = current.unwrap_or(0) as usize;
-        for (i, sql) in migrations.iter().enumerate().skip(current) {
-            let version = i + 1;
-            sqlx::raw_sql(sql)
-                .execute(&mut *tx)
-                .await
-                .map_err(|source| StoreError::Migrate { version, source })?;
-            sqlx::query("INSERT INTO schema_version (version) VALUES ($1)")
-                .bind(version as i64)
-                .execute(&mut *tx)
-                .await
-                .map_err(|source| StoreError::Migrate { version, source })?;
-        }
-        tx.commit().await.what("commit migration")?;
+            .map_err(|e| StoreError::Migrate(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES ($1, $2, TRUE, $3, 0) ON CONFLICT (version) DO NOTHING",
+        )
+        .bind(first.version)
+        .bind(first.description.to_string())
+        .bind(first.checksum.to_vec())
+        .execute(&mut *conn)
+        .await
+        .what("adopt the v0.1.0 schema")?;
+        sqlx::query("DROP TABLE IF EXISTS schema_version")
+            .execute(&mut *conn)
+            .await
+            .what("adopt the v0.1.0 schema")?;
         Ok(())
     }
 }
@@ -232,6 +346,10 @@ mod tests {
     fn passwords_never_reach_error_messages() {
         assert_eq!(
             redacted_target("postgres://loket:geheim@db:5432/loket"),
+            "postgres://db:5432/loket"
+        );
+        assert_eq!(
+            redacted_target("postgres://db:5432/loket?user=loket&password=geheim"),
             "postgres://db:5432/loket"
         );
     }

@@ -1,9 +1,8 @@
 //! Reading cases back: the JSON shapes of SPEC.md (`cases list --json`, `cases show --json`).
 
 use serde::Serialize;
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
+use super::ids::CaseId;
 use super::rfc3339;
 use super::store::{QueryContext, Store, StoreError};
 
@@ -101,50 +100,98 @@ fn json_or<T: serde::de::DeserializeOwned + Default>(s: Option<String>) -> T {
         .unwrap_or_default()
 }
 
-fn case_from_row(r: &AnyRow) -> Result<(i64, CaseView, CaseDetails), sqlx::Error> {
-    let decision: Option<serde_json::Value> = r
-        .try_get::<Option<String>, _>("decision")?
-        .and_then(|s| serde_json::from_str(&s).ok());
-    let name_of = |key: &str| {
-        decision
-            .as_ref()
-            .and_then(|d| d.get(key))
-            .and_then(|v| v.as_str())
-            .map(String::from)
-    };
-    let view = CaseView {
-        tracking_code: r.try_get("tracking_code")?,
-        channel: r.try_get("channel")?,
-        kind: r.try_get("kind")?,
-        permit_type: r.try_get("permit_type")?,
-        permit_type_name: name_of("permit_type_name"),
-        department: r.try_get("department")?,
-        department_name: name_of("department_name"),
-        status: r.try_get("status")?,
-        applicant: Applicant {
-            name: r.try_get("applicant_name")?,
-            email: r.try_get("applicant_email")?,
-            address: r.try_get("applicant_address")?,
-            phone: r.try_get("applicant_phone")?,
-        },
-        subject: r.try_get("subject")?,
-        received_at: rfc3339(r.try_get("received_at")?),
-        documents: Vec::new(),
-        requirements: json_or(r.try_get("requirements")?),
-        missing: json_or(r.try_get("missing")?),
-        history: None,
-        details: None,
-    };
-    let details = CaseDetails {
-        application_type: r.try_get("application_type")?,
-        confidence: r.try_get("confidence")?,
-        triage: r.try_get::<i64, _>("triage")? != 0,
-        error: r.try_get("error")?,
-        no_reply: r.try_get("no_reply")?,
-        body: r.try_get("body")?,
-        decision,
-    };
-    Ok((r.try_get("id")?, view, details))
+#[derive(sqlx::FromRow)]
+struct CaseRecord {
+    id: CaseId,
+    tracking_code: String,
+    channel: String,
+    kind: String,
+    status: String,
+    permit_type: Option<String>,
+    department: Option<String>,
+    application_type: Option<String>,
+    confidence: Option<f64>,
+    triage: i64,
+    applicant_name: Option<String>,
+    applicant_email: Option<String>,
+    applicant_address: Option<String>,
+    applicant_phone: Option<String>,
+    subject: Option<String>,
+    body: Option<String>,
+    no_reply: Option<String>,
+    decision: Option<String>,
+    requirements: Option<String>,
+    missing: Option<String>,
+    error: Option<String>,
+    received_at: i64,
+}
+
+impl CaseRecord {
+    fn into_view(self) -> (CaseId, CaseView, CaseDetails) {
+        let decision: Option<serde_json::Value> = self
+            .decision
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok());
+        let name_of = |key: &str| {
+            decision
+                .as_ref()
+                .and_then(|d| d.get(key))
+                .and_then(|v| v.as_str())
+                .map(String::from)
+        };
+        let view = CaseView {
+            tracking_code: self.tracking_code,
+            channel: self.channel,
+            kind: self.kind,
+            permit_type: self.permit_type,
+            permit_type_name: name_of("permit_type_name"),
+            department: self.department,
+            department_name: name_of("department_name"),
+            status: self.status,
+            applicant: Applicant {
+                name: self.applicant_name,
+                email: self.applicant_email,
+                address: self.applicant_address,
+                phone: self.applicant_phone,
+            },
+            subject: self.subject,
+            received_at: rfc3339(self.received_at),
+            documents: Vec::new(),
+            requirements: json_or(self.requirements),
+            missing: json_or(self.missing),
+            history: None,
+            details: None,
+        };
+        let details = CaseDetails {
+            application_type: self.application_type,
+            confidence: self.confidence,
+            triage: self.triage != 0,
+            error: self.error,
+            no_reply: self.no_reply,
+            body: self.body,
+            decision,
+        };
+        (self.id, view, details)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct DocumentRecord {
+    filename: String,
+    content_type: String,
+    sha256: String,
+    size: i64,
+    pages: Option<i64>,
+    doc_type: Option<String>,
+    text: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRecord {
+    at: i64,
+    event: String,
+    detail: Option<String>,
 }
 
 impl Store {
@@ -154,17 +201,17 @@ impl Store {
             "SELECT {CASE_COLUMNS} FROM cases WHERE ($1 IS NULL OR department = $1) AND ($2 IS NULL OR status = $2) \
              AND ($3 IS NULL OR kind = $3) ORDER BY received_at DESC, id DESC LIMIT $4"
         );
-        let rows = sqlx::query(&sql)
+        let rows: Vec<CaseRecord> = sqlx::query_as(&sql)
             .bind(&f.department)
             .bind(&f.status)
             .bind(&f.kind)
             .bind(f.limit.unwrap_or(i64::MAX))
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool())
             .await
             .what("list cases")?;
         let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let (id, mut view, _) = case_from_row(r).what("read case")?;
+        for r in rows {
+            let (id, mut view, _) = r.into_view();
             view.documents = self.documents(id, false).await?;
             out.push(view);
         }
@@ -174,15 +221,15 @@ impl Store {
     /// One case with documents' text, history and details; None if unknown.
     pub async fn show_case(&self, code: &str) -> Result<Option<CaseView>, StoreError> {
         let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE tracking_code = $1");
-        let Some(r) = sqlx::query(&sql)
+        let Some(r) = sqlx::query_as::<_, CaseRecord>(&sql)
             .bind(code)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool())
             .await
             .what("load case")?
         else {
             return Ok(None);
         };
-        let (id, mut view, details) = case_from_row(&r).what("read case")?;
+        let (id, mut view, details) = r.into_view();
         view.documents = self.documents(id, true).await?;
         view.history = Some(self.history(id).await?);
         view.details = Some(details);
@@ -191,61 +238,51 @@ impl Store {
 
     async fn documents(
         &self,
-        case_id: i64,
+        case_id: CaseId,
         with_text: bool,
     ) -> Result<Vec<DocumentView>, StoreError> {
-        let rows = sqlx::query(
+        let rows: Vec<DocumentRecord> = sqlx::query_as(
             "SELECT filename, content_type, sha256, size, pages, doc_type, text, error FROM documents \
              WHERE case_id = $1 ORDER BY position, id",
         )
         .bind(case_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await
         .what("list documents")?;
-        rows.iter()
-            .map(|r| {
-                let text: Option<String> = r.try_get("text")?;
-                Ok(DocumentView {
-                    filename: r.try_get("filename")?,
-                    content_type: r.try_get("content_type")?,
-                    sha256: r.try_get("sha256")?,
-                    size: r.try_get("size")?,
-                    pages: r.try_get("pages")?,
-                    doc_type: r.try_get("doc_type")?,
-                    text_chars: text
-                        .as_deref()
-                        .map(|t| t.chars().count() as i64)
-                        .unwrap_or(0),
-                    error: r.try_get("error")?,
-                    text: if with_text {
-                        Some(text.unwrap_or_default())
-                    } else {
-                        None
-                    },
-                })
+        Ok(rows
+            .into_iter()
+            .map(|r| DocumentView {
+                text_chars: r
+                    .text
+                    .as_deref()
+                    .map(|t| t.chars().count() as i64)
+                    .unwrap_or(0),
+                text: with_text.then(|| r.text.unwrap_or_default()),
+                filename: r.filename,
+                content_type: r.content_type,
+                sha256: r.sha256,
+                size: r.size,
+                pages: r.pages,
+                doc_type: r.doc_type,
+                error: r.error,
             })
-            .collect::<Result<_, sqlx::Error>>()
-            .what("read document")
+            .collect())
     }
 
-    async fn history(&self, case_id: i64) -> Result<Vec<EventView>, StoreError> {
-        let rows =
-            sqlx::query("SELECT at, event, detail FROM events WHERE case_id = $1 ORDER BY at, id")
+    async fn history(&self, case_id: CaseId) -> Result<Vec<EventView>, StoreError> {
+        let rows: Vec<EventRecord> =
+            sqlx::query_as("SELECT at, event, detail FROM events WHERE case_id = $1 ORDER BY at, id")
                 .bind(case_id)
-                .fetch_all(&self.pool)
+                .fetch_all(self.pool())
                 .await
                 .what("list events")?;
-        rows.iter()
-            .map(|r| {
-                Ok(EventView {
-                    at: rfc3339(r.try_get("at")?),
-                    event: r.try_get("event")?,
-                    detail: r
-                        .try_get::<Option<String>, _>("detail")?
-                        .unwrap_or_default(),
-                })
+        Ok(rows
+            .into_iter()
+            .map(|r| EventView {
+                at: rfc3339(r.at),
+                event: r.event,
+                detail: r.detail.unwrap_or_default(),
             })
-            .collect::<Result<_, sqlx::Error>>()
-            .what("read event")
+            .collect())
     }
 }

@@ -13,19 +13,17 @@ use std::time::Duration;
 
 use futures::TryStreamExt;
 use secrecy::SecretString;
-use sqlx::Row;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use super::tls;
+use super::{tls, Intake};
 use crate::config::{expose, read_secret, Imap, Security};
-use crate::filing::jobs::enqueue;
-use crate::filing::records::{insert_message, NewMessage};
-use crate::filing::store::QueryContext;
-use crate::filing::{now_ms, JobKind, StoreError};
-use crate::pipeline::Context;
+use crate::filing::jobs::{enqueue, StepError};
+use crate::filing::mailboxes;
+use crate::filing::messages::{self, NewMessage, Source};
+use crate::filing::{JobTarget, StoreError};
 
 /// The byte stream under the IMAP session: plain TCP or TLS.
 pub trait ImapIo: AsyncRead + AsyncWrite + Unpin + Send + Debug {}
@@ -69,6 +67,18 @@ pub enum ImapError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Blob(#[from] crate::filing::blobs::BlobError),
+    #[error("mailbox {mailbox}: the watch was taken over by another worker")]
+    WatchLost { mailbox: String },
+}
+
+impl From<StepError> for ImapError {
+    fn from(e: StepError) -> Self {
+        match e {
+            StepError::Store(e) => ImapError::Store(e),
+            // Moves whose lease was lost are done by their new holder.
+            StepError::LeaseLost(l) => ImapError::Setup(l.to_string()),
+        }
+    }
 }
 
 /// The mailbox of one configured account.
@@ -219,7 +229,7 @@ impl Mailbox {
     }
 
     /// Fetch every message not stored yet; returns how many were stored.
-    pub async fn ingest(&self, ctx: &Context, session: &mut Session) -> Result<usize, ImapError> {
+    pub async fn ingest(&self, ctx: &Intake, session: &mut Session) -> Result<usize, ImapError> {
         let mailbox = self
             .timed("SELECT", session.select(&self.cfg.mailbox))
             .await?;
@@ -249,38 +259,37 @@ impl Mailbox {
     }
 
     /// The last UID stored, or 0 when the mailbox is new or its UIDVALIDITY changed.
-    async fn last_uid(&self, ctx: &Context, uidvalidity: i64) -> Result<i64, ImapError> {
-        let row = sqlx::query("SELECT uidvalidity, last_uid FROM mailbox_state WHERE mailbox = $1")
-            .bind(self.state_key())
-            .fetch_optional(&ctx.store.pool)
-            .await
-            .what("read mailbox state")?;
-        let Some(row) = row else { return Ok(0) };
-        let known: i64 = row.try_get("uidvalidity").what("read mailbox state")?;
-        if known != uidvalidity {
-            warn!(
-                old = known,
-                new = uidvalidity,
-                "mailbox UIDVALIDITY changed: looking at every message again"
-            );
+    async fn last_uid(&self, ctx: &Intake, uidvalidity: i64) -> Result<i64, ImapError> {
+        let mut conn = ctx.store.conn().await?;
+        let Some(known) = mailboxes::state(&mut conn, &self.state_key()).await? else {
+            return Ok(0);
+        };
+        if known.uidvalidity != uidvalidity {
+            if known.uidvalidity != 0 {
+                warn!(
+                    old = known.uidvalidity,
+                    new = uidvalidity,
+                    "mailbox UIDVALIDITY changed: looking at every message again"
+                );
+            }
             return Ok(0);
         }
-        Ok(row.try_get("last_uid").what("read mailbox state")?)
+        Ok(known.last_uid)
     }
 
-    /// Mailbox state is per account and folder.
-    fn state_key(&self) -> String {
+    /// Mailbox state is per account and folder; also the key of the mailbox's watch.
+    pub fn state_key(&self) -> String {
         format!("{}@{}/{}", self.cfg.username, self.server, self.cfg.mailbox)
     }
 
     async fn save_state(
         &self,
-        ctx: &Context,
+        ctx: &Intake,
         uidvalidity: i64,
         last_uid: i64,
     ) -> Result<(), ImapError> {
-        let mut conn = ctx.store.pool.acquire().await.what("acquire connection")?;
-        save_state(&mut conn, &self.state_key(), uidvalidity, last_uid).await?;
+        let mut conn = ctx.store.conn().await?;
+        mailboxes::save_state(&mut conn, &self.state_key(), uidvalidity, last_uid).await?;
         Ok(())
     }
 
@@ -288,7 +297,7 @@ impl Mailbox {
     /// store the blobs, then commit all rows, intake jobs and the new last UID together.
     async fn ingest_chunk(
         &self,
-        ctx: &Context,
+        ctx: &Intake,
         session: &mut Session,
         uidvalidity: i64,
         uids: &[u32],
@@ -307,7 +316,7 @@ impl Mailbox {
                     .collect())
             })
             .await?;
-        let max = ctx.cfg.limits.max_message_bytes;
+        let max = ctx.max_message_bytes;
         let (big, normal): (Vec<u32>, Vec<u32>) = uids
             .iter()
             .partition(|u| sizes.get(u).is_some_and(|&s| s as u64 > max));
@@ -359,7 +368,7 @@ impl Mailbox {
 
     async fn store_raws(
         &self,
-        ctx: &Context,
+        ctx: &Intake,
         uidvalidity: i64,
         raws: Vec<(u32, Vec<u8>, bool)>,
         last: u32,
@@ -376,70 +385,103 @@ impl Mailbox {
         let mut stored = 0;
         for (uid, sha, size, truncated) in &hashed {
             let row = NewMessage {
-                source: "imap",
+                source: Source::Imap,
                 mailbox: Some(&self.state_key()),
                 uidvalidity: Some(uidvalidity),
                 uid: Some(*uid as i64),
                 sha256: sha,
                 size: *size as i64,
                 truncated: *truncated,
-                message_id: None,
                 original_name: None,
                 details: None,
             };
-            match insert_message(&mut tx, &row).await? {
+            match messages::insert(&mut tx, &row).await? {
                 Some(id) => {
-                    enqueue(&mut tx, JobKind::Intake, id).await?;
+                    enqueue(&mut tx, JobTarget::Intake(id)).await?;
                     stored += 1;
                 }
                 None => debug!(uid, "message already stored"),
             }
         }
-        save_state(&mut tx, &self.state_key(), uidvalidity, last as i64).await?;
-        tx.commit().await.what("commit fetched messages")?;
+        mailboxes::save_state(&mut tx, &self.state_key(), uidvalidity, last as i64).await?;
+        crate::filing::store::commit(tx).await?;
         if stored > 0 {
             info!(stored, last_uid = last, "new messages stored");
         }
         Ok(stored)
     }
 
-    /// Move every filed message to the processed folder; returns how many.
+    /// Move filed messages to the processed folder, as many as this watcher can claim; returns
+    /// how many. The move jobs are claimed like any job, and the lease is confirmed before the
+    /// mailbox changes.
     pub async fn move_filed(
         &self,
-        ctx: &Context,
+        ctx: &Intake,
         session: &mut Session,
     ) -> Result<usize, ImapError> {
-        let rows = sqlx::query(
-            "SELECT j.id AS job_id, m.uidvalidity, m.uid FROM jobs j JOIN messages m ON m.id = j.target \
-             WHERE j.kind = 'move' AND j.state = 'pending' AND m.mailbox = $1 ORDER BY m.uid",
-        )
-        .bind(self.state_key())
-        .fetch_all(&ctx.store.pool)
-        .await
-        .what("list messages to move")?;
-        if rows.is_empty() {
-            return Ok(0);
+        let mut moved = 0;
+        loop {
+            let jobs = ctx
+                .store
+                .claim_moves(&self.state_key(), 500, &ctx.worker_id)
+                .await?;
+            if jobs.is_empty() {
+                return Ok(moved);
+            }
+            moved += self.move_claimed(ctx, session, jobs).await?;
         }
+    }
+
+    async fn move_claimed(
+        &self,
+        ctx: &Intake,
+        session: &mut Session,
+        jobs: Vec<crate::filing::Job>,
+    ) -> Result<usize, ImapError> {
+        let ids: Vec<_> = jobs
+            .iter()
+            .filter_map(|j| match j.target {
+                JobTarget::Move(id) => Some(id),
+                _ => None,
+            })
+            .collect();
+        let mut conn = ctx.store.conn().await?;
+        let places = messages::places(&mut conn, &ids).await?;
+        drop(conn);
         // The cases these messages belong to must be on disk before the messages leave the inbox.
         ctx.store.sync().await?;
         let mailbox = self
             .timed("SELECT", session.select(&self.cfg.mailbox))
             .await?;
         let current = mailbox.uid_validity.unwrap_or(0) as i64;
-        let mut to_move = Vec::new();
-        let mut jobs = Vec::new();
-        for r in &rows {
-            let validity: Option<i64> = r.try_get("uidvalidity").what("read move")?;
-            let uid: Option<i64> = r.try_get("uid").what("read move")?;
-            if let (Some(v), Some(uid)) = (validity, uid) {
-                if v == current {
-                    to_move.push(uid as u32);
-                }
+        let to_move: Vec<u32> = places
+            .iter()
+            .filter(|p| p.uidvalidity == Some(current))
+            .filter_map(|p| p.uid.map(|u| u as u32))
+            .collect();
+        let leases: Vec<_> = jobs.iter().map(|j| j.lease.clone()).collect();
+        if let Some(first) = leases.first() {
+            if !ctx.store.confirm_lease(first).await? {
+                // Paused past the lease: another watcher has these moves now.
+                return Ok(0);
             }
-            jobs.push(r.try_get::<i64, _>("job_id").what("read move")?);
+        }
+        self.move_uids(session, &to_move).await?;
+        drain_unsolicited(session);
+        ctx.store.begin_steps(leases).await?.commit().await?;
+        debug!(moved = to_move.len(), "filed messages moved");
+        Ok(to_move.len())
+    }
+
+    /// Move these UIDs to the processed folder: UID MOVE where the server has it, else UID COPY,
+    /// flag, and UID EXPUNGE of exactly these UIDs (never a bare EXPUNGE, which would also
+    /// remove other clients' deleted messages).
+    async fn move_uids(&self, session: &mut Session, uids: &[u32]) -> Result<(), ImapError> {
+        if uids.is_empty() {
+            return Ok(());
         }
         let caps = self.timed("CAPABILITY", session.capabilities()).await?;
-        for chunk in to_move.chunks(500) {
+        for chunk in uids.chunks(500) {
             let set = uid_set(chunk);
             if caps.has_str("MOVE") {
                 self.timed(
@@ -447,51 +489,53 @@ impl Mailbox {
                     session.uid_mv(&set, &self.cfg.processed_mailbox),
                 )
                 .await?;
+                continue;
+            }
+            self.timed(
+                "UID COPY",
+                session.uid_copy(&set, &self.cfg.processed_mailbox),
+            )
+            .await?;
+            self.timed("UID STORE", async {
+                session
+                    .uid_store(&set, "+FLAGS.SILENT (\\Deleted)")
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await
+            })
+            .await?;
+            if caps.has_str("UIDPLUS") {
+                self.timed("UID EXPUNGE", async {
+                    session.uid_expunge(&set).await?.try_collect::<Vec<_>>().await
+                })
+                .await?;
             } else {
-                self.timed(
-                    "UID COPY",
-                    session.uid_copy(&set, &self.cfg.processed_mailbox),
-                )
-                .await?;
-                self.timed("UID STORE", async {
-                    session
-                        .uid_store(&set, "+FLAGS.SILENT (\\Deleted)")
-                        .await?
-                        .try_collect::<Vec<_>>()
-                        .await
-                })
-                .await?;
-                self.timed("EXPUNGE", async {
-                    session.expunge().await?.try_collect::<Vec<_>>().await
-                })
-                .await?;
+                warn!(
+                    server = %self.server,
+                    "server has neither MOVE nor UIDPLUS: copied messages are flagged \\Deleted \
+                     but not expunged (a bare EXPUNGE would remove other clients' messages too)"
+                );
             }
         }
-        drain_unsolicited(session);
-        let mut tx = ctx.store.begin_write().await?;
-        for id in &jobs {
-            crate::filing::jobs::complete(&mut tx, *id).await?;
-        }
-        tx.commit().await.what("commit moves")?;
-        debug!(moved = to_move.len(), "filed messages moved");
-        Ok(to_move.len())
+        Ok(())
     }
 
     /// Wait for new mail: IDLE when the server has it (woken by the server, by filed messages
     /// waiting to be moved, or by shutdown), else sleep for the poll interval.
     pub async fn wait(
         self: &Mailbox,
-        ctx: &Context,
+        moves_waiting: &tokio::sync::Notify,
+        max_wait: Duration,
         session: Session,
         cancel: &CancellationToken,
     ) -> Result<Session, ImapError> {
         let mut session = session;
-        let period = Duration::from_secs(self.cfg.poll_seconds.clamp(1, 25 * 60));
+        let period = Duration::from_secs(self.cfg.poll_seconds.clamp(1, 25 * 60)).min(max_wait);
         let caps = self.timed("CAPABILITY", session.capabilities()).await?;
         if !caps.has_str("IDLE") {
             tokio::select! {
                 _ = tokio::time::sleep(period) => {}
-                _ = ctx.moves_waiting.notified() => {}
+                _ = moves_waiting.notified() => {}
                 _ = cancel.cancelled() => {}
             }
             return Ok(session);
@@ -503,7 +547,7 @@ impl Mailbox {
             tokio::pin!(fut);
             let woke = tokio::select! {
                 r = &mut fut => Some(r),
-                _ = ctx.moves_waiting.notified() => None,
+                _ = moves_waiting.notified() => None,
                 _ = cancel.cancelled() => None,
             };
             if woke.is_none() {
@@ -522,26 +566,6 @@ impl Mailbox {
     pub fn server(&self) -> &str {
         &self.server
     }
-}
-
-async fn save_state(
-    conn: &mut sqlx::AnyConnection,
-    key: &str,
-    uidvalidity: i64,
-    last_uid: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO mailbox_state (mailbox, uidvalidity, last_uid, updated_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (mailbox) DO UPDATE SET uidvalidity = $2, last_uid = $3, updated_at = $4",
-    )
-    .bind(key)
-    .bind(uidvalidity)
-    .bind(last_uid)
-    .bind(now_ms())
-    .execute(conn)
-    .await
-    .what("save mailbox state")?;
-    Ok(())
 }
 
 /// Unsolicited responses go to a bounded channel that silently drops when full: empty it.

@@ -12,18 +12,18 @@ use std::time::{Duration, SystemTime};
 use tracing::{info, warn};
 
 use super::batch::split_at_separators;
+use super::Intake;
 use crate::domain::ApplicantDetails;
 use crate::extract::document::{read_document, DocumentError};
+use crate::filing::blobs::BlobError;
 use crate::filing::jobs::enqueue;
-use crate::filing::records::{insert_message, NewMessage};
-use crate::filing::store::QueryContext;
-use crate::filing::JobKind;
-use crate::pipeline::{Context, JobError};
+use crate::filing::messages::{self, NewMessage, Source};
+use crate::filing::{JobTarget, MessageId, StoreError};
 
 /// A scanned file stored for intake.
 #[derive(Debug, Clone)]
 pub struct Stored {
-    pub message_row: i64,
+    pub message_row: MessageId,
     pub path: PathBuf,
 }
 
@@ -42,16 +42,20 @@ pub enum SpoolError {
         source: std::io::Error,
     },
     #[error(transparent)]
-    Job(#[from] JobError),
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+    #[error("{0}")]
+    Other(String),
 }
 
 /// Store one scanned file as postal messages (does not move or delete it): one per application
 /// when the file is a batch with separator sheets, else one. All parts commit together.
 pub async fn store_file(
-    ctx: &Context,
+    ctx: &Intake,
     path: &Path,
     details: Option<&ApplicantDetails>,
-    source: &str,
+    source: Source,
     split_blank: bool,
 ) -> Result<Vec<Stored>, SpoolError> {
     let io = |source| SpoolError::Io {
@@ -85,25 +89,23 @@ pub async fn store_file(
                     } else {
                         numbered(&check_name, i + 1)
                     };
-                    let sha = blobs
-                        .put(&part)
-                        .map_err(|e| SpoolErrorKind::Job(e.into()))?;
+                    let sha = blobs.put(&part).map_err(SpoolErrorKind::Blob)?;
                     Ok((part_name, sha, part.len() as i64))
                 })
                 .collect()
         },
     )
     .await
-    .map_err(|e| SpoolError::Job(JobError::Panic(e.to_string())))?
+    .map_err(|e| SpoolError::Other(format!("{}: reading failed: {e}", path.display())))?
     .map_err(|e| match e {
         SpoolErrorKind::Unreadable(reason) => SpoolError::Unreadable {
             path: path.to_path_buf(),
             reason,
         },
-        SpoolErrorKind::Job(j) => SpoolError::Job(j),
+        SpoolErrorKind::Blob(b) => SpoolError::Blob(b),
     })?;
     let details = details.map(|d| serde_json::to_string(d).unwrap_or_default());
-    let mut tx = ctx.store.begin_write().await.map_err(JobError::from)?;
+    let mut tx = ctx.store.begin_write().await?;
     let mut stored = Vec::with_capacity(parts.len());
     for (part_name, sha, size) in &parts {
         let row = NewMessage {
@@ -114,31 +116,19 @@ pub async fn store_file(
             sha256: sha,
             size: *size,
             truncated: false,
-            message_id: None,
             original_name: Some(part_name),
             details: details.as_deref(),
         };
-        let id = insert_message(&mut tx, &row)
-            .await
-            .map_err(JobError::from)?
-            .ok_or_else(|| {
-                SpoolError::Job(JobError::Other(format!(
-                    "{}: could not record the file",
-                    path.display()
-                )))
-            })?;
-        enqueue(&mut tx, JobKind::Intake, id)
-            .await
-            .map_err(JobError::from)?;
+        let id = messages::insert(&mut tx, &row).await?.ok_or_else(|| {
+            SpoolError::Other(format!("{}: could not record the file", path.display()))
+        })?;
+        enqueue(&mut tx, JobTarget::Intake(id)).await?;
         stored.push(Stored {
             message_row: id,
             path: path.to_path_buf(),
         });
     }
-    tx.commit()
-        .await
-        .what("commit scanned file")
-        .map_err(JobError::from)?;
+    crate::filing::store::commit(tx).await?;
     if parts.len() > 1 {
         info!(file = %path.display(), parts = parts.len(), "batch scan split at separator sheets");
     }
@@ -156,7 +146,7 @@ fn numbered(name: &str, n: usize) -> String {
 
 enum SpoolErrorKind {
     Unreadable(DocumentError),
-    Job(JobError),
+    Blob(BlobError),
 }
 
 /// The spool folder and its `processed/` and `failed/` subfolders.
@@ -177,7 +167,7 @@ impl SpoolDir {
     }
 
     /// Take every settled file once; returns how many were stored.
-    pub async fn scan(&self, ctx: &Context) -> Result<usize, SpoolError> {
+    pub async fn scan(&self, ctx: &Intake) -> Result<usize, SpoolError> {
         let io = |source| SpoolError::Io {
             path: self.dir.clone(),
             source,
@@ -185,9 +175,9 @@ impl SpoolDir {
         tokio::fs::create_dir_all(&self.dir).await.map_err(io)?;
         let mut stored = 0;
         for path in self.settled_files().map_err(io)? {
-            match store_file(ctx, &path, None, "spool", self.split_blank).await {
+            match store_file(ctx, &path, None, Source::Spool, self.split_blank).await {
                 Ok(_) => {
-                    ctx.store.sync().await.map_err(JobError::from)?;
+                    ctx.store.sync().await?;
                     self.move_to(&path, "processed", None).await?;
                     stored += 1;
                 }

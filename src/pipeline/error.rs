@@ -1,6 +1,7 @@
 //! How a pipeline step fails, and whether trying again can help.
 
 use crate::filing::blobs::BlobError;
+use crate::filing::jobs::{Failure, LeaseLost, StepError};
 use crate::filing::StoreError;
 use crate::notify::mailer::SendError;
 use crate::notify::templates::TemplateError;
@@ -9,6 +10,8 @@ use crate::notify::templates::TemplateError;
 pub enum JobError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    LeaseLost(#[from] LeaseLost),
     #[error(transparent)]
     Blob(#[from] BlobError),
     #[error(transparent)]
@@ -25,6 +28,15 @@ pub enum JobError {
     Other(String),
 }
 
+impl From<StepError> for JobError {
+    fn from(e: StepError) -> Self {
+        match e {
+            StepError::Store(e) => JobError::Store(e),
+            StepError::LeaseLost(e) => JobError::LeaseLost(e),
+        }
+    }
+}
+
 impl JobError {
     /// Transient failures (an outage) are retried with backoff and never park the job.
     pub fn is_transient(&self) -> bool {
@@ -33,6 +45,15 @@ impl JobError {
             JobError::Send(e) => e.is_transient(),
             JobError::NoSmtp | JobError::OcrUnavailable(_) => true,
             _ => false,
+        }
+    }
+
+    /// How the queue should treat this failure.
+    pub fn failure(&self) -> Failure {
+        match self {
+            JobError::Store(e) if e.is_conflict() => Failure::Conflict,
+            _ if self.is_transient() => Failure::Outage,
+            _ => Failure::Error,
         }
     }
 }

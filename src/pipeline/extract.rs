@@ -5,64 +5,31 @@
 
 use std::sync::Arc;
 
-use sqlx::{AnyConnection, Row};
 use tracing::{info, warn};
 
-use super::{Context, JobError};
+use super::{stall_point, Context, JobError};
 use crate::extract::document::{read_document, Extraction};
-use crate::filing::jobs::{complete, enqueue_again};
-use crate::filing::records;
-use crate::filing::store::QueryContext;
-use crate::filing::{Job, JobKind};
+use crate::filing::documents::{self, DocumentToRead, ReadResult};
+use crate::filing::jobs::enqueue_again;
+use crate::filing::{cases, CaseId, Conn, DocumentId, Job, JobTarget};
 
-/// The parts of a document row this step needs.
-struct DocRow {
-    case_id: i64,
-    filename: String,
-    declared_type: String,
-    sha256: String,
-    done: bool,
-}
-
-async fn load(conn: &mut AnyConnection, id: i64) -> Result<DocRow, JobError> {
-    let r = sqlx::query(
-        "SELECT case_id, filename, declared_type, sha256, state FROM documents WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_one(conn)
-    .await
-    .what("load document")?;
-    let get = |e| {
-        JobError::Store(crate::filing::StoreError::Query {
-            what: "read document",
-            source: e,
-        })
-    };
-    Ok(DocRow {
-        case_id: r.try_get("case_id").map_err(get)?,
-        filename: r.try_get("filename").map_err(get)?,
-        declared_type: r.try_get("declared_type").map_err(get)?,
-        sha256: r.try_get("sha256").map_err(get)?,
-        done: r.try_get::<String, _>("state").map_err(get)? == "done",
-    })
-}
-
-pub async fn run(ctx: &Context, job: &Job) -> Result<(), JobError> {
-    let mut conn = ctx.store.pool.acquire().await.what("acquire connection")?;
-    let doc = load(&mut conn, job.target).await?;
+pub async fn run(ctx: &Context, job: &Job, id: DocumentId) -> Result<(), JobError> {
+    let mut conn = ctx.store.conn().await?;
+    let doc = documents::to_read(&mut conn, id).await?;
     drop(conn);
-    let extraction = if doc.done {
+    stall_point("extract").await;
+    let extraction = if doc.is_read() {
         None
     } else {
         Some(read(ctx, &doc).await?)
     };
-    let mut tx = ctx.store.begin_write().await?;
-    records::lock_case(&mut tx, doc.case_id).await?;
+    let mut tx = ctx.store.begin_step(&job.lease).await?;
+    cases::lock(&mut tx, doc.case_id).await?;
     if let Some(x) = &extraction {
-        save(&mut tx, job.target, x).await?;
+        save(&mut tx, id, x).await?;
         if let Some(err) = &x.error {
             warn!(file = %doc.filename, error = %err, "document unreadable");
-            records::add_event(
+            cases::add_event(
                 &mut tx,
                 doc.case_id,
                 "document_unreadable",
@@ -72,8 +39,7 @@ pub async fn run(ctx: &Context, job: &Job) -> Result<(), JobError> {
         }
     }
     queue_sorting_if_all_read(&mut tx, doc.case_id).await?;
-    complete(&mut tx, job.id).await?;
-    tx.commit().await.what("commit extraction")?;
+    tx.commit().await?;
     if let Some(x) = &extraction {
         info!(file = %doc.filename, content_type = %x.content_type, pages = x.pages.len(), "document read");
     }
@@ -81,7 +47,7 @@ pub async fn run(ctx: &Context, job: &Job) -> Result<(), JobError> {
 }
 
 /// Read a document: its own text where it has some, OCR for the rest.
-async fn read(ctx: &Context, doc: &DocRow) -> Result<Extraction, JobError> {
+async fn read(ctx: &Context, doc: &DocumentToRead) -> Result<Extraction, JobError> {
     let data = Arc::new(ctx.blobs.get(&doc.sha256)?);
     let (bytes, declared, name) = (
         data.clone(),
@@ -96,7 +62,7 @@ async fn read(ctx: &Context, doc: &DocRow) -> Result<Extraction, JobError> {
 }
 
 /// Store the text and how each page was read.
-async fn save(conn: &mut AnyConnection, doc_id: i64, x: &Extraction) -> Result<(), JobError> {
+async fn save(conn: &mut Conn, id: DocumentId, x: &Extraction) -> Result<(), JobError> {
     let page_info: Vec<serde_json::Value> = x
         .pages
         .iter()
@@ -105,36 +71,25 @@ async fn save(conn: &mut AnyConnection, doc_id: i64, x: &Extraction) -> Result<(
                 "chars": p.text.chars().count()})
         })
         .collect();
-    sqlx::query(
-        "UPDATE documents SET content_type = $1, pages = $2, page_info = $3, text = $4, error = $5, error_alasan = $6, \
-         state = 'done' WHERE id = $7",
-    )
-    .bind(&x.content_type)
-    .bind(x.pages.len() as i64)
-    .bind(serde_json::Value::Array(page_info).to_string())
-    .bind(x.text())
-    .bind(x.error.as_ref().map(|e| e.to_string()))
-    .bind(x.error.as_ref().map(|e| e.alasan()))
-    .bind(doc_id)
-    .execute(conn)
-    .await
-    .what("save document text")?;
+    let result = ReadResult {
+        content_type: &x.content_type,
+        pages: x.pages.len() as i64,
+        page_info: serde_json::Value::Array(page_info).to_string(),
+        text: x.text(),
+        error: x.error.as_ref().map(|e| e.to_string()),
+        error_alasan: x.error.as_ref().map(|e| e.alasan()),
+    };
+    documents::save_read(conn, id, &result).await?;
     Ok(())
 }
 
 /// Enqueue sorting once no document of the case is waiting to be read.
 pub(crate) async fn queue_sorting_if_all_read(
-    conn: &mut AnyConnection,
-    case_id: i64,
+    conn: &mut Conn,
+    case_id: CaseId,
 ) -> Result<(), JobError> {
-    let pending: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM documents WHERE case_id = $1 AND state <> 'done'")
-            .bind(case_id)
-            .fetch_one(&mut *conn)
-            .await
-            .what("count unread documents")?;
-    if pending == 0 {
-        enqueue_again(conn, JobKind::Classify, case_id).await?;
+    if documents::unread(conn, case_id).await? == 0 {
+        enqueue_again(conn, JobTarget::Classify(case_id)).await?;
     }
     Ok(())
 }

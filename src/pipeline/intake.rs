@@ -4,34 +4,34 @@
 //! applicant replies to an acknowledgement), one document per attachment, and `extract` jobs.
 //! Mail that can't be parsed still becomes a case with the error recorded, so nothing is dropped.
 
-use sqlx::AnyConnection;
 use tracing::{info, info_span, Instrument};
 
-use super::{crash_point, Context, JobError};
-use crate::domain::{ApplicantDetails, Channel, TrackingCode};
+use super::{crash_point, stall_point, Context, JobError};
+use crate::domain::{ApplicantDetails, Channel, Status, TrackingCode};
 use crate::extract::archive::{self, ArchiveLimits};
 use crate::extract::mime::{self, Attachment, MimeLimits, ParsedMessage};
 use crate::extract::sniff;
-use crate::filing::jobs::{complete, enqueue, enqueue_again};
-use crate::filing::records::{self, MessageHeaders, MessageRow, NewCase, NewDocument};
-use crate::filing::store::QueryContext;
-use crate::filing::{Job, JobKind};
+use crate::filing::cases::{self, NewCase};
+use crate::filing::documents::{self, NewDocument};
+use crate::filing::jobs::{enqueue, enqueue_again};
+use crate::filing::messages::{self, Message, MessageHeaders, MessageState, Source};
+use crate::filing::{CaseId, Conn, Job, JobTarget, MessageId};
 
 /// Most text kept of a body (the rest is in the raw message).
 const MAX_BODY_CHARS: usize = 200_000;
 
-pub async fn run(ctx: &Context, job: &Job) -> Result<(), JobError> {
-    let mut conn = ctx.store.pool.acquire().await.what("acquire connection")?;
-    let msg = records::message(&mut conn, job.target).await?;
+pub async fn run(ctx: &Context, job: &Job, id: MessageId) -> Result<(), JobError> {
+    let mut conn = ctx.store.conn().await?;
+    let msg = messages::get(&mut conn, id).await?;
     drop(conn);
-    if msg.case_id.is_some() {
-        // Filed by an earlier attempt that crashed before marking the job done.
-        let mut conn = ctx.store.pool.acquire().await.what("acquire connection")?;
-        complete(&mut conn, job.id).await?;
+    stall_point("intake").await;
+    if msg.case_id.is_some() && msg.state != MessageState::Failed {
+        // Filed by an earlier attempt whose job was not marked done.
+        ctx.store.begin_step(&job.lease).await?.commit().await?;
         return Ok(());
     }
-    let span = info_span!("message", row = msg.id, source = %msg.source);
-    if msg.source == "imap" {
+    let span = info_span!("message", row = %msg.id, source = msg.source.as_str());
+    if msg.source == Source::Imap {
         intake_email(ctx, job, &msg).instrument(span).await
     } else {
         intake_postal(ctx, job, &msg).instrument(span).await
@@ -40,7 +40,7 @@ pub async fn run(ctx: &Context, job: &Job) -> Result<(), JobError> {
 
 /// A scanned postal application: one file, one document, applicant details from the clerk
 /// (more are read from the form once its text is known, in the classify step).
-async fn intake_postal(ctx: &Context, job: &Job, msg: &MessageRow) -> Result<(), JobError> {
+async fn intake_postal(ctx: &Context, job: &Job, msg: &Message) -> Result<(), JobError> {
     let details: ApplicantDetails = msg
         .details
         .as_deref()
@@ -51,37 +51,34 @@ async fn intake_postal(ctx: &Context, job: &Job, msg: &MessageRow) -> Result<(),
         "application/octet-stream",
         0,
     );
-    let mut tx = ctx.store.begin_write().await?;
+    let mut tx = ctx.store.begin_step(&job.lease).await?;
     let headers = MessageHeaders {
         sender: details.email.clone(),
         subject: msg.original_name.clone(),
         ..MessageHeaders::default()
     };
-    let (case_id, code, state) = match records::case_of_identical(&mut tx, &msg.sha256, msg.id)
+    let (case_id, code, state) = match messages::case_of_identical(&mut tx, &msg.sha256, msg.id)
         .await?
     {
         Some(case_id) => (
             case_id,
-            records::tracking_code_of(&mut tx, case_id).await?,
-            "duplicate",
+            cases::tracking_code(&mut tx, case_id).await?,
+            MessageState::Duplicate,
         ),
         None => {
             let new_case = NewCase {
                 channel: Some(Channel::Postal),
-                applicant_name: details.name.clone(),
-                applicant_email: details.email.clone(),
-                applicant_address: details.address.clone(),
-                applicant_phone: details.phone.clone(),
+                applicant: details.clone(),
                 subject: Some(format!("Berkas pos: {name}")),
                 received_at: msg.received_at,
                 ..NewCase::default()
             };
-            let (id, code) = records::insert_case(&mut tx, &ctx.cfg.office.code, &new_case).await?;
-            records::add_event(
+            let (id, code) = file_case(&mut tx, ctx, msg, &new_case).await?;
+            cases::add_event(
                 &mut tx,
                 id,
                 "received",
-                &format!("scanned postal file {name} ({})", msg.source),
+                &format!("scanned postal file {name} ({})", msg.source.as_str()),
             )
             .await?;
             let doc = NewDocument {
@@ -93,13 +90,13 @@ async fn intake_postal(ctx: &Context, job: &Job, msg: &MessageRow) -> Result<(),
                 sha256: &msg.sha256,
                 size: msg.size,
             };
-            let doc_id = records::insert_document(&mut tx, &doc).await?;
-            enqueue(&mut tx, JobKind::Extract, doc_id).await?;
-            (id, code.to_string(), "filed")
+            let doc_id = documents::insert(&mut tx, &doc).await?;
+            enqueue(&mut tx, JobTarget::Extract(doc_id)).await?;
+            (id, code, MessageState::Filed)
         }
     };
-    if state == "duplicate" {
-        records::add_event(
+    if state == MessageState::Duplicate {
+        cases::add_event(
             &mut tx,
             case_id,
             "duplicate",
@@ -107,16 +104,15 @@ async fn intake_postal(ctx: &Context, job: &Job, msg: &MessageRow) -> Result<(),
         )
         .await?;
     }
-    records::file_message(&mut tx, msg.id, &headers, state, case_id).await?;
-    complete(&mut tx, job.id).await?;
-    tx.commit().await.what("commit intake")?;
-    info!(case = %code, state, "scanned file filed");
+    messages::file(&mut tx, msg.id, &headers, state, case_id).await?;
+    tx.commit().await?;
+    info!(case = %code, state = state.as_str(), "scanned file filed");
     ctx.wake.notify_waiters();
     crash_point("intake");
     Ok(())
 }
 
-async fn intake_email(ctx: &Context, job: &Job, msg: &MessageRow) -> Result<(), JobError> {
+async fn intake_email(ctx: &Context, job: &Job, msg: &Message) -> Result<(), JobError> {
     let blobs = ctx.blobs.clone();
     let sha = msg.sha256.clone();
     let limits = MimeLimits {
@@ -148,29 +144,33 @@ async fn intake_email(ctx: &Context, job: &Job, msg: &MessageRow) -> Result<(), 
     let (attachments, unpacked) = expand_archives(attachments, ctx.cfg.limits.max_attachments);
     let stored = store_attachments(ctx, attachments).await?;
 
-    let mut tx = ctx.store.begin_write().await?;
-    let existing = match records::case_of_identical(&mut tx, &msg.sha256, msg.id).await? {
-        Some(case_id) => Some((
-            case_id,
-            records::tracking_code_of(&mut tx, case_id).await?,
-            true,
-        )),
+    let mut tx = ctx.store.begin_step(&job.lease).await?;
+    let existing = match messages::case_of_identical(&mut tx, &msg.sha256, msg.id).await? {
+        Some(case_id) => Some((case_id, cases::tracking_code(&mut tx, case_id).await?, true)),
         None => match &parsed {
             Some(p) => existing_case(&mut tx, ctx, msg, p).await?,
             None => None,
         },
     };
     let (case_id, code, state) = match existing {
-        Some((case_id, code, dup)) => (case_id, code, if dup { "duplicate" } else { "filed" }),
+        Some((case_id, code, dup)) => (
+            case_id,
+            code,
+            if dup {
+                MessageState::Duplicate
+            } else {
+                MessageState::Filed
+            },
+        ),
         None => {
             let new_case = new_case(ctx, msg, parsed.as_ref(), &headers);
-            let (id, code) = records::insert_case(&mut tx, &ctx.cfg.office.code, &new_case).await?;
-            records::add_event(&mut tx, id, "received", &received_detail(msg, &headers)).await?;
-            (id, code.to_string(), "filed")
+            let (id, code) = file_case(&mut tx, ctx, msg, &new_case).await?;
+            cases::add_event(&mut tx, id, "received", &received_detail(msg, &headers)).await?;
+            (id, code, MessageState::Filed)
         }
     };
-    if state == "duplicate" {
-        records::add_event(
+    if state == MessageState::Duplicate {
+        cases::add_event(
             &mut tx,
             case_id,
             "duplicate",
@@ -181,19 +181,16 @@ async fn intake_email(ctx: &Context, job: &Job, msg: &MessageRow) -> Result<(), 
         add_documents(&mut tx, case_id, &stored).await?;
         note_problems(&mut tx, case_id, parsed.as_ref(), &headers).await?;
         for note in &unpacked {
-            records::add_event(&mut tx, case_id, "archive_unpacked", note).await?;
+            cases::add_event(&mut tx, case_id, "archive_unpacked", note).await?;
         }
         if stored.is_empty() {
-            enqueue_again(&mut tx, JobKind::Classify, case_id).await?;
+            enqueue_again(&mut tx, JobTarget::Classify(case_id)).await?;
         }
     }
-    records::file_message(&mut tx, msg.id, &headers, state, case_id).await?;
-    if msg.source == "imap" {
-        enqueue(&mut tx, JobKind::Move, msg.id).await?;
-    }
-    complete(&mut tx, job.id).await?;
-    tx.commit().await.what("commit intake")?;
-    info!(case = %code, state, documents = stored.len(), "message filed");
+    messages::file(&mut tx, msg.id, &headers, state, case_id).await?;
+    enqueue(&mut tx, JobTarget::Move(msg.id)).await?;
+    tx.commit().await?;
+    info!(case = %code, state = state.as_str(), documents = stored.len(), "message filed");
     ctx.wake.notify_waiters();
     crash_point("intake");
     Ok(())
@@ -278,35 +275,31 @@ async fn store_attachments(
 /// (same Message-ID and sender), or the applicant's reply to an acknowledgement (tracking code
 /// in the subject *and* the same sender, so a stranger quoting a code can't add to a case).
 async fn existing_case(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     ctx: &Context,
-    msg: &MessageRow,
+    msg: &Message,
     p: &ParsedMessage,
-) -> Result<Option<(i64, String, bool)>, JobError> {
+) -> Result<Option<(CaseId, String, bool)>, JobError> {
     // Reply-To, else From: the same address the case is filed under.
     let Some(sender) = p.reply_address().map(|m| m.email.clone()) else {
         return Ok(None);
     };
     if let Some(mid) = &p.message_id {
-        if let Some(case_id) = records::case_of_message_id(conn, mid, &sender, msg.id).await? {
-            return Ok(Some((
-                case_id,
-                records::tracking_code_of(conn, case_id).await?,
-                true,
-            )));
+        if let Some(case_id) = messages::case_of_message_id(conn, mid, &sender, msg.id).await? {
+            return Ok(Some((case_id, cases::tracking_code(conn, case_id).await?, true)));
         }
     }
     let subject = p.subject.as_deref().unwrap_or("");
     let Some(code) = TrackingCode::find_in(&ctx.cfg.office.code, subject) else {
         return Ok(None);
     };
-    let found = records::case_by_code_and_sender(conn, &code.to_string(), &sender).await?;
+    let found = cases::by_code_and_sender(conn, &code.to_string(), &sender).await?;
     Ok(found.map(|id| (id, code.to_string(), false)))
 }
 
 fn new_case(
     ctx: &Context,
-    msg: &MessageRow,
+    msg: &Message,
     parsed: Option<&ParsedMessage>,
     headers: &MessageHeaders,
 ) -> NewCase {
@@ -325,8 +318,11 @@ fn new_case(
     }
     NewCase {
         channel: Some(Channel::Email),
-        applicant_name: name,
-        applicant_email: headers.sender.clone(),
+        applicant: ApplicantDetails {
+            name,
+            email: headers.sender.clone(),
+            ..ApplicantDetails::default()
+        },
         subject: headers.subject.clone(),
         body: parsed.map(|p| p.body_text.chars().take(MAX_BODY_CHARS).collect()),
         no_reply: headers.no_reply.clone(),
@@ -336,7 +332,7 @@ fn new_case(
     }
 }
 
-fn received_detail(msg: &MessageRow, h: &MessageHeaders) -> String {
+fn received_detail(msg: &Message, h: &MessageHeaders) -> String {
     let from = h.sender.as_deref().unwrap_or("unknown sender");
     match (&msg.mailbox, msg.uid) {
         (Some(mb), Some(uid)) => format!("email from {from} (mailbox {mb}, uid {uid})"),
@@ -345,11 +341,11 @@ fn received_detail(msg: &MessageRow, h: &MessageHeaders) -> String {
 }
 
 async fn add_documents(
-    conn: &mut AnyConnection,
-    case_id: i64,
+    conn: &mut Conn,
+    case_id: CaseId,
     stored: &[StoredAttachment],
 ) -> Result<(), JobError> {
-    let first = records::document_count(conn, case_id).await?;
+    let first = documents::count(conn, case_id).await?;
     for (i, s) in stored.iter().enumerate() {
         let doc = NewDocument {
             case_id,
@@ -360,23 +356,40 @@ async fn add_documents(
             sha256: &s.sha256,
             size: s.att.data.len() as i64,
         };
-        let doc_id = records::insert_document(conn, &doc).await?;
-        enqueue(conn, JobKind::Extract, doc_id).await?;
+        let doc_id = documents::insert(conn, &doc).await?;
+        enqueue(conn, JobTarget::Extract(doc_id)).await?;
     }
     Ok(())
 }
 
 async fn note_problems(
-    conn: &mut AnyConnection,
-    case_id: i64,
+    conn: &mut Conn,
+    case_id: CaseId,
     parsed: Option<&ParsedMessage>,
     headers: &MessageHeaders,
 ) -> Result<(), JobError> {
     for problem in parsed.map(|p| p.problems.as_slice()).unwrap_or_default() {
-        records::add_event(conn, case_id, "parse_problem", problem).await?;
+        cases::add_event(conn, case_id, "parse_problem", problem).await?;
     }
     if let Some(reason) = &headers.no_reply {
-        records::add_event(conn, case_id, "no_acknowledgement", reason).await?;
+        cases::add_event(conn, case_id, "no_acknowledgement", reason).await?;
     }
     Ok(())
+}
+
+/// A new case for this message, or, when an earlier attempt failed for good and the step was
+/// queued again (`loket parked retry`), the failed case brought back with its tracking code.
+async fn file_case(
+    conn: &mut Conn,
+    ctx: &Context,
+    msg: &Message,
+    new_case: &NewCase,
+) -> Result<(CaseId, String), JobError> {
+    if let (MessageState::Failed, Some(id)) = (msg.state, msg.case_id) {
+        cases::revive(conn, id, new_case).await?;
+        cases::add_event(conn, id, "retried", "the message was taken in again").await?;
+        return Ok((id, cases::tracking_code(conn, id).await?));
+    }
+    let (id, code) = cases::insert(conn, &ctx.cfg.office.code, new_case, Status::Received).await?;
+    Ok((id, code.to_string()))
 }

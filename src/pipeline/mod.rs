@@ -5,7 +5,9 @@
 //!     ──extract (per document)──► text ──classify──► sorted case + outbox ──send──► SMTP
 //!                                             └──move──► IMAP processed folder
 //! ```
-//! Every arrow is a job row enqueued in the transaction that commits the step before it.
+//! Every arrow is a job row enqueued in the transaction that commits the step before it. A
+//! claimed job's lease is renewed by this process's heartbeat ([`heartbeat`]) while the step
+//! runs; a step commits only while it still holds its lease.
 
 mod classify;
 pub mod error;
@@ -15,18 +17,77 @@ mod ocr;
 mod parked;
 mod send;
 
-use std::sync::{Arc, RwLock};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn, Instrument};
 
 use crate::classify::Catalogue;
 use crate::config::Config;
 use crate::extract::ocr::OcrPool;
-use crate::filing::jobs::{owner_id, ClaimFilter, FailOutcome};
+use crate::filing::jobs::{ClaimFilter, FailOutcome, Failure};
+use crate::filing::workers::WorkerInfo;
 use crate::filing::{BlobStore, Job, JobKind, Store};
+use crate::intake::Intake;
 use crate::notify::{Mailer, Templates};
 pub use error::JobError;
 pub use ocr::fill as ocr_fill;
+
+/// The lease tokens this process holds, renewed by its heartbeat.
+#[derive(Debug, Default)]
+pub struct HeldLeases(Mutex<HashSet<String>>);
+
+impl HeldLeases {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        match self.0.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    pub fn hold(&self, token: &str) {
+        self.lock().insert(token.to_string());
+    }
+
+    pub fn release(&self, token: &str) {
+        self.lock().remove(token);
+    }
+
+    pub fn tokens(&self) -> Vec<String> {
+        self.lock().iter().cloned().collect()
+    }
+}
+
+/// The mailbox watches this process holds (mailbox key -> lease token), renewed by its
+/// heartbeat.
+#[derive(Debug, Default)]
+pub struct HeldWatches(Mutex<std::collections::HashMap<String, String>>);
+
+impl HeldWatches {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, String>> {
+        match self.0.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    pub fn hold(&self, mailbox: &str, token: &str) {
+        self.lock().insert(mailbox.to_string(), token.to_string());
+    }
+
+    pub fn release(&self, mailbox: &str) {
+        self.lock().remove(mailbox);
+    }
+
+    fn all(&self) -> Vec<(String, String)> {
+        self.lock()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
 
 /// Everything a step needs.
 #[derive(Debug, Clone)]
@@ -39,19 +100,18 @@ pub struct Context {
     pub mailer: Option<Mailer>,
     /// OCR worker processes, shared by all steps.
     pub ocr: Arc<OcrPool>,
-    /// This process's lease owner id.
-    pub owner: String,
+    /// This process, as registered in `workers`.
+    pub worker: Arc<WorkerInfo>,
+    /// Leases held by this process's runners.
+    pub leases: Arc<HeldLeases>,
+    /// Mailbox watches held by this process.
+    pub watches: Arc<HeldWatches>,
     /// Woken when new jobs are enqueued.
     pub wake: Arc<tokio::sync::Notify>,
     /// Move jobs are waiting for the IMAP session.
     pub moves_waiting: Arc<tokio::sync::Notify>,
-}
-
-/// The host name, for lease owners.
-pub fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "localhost".into())
+    /// Stops the heartbeat ([`Context::close`]).
+    heartbeat_stop: CancellationToken,
 }
 
 impl Context {
@@ -62,6 +122,7 @@ impl Context {
         templates: Templates,
         mailer: Option<Mailer>,
         ocr: OcrPool,
+        worker: WorkerInfo,
     ) -> Self {
         Self {
             ocr: Arc::new(ocr),
@@ -71,9 +132,12 @@ impl Context {
             rules: Arc::new(RwLock::new(Arc::new(catalogue))),
             templates: Arc::new(templates),
             mailer,
-            owner: owner_id(&host_name()),
+            worker: Arc::new(worker),
+            leases: Arc::new(HeldLeases::default()),
+            watches: Arc::new(HeldWatches::default()),
             wake: Arc::new(tokio::sync::Notify::new()),
             moves_waiting: Arc::new(tokio::sync::Notify::new()),
+            heartbeat_stop: CancellationToken::new(),
         }
     }
 
@@ -92,6 +156,77 @@ impl Context {
             Err(poisoned) => *poisoned.into_inner() = Arc::new(catalogue),
         }
     }
+
+    /// What the sources (mailbox, spool) need to store what they take in.
+    pub fn intake(&self) -> Intake {
+        Intake {
+            store: self.store.clone(),
+            blobs: self.blobs.clone(),
+            wake: self.wake.clone(),
+            worker_id: self.worker.id.clone(),
+            max_message_bytes: self.cfg.limits.max_message_bytes,
+        }
+    }
+
+    /// Register this process and start its heartbeat.
+    pub async fn start(&self) -> Result<(), JobError> {
+        self.store.register_worker(&self.worker).await?;
+        let ctx = self.clone();
+        tokio::spawn(async move { heartbeat(ctx).await });
+        Ok(())
+    }
+
+    /// Stop the heartbeat, give back leases still held, mark this worker stopped, close the
+    /// pool. The process may still exit without it: leases then expire.
+    pub async fn close(&self) {
+        self.heartbeat_stop.cancel();
+        let tokens = self.leases.tokens();
+        if let Err(e) = self.store.release_leases(&tokens).await {
+            warn!(error = %error_chain(&e), "could not give back leases; they expire by themselves");
+        }
+        if let Err(e) = self.store.worker_stopped(&self.worker.id).await {
+            warn!(error = %error_chain(&e), "could not record this worker as stopped");
+        }
+        self.store.close().await;
+    }
+}
+
+/// Renew this process's leases and its `workers` row every third of the lease. A lease found
+/// taken over (this process was paused past it) is dropped: its step will fail to commit.
+async fn heartbeat(ctx: Context) {
+    let period = Duration::from_millis((ctx.store.lease_ms() / 3).max(200) as u64);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(period) => {}
+            _ = ctx.heartbeat_stop.cancelled() => return,
+        }
+        let tokens = ctx.leases.tokens();
+        match ctx.store.renew_leases(&tokens).await {
+            Ok(held) => {
+                for lost in tokens.iter().filter(|t| !held.contains(t)) {
+                    warn!(
+                        token = %lost,
+                        "a lease was taken over by another worker (this process was paused or cut off)"
+                    );
+                    ctx.leases.release(lost);
+                }
+            }
+            Err(e) => warn!(error = %error_chain(&e), "heartbeat: cannot renew leases"),
+        }
+        for (mailbox, token) in ctx.watches.all() {
+            match ctx.store.renew_watch(&mailbox, &token).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    warn!(%mailbox, "the mailbox watch was taken over by another worker");
+                    ctx.watches.release(&mailbox);
+                }
+                Err(e) => warn!(error = %error_chain(&e), "heartbeat: cannot renew the mailbox watch"),
+            }
+        }
+        if let Err(e) = ctx.store.worker_heartbeat(&ctx.worker.id).await {
+            warn!(error = %error_chain(&e), "heartbeat: cannot record this worker");
+        }
+    }
 }
 
 /// What one pass over the queue did.
@@ -102,6 +237,8 @@ pub struct DrainReport {
     pub parked: usize,
     /// Transient failures (SMTP or database unreachable) met in this pass.
     pub transient: usize,
+    /// Steps whose lease was taken over before they could commit.
+    pub lost: usize,
 }
 
 /// SMTP sessions used at once. Sending is network-bound (each mail waits on the server, and on
@@ -115,6 +252,7 @@ impl DrainReport {
         self.retrying += other.retrying;
         self.parked += other.parked;
         self.transient += other.transient;
+        self.lost += other.lost;
     }
 }
 
@@ -157,7 +295,7 @@ pub async fn drain(ctx: &Context, once_started: Option<i64>) -> Result<DrainRepo
 /// what is left (a job's next step is enqueued before its own runner looks again).
 async fn drain_one(ctx: &Context, filter: ClaimFilter<'_>) -> Result<DrainReport, JobError> {
     let mut report = DrainReport::default();
-    while let Some(job) = ctx.store.claim(filter, &ctx.owner).await? {
+    while let Some(job) = ctx.store.claim(filter, &ctx.worker.id).await? {
         run_claimed(ctx, job, &mut report).await?;
     }
     Ok(report)
@@ -184,10 +322,21 @@ async fn drain_sends(
     }
 }
 
-/// Run one claimed job and record its outcome.
+/// Run one claimed job and record its outcome; its lease is renewed by the heartbeat meanwhile.
 pub async fn run_claimed(
     ctx: &Context,
     job: Job,
+    report: &mut DrainReport,
+) -> Result<(), JobError> {
+    ctx.leases.hold(&job.lease.token);
+    let result = run_and_record(ctx, &job, report).await;
+    ctx.leases.release(&job.lease.token);
+    result
+}
+
+async fn run_and_record(
+    ctx: &Context,
+    job: &Job,
     report: &mut DrainReport,
 ) -> Result<(), JobError> {
     let max = ctx.cfg.limits.max_attempts;
@@ -197,40 +346,47 @@ pub async fn run_claimed(
             "gave up after {} attempts that did not finish (worker crashed?)",
             job.attempts - 1
         );
-        ctx.store.park_job(&job, &why).await?;
-        on_parked(ctx, &job, &why).await;
-        report.parked += 1;
+        if ctx.store.park_job(job, &why).await? {
+            on_parked(ctx, job, &why).await;
+            report.parked += 1;
+        }
         return Ok(());
     }
-    let span = tracing::info_span!(
-        "job",
-        id = job.id,
-        kind = job.kind.as_str(),
-        target = job.target
-    );
-    let result = run_step(ctx, &job).instrument(span.clone()).await;
+    let span = tracing::info_span!("job", id = %job.id, target = %job.target);
+    let result = run_step(ctx, job).instrument(span.clone()).await;
     let _enter = span.enter();
-    match result {
-        Ok(()) => report.done += 1,
-        Err(err) => {
-            let transient = err.is_transient();
-            let text = error_chain(&err);
-            match ctx.store.fail_job(&job, &text, transient, max).await? {
-                FailOutcome::Retry if transient => {
-                    report.transient += 1;
-                    report.retrying += 1;
-                    warn!(error = %text, "step failed, will retry when the service is back");
-                }
-                FailOutcome::Retry => {
-                    report.retrying += 1;
-                    warn!(error = %text, attempt = job.attempts, "step failed, will retry");
-                }
-                FailOutcome::Parked => {
-                    report.parked += 1;
-                    error!(error = %text, "step failed {} times, parked for an officer", job.attempts);
-                    on_parked(ctx, &job, &text).await;
-                }
-            }
+    let err = match result {
+        Ok(()) => {
+            report.done += 1;
+            return Ok(());
+        }
+        Err(err) => err,
+    };
+    if let JobError::LeaseLost(lost) = &err {
+        report.lost += 1;
+        warn!(error = %lost, "late commit refused: another worker finished this step");
+        return Ok(());
+    }
+    let failure = err.failure();
+    let text = error_chain(&err);
+    match ctx.store.fail_job(job, &text, failure, max).await? {
+        FailOutcome::Retry if failure == Failure::Outage => {
+            report.transient += 1;
+            report.retrying += 1;
+            warn!(error = %text, "step failed, will retry when the service is back");
+        }
+        FailOutcome::Retry => {
+            report.retrying += 1;
+            warn!(error = %text, attempt = job.attempts, "step failed, will retry");
+        }
+        FailOutcome::Parked => {
+            report.parked += 1;
+            error!(error = %text, "step failed {} times, parked for an officer", job.attempts);
+            on_parked(ctx, job, &text).await;
+        }
+        FailOutcome::LeaseLost => {
+            report.lost += 1;
+            warn!(error = %text, "step failed after its lease was taken over; not recorded");
         }
     }
     Ok(())
@@ -238,15 +394,19 @@ pub async fn run_claimed(
 
 /// Run the step in its own task so a panic in a parser is an error of this job, not the worker.
 async fn run_step(ctx: &Context, job: &Job) -> Result<(), JobError> {
+    use crate::filing::JobTarget;
     let (ctx2, job2) = (ctx.clone(), job.clone());
     let handle = tokio::spawn(
         async move {
-            match job2.kind {
-                JobKind::Intake => intake::run(&ctx2, &job2).await,
-                JobKind::Extract => extract::run(&ctx2, &job2).await,
-                JobKind::Classify => classify::run(&ctx2, &job2).await,
-                JobKind::Send => send::run(&ctx2, &job2).await,
-                JobKind::Move => Err(JobError::Other("move jobs run in the IMAP session".into())),
+            match job2.target {
+                JobTarget::Intake(id) => intake::run(&ctx2, &job2, id).await,
+                JobTarget::Extract(id) => extract::run(&ctx2, &job2, id).await,
+                JobTarget::Classify(id) => classify::run(&ctx2, &job2, id).await,
+                JobTarget::Send(id) => send::run(&ctx2, &job2, id).await,
+                JobTarget::Move(_) | JobTarget::Letter(_) => Err(JobError::Other(
+                    "move and letter jobs are run by the mailbox watcher and `loket letters`"
+                        .into(),
+                )),
             }
         }
         .in_current_span(),
@@ -289,11 +449,7 @@ async fn on_parked(ctx: &Context, job: &Job, why: &str) {
     if let Err(e) = parked::record_parked(ctx, job, why).await {
         error!(error = %error_chain(&e), "could not record the parked step on its case");
     } else {
-        info!(
-            kind = job.kind.as_str(),
-            target = job.target,
-            "parked step recorded"
-        );
+        info!(target = %job.target, "parked step recorded");
     }
 }
 
@@ -303,5 +459,18 @@ pub(crate) fn crash_point(step: &str) {
     if std::env::var("LOKET_TEST_CRASH_AFTER").is_ok_and(|v| v == step) {
         eprintln!("LOKET_TEST_CRASH_AFTER={step}: aborting");
         std::process::abort();
+    }
+}
+
+/// A test hook: `LOKET_TEST_STALL_IN=<step>` makes that step wait this many seconds
+/// (`LOKET_TEST_STALL_SECONDS`, default 5) after claiming, so tests can catch a worker holding a
+/// job (to kill or pause it) at a moment of their choosing.
+pub(crate) async fn stall_point(step: &str) {
+    if std::env::var("LOKET_TEST_STALL_IN").is_ok_and(|v| v == step) {
+        let secs: u64 = std::env::var("LOKET_TEST_STALL_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(5);
+        tokio::time::sleep(Duration::from_secs(secs)).await;
     }
 }

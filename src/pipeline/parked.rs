@@ -1,76 +1,91 @@
 //! Parked steps: a step given up on is shown on its case, and the case goes on where it can
-//! (a document that can't be read no longer holds up sorting).
+//! (a document that can't be read no longer holds up sorting; a message that can't be taken in
+//! still becomes a case, status `failed`, that officers find, and leaves the inbox).
 
 use super::{Context, JobError};
-use crate::filing::records;
-use crate::filing::store::QueryContext;
-use crate::filing::{Job, JobKind};
+use crate::domain::{Channel, Status};
+use crate::filing::cases::{self, NewCase};
+use crate::filing::jobs::enqueue;
+use crate::filing::messages::{self, Source};
+use crate::filing::{documents, outbox, Conn, Job, JobTarget, MessageId};
 
 /// Show a parked step on its case so officers see it.
 pub(crate) async fn record_parked(ctx: &Context, job: &Job, why: &str) -> Result<(), JobError> {
     let mut tx = ctx.store.begin_write().await?;
-    let case_id: Option<i64> = match job.kind {
-        JobKind::Intake | JobKind::Move => {
-            sqlx::query("UPDATE messages SET error = $1, state = CASE WHEN state = 'new' THEN 'failed' ELSE state END WHERE id = $2")
-                .bind(why)
-                .bind(job.target)
-                .execute(&mut *tx)
-                .await
-                .what("record failed message")?;
-            sqlx::query_scalar("SELECT case_id FROM messages WHERE id = $1")
-                .bind(job.target)
-                .fetch_one(&mut *tx)
-                .await
-                .what("find case")?
+    let case_id = match job.target {
+        JobTarget::Intake(id) => Some(failed_intake(&mut tx, ctx, id, why).await?),
+        JobTarget::Move(id) => messages::get(&mut tx, id).await?.case_id,
+        JobTarget::Extract(id) => {
+            let case_id = documents::mark_failed(&mut tx, id, &format!("processing failed: {why}"))
+                .await?;
+            if let Some(case_id) = case_id {
+                // The case goes on without this document.
+                super::extract::queue_sorting_if_all_read(&mut tx, case_id).await?;
+            }
+            case_id
         }
-        JobKind::Extract => {
-            sqlx::query("UPDATE documents SET state = 'done', error = $1, error_alasan = 'berkas tidak dapat diproses' WHERE id = $2")
-                .bind(format!("processing failed: {why}"))
-                .bind(job.target)
-                .execute(&mut *tx)
-                .await
-                .what("record failed document")?;
-            let case_id: i64 = sqlx::query_scalar("SELECT case_id FROM documents WHERE id = $1")
-                .bind(job.target)
-                .fetch_one(&mut *tx)
-                .await
-                .what("find case")?;
-            // The case goes on without this document.
-            super::extract::queue_sorting_if_all_read(&mut tx, case_id).await?;
-            Some(case_id)
+        JobTarget::Classify(id) => {
+            cases::mark_failed(&mut tx, id, why).await?;
+            Some(id)
         }
-        JobKind::Classify => {
-            sqlx::query("UPDATE cases SET status = 'failed', error = $1 WHERE id = $2")
-                .bind(why)
-                .bind(job.target)
-                .execute(&mut *tx)
-                .await
-                .what("record failed case")?;
-            Some(job.target)
-        }
-        JobKind::Send => {
-            sqlx::query("UPDATE outbox SET state = 'failed', error = $1 WHERE id = $2")
-                .bind(why)
-                .bind(job.target)
-                .execute(&mut *tx)
-                .await
-                .what("record failed mail")?;
-            sqlx::query_scalar("SELECT case_id FROM outbox WHERE id = $1")
-                .bind(job.target)
-                .fetch_optional(&mut *tx)
-                .await
-                .what("find case")?
-        }
+        JobTarget::Send(id) => outbox::mark_failed(&mut tx, id, why).await?,
+        JobTarget::Letter(_) => None,
     };
     if let Some(case_id) = case_id {
-        records::add_event(
+        cases::add_event(
             &mut tx,
             case_id,
-            &format!("{}_failed", job.kind.as_str()),
+            &format!("{}_failed", job.kind().as_str()),
             why,
         )
         .await?;
     }
-    tx.commit().await.what("commit parked step")?;
+    crate::filing::store::commit(tx).await?;
     Ok(())
+}
+
+/// A message that could not be taken in becomes a case with status `failed` (or marks its
+/// case failed), and an email leaves the inbox like any filed message.
+async fn failed_intake(
+    conn: &mut Conn,
+    ctx: &Context,
+    id: MessageId,
+    why: &str,
+) -> Result<crate::filing::CaseId, JobError> {
+    let msg = messages::get(conn, id).await?;
+    let case_id = match msg.case_id {
+        Some(case_id) => {
+            cases::mark_failed(conn, case_id, why).await?;
+            case_id
+        }
+        None => {
+            let channel = if msg.source == Source::Imap {
+                Channel::Email
+            } else {
+                Channel::Postal
+            };
+            let new_case = NewCase {
+                channel: Some(channel),
+                subject: Some(
+                    msg.original_name
+                        .clone()
+                        .unwrap_or_else(|| "(pesan tidak dapat diproses)".into()),
+                ),
+                error: Some(format!(
+                    "Pesan tidak dapat diproses (processing failed): {why}"
+                )),
+                received_at: msg.received_at,
+                ..NewCase::default()
+            };
+            let (case_id, _) =
+                cases::insert(conn, &ctx.cfg.office.code, &new_case, Status::Failed).await?;
+            cases::add_event(conn, case_id, "received", "message could not be taken in").await?;
+            case_id
+        }
+    };
+    messages::mark_failed(conn, id, case_id, why).await?;
+    if msg.source == Source::Imap {
+        enqueue(conn, JobTarget::Move(id)).await?;
+    }
+    Ok(case_id)
 }

@@ -1,0 +1,132 @@
+//! Mailbox state: the last UID stored per mailbox, and the lease of its one watcher.
+//!
+//! `last_uid` only moves forward for the same UIDVALIDITY (a slow runner committing late can't
+//! move it back), and a new UIDVALIDITY starts over. The watcher lease is a row like a job's
+//! lease, not a session lock: a paused process loses it when it stops renewing.
+
+use super::now_ms;
+use super::store::{Conn, QueryContext, Store, StoreError};
+
+/// What is known of a mailbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct MailboxState {
+    pub uidvalidity: i64,
+    pub last_uid: i64,
+}
+
+/// The stored state of `mailbox`, if any.
+pub async fn state(conn: &mut Conn, mailbox: &str) -> Result<Option<MailboxState>, StoreError> {
+    sqlx::query_as("SELECT uidvalidity, last_uid FROM mailbox_state WHERE mailbox = $1")
+        .bind(mailbox)
+        .fetch_optional(conn)
+        .await
+        .what("read mailbox state")
+}
+
+/// Record that every message up to `last_uid` under `uidvalidity` is stored. Never moves
+/// `last_uid` back for the same UIDVALIDITY.
+pub async fn save_state(
+    conn: &mut Conn,
+    mailbox: &str,
+    uidvalidity: i64,
+    last_uid: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO mailbox_state (mailbox, uidvalidity, last_uid, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (mailbox) DO UPDATE SET \
+         last_uid = CASE WHEN mailbox_state.uidvalidity <> $2 THEN $3 \
+                         WHEN mailbox_state.last_uid < $3 THEN $3 ELSE mailbox_state.last_uid END, \
+         uidvalidity = $2, updated_at = $4",
+    )
+    .bind(mailbox)
+    .bind(uidvalidity)
+    .bind(last_uid)
+    .bind(now_ms())
+    .execute(conn)
+    .await
+    .what("save mailbox state")?;
+    Ok(())
+}
+
+/// Who watches a mailbox now.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Watcher {
+    pub watcher: String,
+    pub watch_until: i64,
+}
+
+impl Store {
+    /// Become the watcher of `mailbox` unless another live worker is; returns the lease token.
+    pub async fn acquire_watch(
+        &self,
+        mailbox: &str,
+        worker: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let now = now_ms();
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let mut conn = self.conn().await?;
+        sqlx::query(
+            "INSERT INTO mailbox_state (mailbox, uidvalidity, last_uid, updated_at) VALUES ($1, 0, 0, $2) \
+             ON CONFLICT (mailbox) DO NOTHING",
+        )
+        .bind(mailbox)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .what("create mailbox state")?;
+        let won = sqlx::query(
+            "UPDATE mailbox_state SET watcher = $1, watch_token = $2, watch_until = $3 WHERE mailbox = $4 \
+             AND (watch_until IS NULL OR watch_until < $5 OR watcher = $1)",
+        )
+        .bind(worker)
+        .bind(&token)
+        .bind(now + self.lease_ms())
+        .bind(mailbox)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .what("take the mailbox watch")?;
+        Ok((won.rows_affected() == 1).then_some(token))
+    }
+
+    /// Renew the watch; false when another worker took it over (this one was paused).
+    pub async fn renew_watch(&self, mailbox: &str, token: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE mailbox_state SET watch_until = $1 WHERE mailbox = $2 AND watch_token = $3",
+        )
+        .bind(now_ms() + self.lease_ms())
+        .bind(mailbox)
+        .bind(token)
+        .execute(self.pool())
+        .await
+        .what("renew the mailbox watch")?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Give the watch up (shutdown), so another worker takes it at once.
+    pub async fn release_watch(&self, mailbox: &str, token: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE mailbox_state SET watcher = NULL, watch_token = NULL, watch_until = NULL \
+             WHERE mailbox = $1 AND watch_token = $2",
+        )
+        .bind(mailbox)
+        .bind(token)
+        .execute(self.pool())
+        .await
+        .what("release the mailbox watch")?;
+        Ok(())
+    }
+
+    /// The live watcher of `mailbox`, if any.
+    pub async fn watcher_of(&self, mailbox: &str) -> Result<Option<Watcher>, StoreError> {
+        sqlx::query_as(
+            "SELECT watcher, watch_until FROM mailbox_state WHERE mailbox = $1 \
+             AND watcher IS NOT NULL AND watch_until >= $2",
+        )
+        .bind(mailbox)
+        .bind(now_ms())
+        .fetch_optional(self.pool())
+        .await
+        .what("read the mailbox watch")
+    }
+}
