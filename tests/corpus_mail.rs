@@ -76,8 +76,8 @@ async fn real_world_mail_goes_through_without_crash_or_hang() {
         report.jobs.parked, 0,
         "no step failed three times: {report:?}"
     );
-    let ctx = app.context().await;
-    let unfinished = ctx.store.job_counts().await.unwrap();
+    let store = app.store().await;
+    let unfinished = store.job_counts().await.unwrap();
     let unfinished: Vec<_> = unfinished
         .into_iter()
         .filter(|(k, _, _)| k != "send")
@@ -85,12 +85,12 @@ async fn real_world_mail_goes_through_without_crash_or_hang() {
     let errors: Vec<(String, Option<String>)> = sqlx::query_as(
         "SELECT kind, last_error FROM jobs WHERE state <> 'done' AND kind <> 'send'",
     )
-    .fetch_all(&ctx.store.pool)
+    .fetch_all(&app.sql().await)
     .await
     .unwrap();
     assert!(unfinished.is_empty(), "{unfinished:?} {errors:?}");
     let filed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE case_id IS NOT NULL")
-        .fetch_one(&ctx.store.pool)
+        .fetch_one(&app.sql().await)
         .await
         .unwrap();
     assert_eq!(

@@ -375,12 +375,12 @@ async fn uidvalidity_change_rescans_without_duplicates() {
     // Put the message back into the inbox and pretend the mailbox was rebuilt.
     let processed = app.processed().await;
     app.deliver(&processed[0]).await;
-    let ctx = app.context().await;
+    let db = app.sql().await;
     sqlx::query("UPDATE mailbox_state SET uidvalidity = uidvalidity + 1")
-        .execute(&ctx.store.pool)
+        .execute(&db)
         .await
         .unwrap();
-    ctx.store.pool.close().await;
+    db.close().await;
     app.run_once().await;
     assert_eq!(app.cases().await.len(), 1, "same content, same case");
     assert_eq!(acks_to(&a, 1).await.len(), 1);

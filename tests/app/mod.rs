@@ -106,15 +106,28 @@ impl TestApp {
     }
 
     pub async fn context(&self) -> Context {
-        worker::context(self.config()).await.expect("worker starts")
+        worker::context(self.config(), "test")
+            .await
+            .expect("worker starts")
     }
 
     /// `run --once` in this process.
     pub async fn run_once(&self) -> OnceReport {
         let ctx = self.context().await;
         let report = worker::run_once(&ctx).await.expect("run --once");
-        ctx.store.pool.close().await;
+        ctx.close().await;
         report
+    }
+
+    /// A direct connection to this instance's database, for checks the repositories don't
+    /// offer (tests only: loket itself keeps SQL inside `filing/`).
+    pub async fn sql(&self) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        sqlx::any::AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&self.db_url)
+            .await
+            .expect("test connects to its database")
     }
 
     /// Deliver a raw message to this test's INBOX.
@@ -125,22 +138,24 @@ impl TestApp {
     }
 
     pub async fn cases(&self) -> Vec<CaseView> {
-        let ctx = self.context().await;
-        let cases = ctx.store.list_cases(&Default::default()).await.unwrap();
-        ctx.store.pool.close().await;
+        let store = self.store().await;
+        let cases = store.list_cases(&Default::default()).await.unwrap();
+        store.close().await;
         cases
     }
 
     pub async fn show(&self, code: &str) -> CaseView {
-        let ctx = self.context().await;
-        let case = ctx
-            .store
-            .show_case(code)
-            .await
-            .unwrap()
-            .expect("case exists");
-        ctx.store.pool.close().await;
+        let store = self.store().await;
+        let case = store.show_case(code).await.unwrap().expect("case exists");
+        store.close().await;
         case
+    }
+
+    /// The store alone (no worker registered).
+    pub async fn store(&self) -> loket::filing::Store {
+        loket::filing::Store::open(&self.db_url, 2)
+            .await
+            .expect("store opens")
     }
 
     pub async fn inbox(&self) -> Vec<Vec<u8>> {
