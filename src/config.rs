@@ -329,7 +329,9 @@ impl Config {
             out.push("worker.concurrency and ocr.workers must be at least 1".into());
         }
         if self.worker.lease_seconds < 3 {
-            out.push("worker.lease_seconds must be at least 3 (heartbeats renew every third)".into());
+            out.push(
+                "worker.lease_seconds must be at least 3 (heartbeats renew every third)".into(),
+            );
         }
         out
     }

@@ -47,7 +47,15 @@ pub async fn context(cfg: Config, command: &str) -> Result<Context, WorkerError>
             .map_err(|e| WorkerError::Unreachable(format!("OCR worker program: {e}")))?,
     );
     let worker = WorkerInfo::this_process(command);
-    let ctx = Context::new(Arc::new(cfg), store, catalogue, templates, mailer, ocr, worker);
+    let ctx = Context::new(
+        Arc::new(cfg),
+        store,
+        catalogue,
+        templates,
+        mailer,
+        ocr,
+        worker,
+    );
     ctx.start().await?;
     Ok(ctx)
 }
@@ -118,6 +126,10 @@ async fn take_watch(
             Ok(Some(token))
         }
         None => {
+            if let Some(token) = wait_for_dead_watcher(ctx, &key).await? {
+                ctx.watches.hold(&key, &token);
+                return Ok(Some(token));
+            }
             let by = ctx
                 .store
                 .watcher_of(&key)
@@ -131,6 +143,29 @@ async fn take_watch(
                 .push(format!("mailbox {key} (watched by worker {by})"));
             Ok(None)
         }
+    }
+}
+
+/// The watch of `key` is held. A live holder heartbeats at least every
+/// [`pipeline::heartbeat_period`]; one that does not within that time has died (its lease then
+/// runs out): wait for the watch. Returns the token if it was taken, None if the holder lives.
+async fn wait_for_dead_watcher(ctx: &Context, key: &str) -> Result<Option<String>, WorkerError> {
+    let started = now_ms();
+    let deadline = started + ctx.store.lease_ms() + 500;
+    loop {
+        if let Some(token) = ctx.store.acquire_watch(key, &ctx.worker.id).await? {
+            info!("the previous watcher of the mailbox stopped; this run takes the mailbox");
+            return Ok(Some(token));
+        }
+        let Some(holder) = ctx.store.watcher_of(key).await? else {
+            continue;
+        };
+        let beat = ctx.store.heartbeat_of(&holder.watcher).await?.unwrap_or(0);
+        let now = now_ms();
+        if beat > started || now > deadline {
+            return Ok(None);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 
@@ -337,7 +372,10 @@ async fn watch_with_lease(ctx: &Context, mb: &Mailbox, token: &str, cancel: &Can
         match watch_session(ctx, mb, token, cancel, &mut backoff).await {
             Ok(()) => return,
             Err(ImapError::WatchLost { .. }) => {
-                warn!(server = mb.server(), "the mailbox watch was taken over (this worker was paused?)");
+                warn!(
+                    server = mb.server(),
+                    "the mailbox watch was taken over (this worker was paused?)"
+                );
                 return;
             }
             Err(e) => {

@@ -137,7 +137,11 @@ async fn failures_retry_then_park_but_outages_never_park() {
 async fn a_lease_that_is_not_renewed_is_taken_over_and_the_late_commit_is_refused() {
     for (name, store, _dir) in stores_with(1).await {
         enqueue_one(&store, JobTarget::Extract(loket::filing::DocumentId(3))).await;
-        let paused = store.claim(ALL, "paused-worker").await.unwrap().expect(name);
+        let paused = store
+            .claim(ALL, "paused-worker")
+            .await
+            .unwrap()
+            .expect(name);
         assert!(store.claim(ALL, "other").await.unwrap().is_none());
         // The paused worker does not heartbeat: its lease runs out.
         tokio::time::sleep(Duration::from_millis(1300)).await;
@@ -225,7 +229,11 @@ async fn a_commit_racing_a_takeover_rolls_back_its_effects() {
             "{name}"
         );
         let case = store
-            .show_case(&cases::tracking_code(&mut store.conn().await.unwrap(), case_id).await.unwrap())
+            .show_case(
+                &cases::tracking_code(&mut store.conn().await.unwrap(), case_id)
+                    .await
+                    .unwrap(),
+            )
             .await
             .unwrap()
             .unwrap();
@@ -246,7 +254,10 @@ async fn heartbeats_keep_a_long_step_leased() {
         let long = store.claim(ALL, "ocr-worker").await.unwrap().expect(name);
         for _ in 0..4 {
             tokio::time::sleep(Duration::from_millis(400)).await;
-            let held = store.renew_leases(&[long.lease.token.clone()]).await.unwrap();
+            let held = store
+                .renew_leases(&[long.lease.token.clone()])
+                .await
+                .unwrap();
             assert_eq!(held, vec![long.lease.token.clone()], "{name}");
         }
         assert!(
@@ -309,8 +320,14 @@ async fn the_same_mailbox_uid_is_stored_once() {
     for (name, store, _dir) in stores().await {
         let mut conn = store.conn().await.unwrap();
         let msg = imap_message(42, "ab");
-        assert!(messages::insert(&mut conn, &msg).await.unwrap().is_some(), "{name}");
-        assert!(messages::insert(&mut conn, &msg).await.unwrap().is_none(), "{name}");
+        assert!(
+            messages::insert(&mut conn, &msg).await.unwrap().is_some(),
+            "{name}"
+        );
+        assert!(
+            messages::insert(&mut conn, &msg).await.unwrap().is_none(),
+            "{name}"
+        );
         let new_validity = NewMessage {
             uidvalidity: Some(2),
             ..msg.clone()
@@ -367,7 +384,10 @@ async fn two_copies_of_one_message_id_racing_file_one_case() {
         assert_eq!(ok, 1, "{name}: exactly one copy is filed");
         let err = outcomes.into_iter().find_map(Result::err).unwrap();
         assert!(err.is_conflict(), "{name}: {err}");
-        assert_eq!(store.list_cases(&Default::default()).await.unwrap().len(), 1);
+        assert_eq!(
+            store.list_cases(&Default::default()).await.unwrap().len(),
+            1
+        );
     }
 }
 
@@ -453,10 +473,7 @@ async fn an_edited_migration_stops_start_up_with_a_clear_error() {
         pool.close().await;
         let err = Store::open(&url, 2).await.expect_err(name);
         let text = err.to_string();
-        assert!(
-            text.contains("migration 1 was changed"),
-            "{name}: {text}"
-        );
+        assert!(text.contains("migration 1 was changed"), "{name}: {text}");
     }
 }
 

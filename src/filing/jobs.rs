@@ -441,9 +441,7 @@ impl Store {
                 ("pending", -1, job.retries + 1, delay)
             }
             Failure::Conflict => ("pending", -1, job.retries, 200),
-            Failure::Error if job.attempts >= max_attempts as i64 => {
-                ("parked", 0, job.retries, 0)
-            }
+            Failure::Error if job.attempts >= max_attempts as i64 => ("parked", 0, job.retries, 0),
             Failure::Error => ("pending", 0, job.retries, 5_000 * job.attempts),
         };
         let done = sqlx::query(

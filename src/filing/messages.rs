@@ -255,7 +255,10 @@ pub async fn case_of_message_id(
 }
 
 /// The tracking code of the case a message was filed under.
-pub async fn tracking_code_of(conn: &mut Conn, id: MessageId) -> Result<Option<String>, StoreError> {
+pub async fn tracking_code_of(
+    conn: &mut Conn,
+    id: MessageId,
+) -> Result<Option<String>, StoreError> {
     sqlx::query_scalar(
         "SELECT c.tracking_code FROM messages m JOIN cases c ON c.id = m.case_id WHERE m.id = $1",
     )

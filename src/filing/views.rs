@@ -270,12 +270,13 @@ impl Store {
     }
 
     async fn history(&self, case_id: CaseId) -> Result<Vec<EventView>, StoreError> {
-        let rows: Vec<EventRecord> =
-            sqlx::query_as("SELECT at, event, detail FROM events WHERE case_id = $1 ORDER BY at, id")
-                .bind(case_id)
-                .fetch_all(self.pool())
-                .await
-                .what("list events")?;
+        let rows: Vec<EventRecord> = sqlx::query_as(
+            "SELECT at, event, detail FROM events WHERE case_id = $1 ORDER BY at, id",
+        )
+        .bind(case_id)
+        .fetch_all(self.pool())
+        .await
+        .what("list events")?;
         Ok(rows
             .into_iter()
             .map(|r| EventView {

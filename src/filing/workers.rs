@@ -102,6 +102,15 @@ impl Store {
         Ok(())
     }
 
+    /// When the worker last heartbeat (None: unknown worker).
+    pub async fn heartbeat_of(&self, id: &str) -> Result<Option<i64>, StoreError> {
+        sqlx::query_scalar("SELECT heartbeat_at FROM workers WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+            .what("read worker heartbeat")
+    }
+
     /// The worker stopped cleanly.
     pub async fn worker_stopped(&self, id: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE workers SET stopped_at = $1, heartbeat_at = $1 WHERE id = $2")

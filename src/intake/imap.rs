@@ -506,7 +506,11 @@ impl Mailbox {
             .await?;
             if caps.has_str("UIDPLUS") {
                 self.timed("UID EXPUNGE", async {
-                    session.uid_expunge(&set).await?.try_collect::<Vec<_>>().await
+                    session
+                        .uid_expunge(&set)
+                        .await?
+                        .try_collect::<Vec<_>>()
+                        .await
                 })
                 .await?;
             } else {

@@ -138,11 +138,7 @@ async fn postal_details(
     case: &mut CaseRow,
     docs: &[DocRow],
 ) -> Result<(), JobError> {
-    let text: String = docs
-        .iter()
-        .map(text_of)
-        .collect::<Vec<_>>()
-        .join("\n");
+    let text: String = docs.iter().map(text_of).collect::<Vec<_>>().join("\n");
     let merged = case.applicant.clone().or(&applicant_from_form(&text));
     if merged == case.applicant {
         return Ok(());

@@ -57,44 +57,43 @@ async fn intake_postal(ctx: &Context, job: &Job, msg: &Message) -> Result<(), Jo
         subject: msg.original_name.clone(),
         ..MessageHeaders::default()
     };
-    let (case_id, code, state) = match messages::case_of_identical(&mut tx, &msg.sha256, msg.id)
-        .await?
-    {
-        Some(case_id) => (
-            case_id,
-            cases::tracking_code(&mut tx, case_id).await?,
-            MessageState::Duplicate,
-        ),
-        None => {
-            let new_case = NewCase {
-                channel: Some(Channel::Postal),
-                applicant: details.clone(),
-                subject: Some(format!("Berkas pos: {name}")),
-                received_at: msg.received_at,
-                ..NewCase::default()
-            };
-            let (id, code) = file_case(&mut tx, ctx, msg, &new_case).await?;
-            cases::add_event(
-                &mut tx,
-                id,
-                "received",
-                &format!("scanned postal file {name} ({})", msg.source.as_str()),
-            )
-            .await?;
-            let doc = NewDocument {
-                case_id: id,
-                position: 0,
-                filename: &name,
-                original_filename: msg.original_name.as_deref(),
-                declared_type: "application/octet-stream",
-                sha256: &msg.sha256,
-                size: msg.size,
-            };
-            let doc_id = documents::insert(&mut tx, &doc).await?;
-            enqueue(&mut tx, JobTarget::Extract(doc_id)).await?;
-            (id, code, MessageState::Filed)
-        }
-    };
+    let (case_id, code, state) =
+        match messages::case_of_identical(&mut tx, &msg.sha256, msg.id).await? {
+            Some(case_id) => (
+                case_id,
+                cases::tracking_code(&mut tx, case_id).await?,
+                MessageState::Duplicate,
+            ),
+            None => {
+                let new_case = NewCase {
+                    channel: Some(Channel::Postal),
+                    applicant: details.clone(),
+                    subject: Some(format!("Berkas pos: {name}")),
+                    received_at: msg.received_at,
+                    ..NewCase::default()
+                };
+                let (id, code) = file_case(&mut tx, ctx, msg, &new_case).await?;
+                cases::add_event(
+                    &mut tx,
+                    id,
+                    "received",
+                    &format!("scanned postal file {name} ({})", msg.source.as_str()),
+                )
+                .await?;
+                let doc = NewDocument {
+                    case_id: id,
+                    position: 0,
+                    filename: &name,
+                    original_filename: msg.original_name.as_deref(),
+                    declared_type: "application/octet-stream",
+                    sha256: &msg.sha256,
+                    size: msg.size,
+                };
+                let doc_id = documents::insert(&mut tx, &doc).await?;
+                enqueue(&mut tx, JobTarget::Extract(doc_id)).await?;
+                (id, code, MessageState::Filed)
+            }
+        };
     if state == MessageState::Duplicate {
         cases::add_event(
             &mut tx,
@@ -286,7 +285,11 @@ async fn existing_case(
     };
     if let Some(mid) = &p.message_id {
         if let Some(case_id) = messages::case_of_message_id(conn, mid, &sender, msg.id).await? {
-            return Ok(Some((case_id, cases::tracking_code(conn, case_id).await?, true)));
+            return Ok(Some((
+                case_id,
+                cases::tracking_code(conn, case_id).await?,
+                true,
+            )));
         }
     }
     let subject = p.subject.as_deref().unwrap_or("");

@@ -191,10 +191,16 @@ impl Context {
     }
 }
 
-/// Renew this process's leases and its `workers` row every third of the lease. A lease found
+/// How often a live process heartbeats: a third of the lease, at most every five seconds (so
+/// `run --once` can tell a live mailbox watcher from a dead one quickly).
+pub fn heartbeat_period(store: &Store) -> Duration {
+    Duration::from_millis((store.lease_ms() / 3).clamp(200, 5_000) as u64)
+}
+
+/// Renew this process's leases and its `workers` row every [`heartbeat_period`]. A lease found
 /// taken over (this process was paused past it) is dropped: its step will fail to commit.
 async fn heartbeat(ctx: Context) {
-    let period = Duration::from_millis((ctx.store.lease_ms() / 3).max(200) as u64);
+    let period = heartbeat_period(&ctx.store);
     loop {
         tokio::select! {
             _ = tokio::time::sleep(period) => {}
@@ -220,7 +226,9 @@ async fn heartbeat(ctx: Context) {
                     warn!(%mailbox, "the mailbox watch was taken over by another worker");
                     ctx.watches.release(&mailbox);
                 }
-                Err(e) => warn!(error = %error_chain(&e), "heartbeat: cannot renew the mailbox watch"),
+                Err(e) => {
+                    warn!(error = %error_chain(&e), "heartbeat: cannot renew the mailbox watch")
+                }
             }
         }
         if let Err(e) = ctx.store.worker_heartbeat(&ctx.worker.id).await {

@@ -16,8 +16,8 @@ pub(crate) async fn record_parked(ctx: &Context, job: &Job, why: &str) -> Result
         JobTarget::Intake(id) => Some(failed_intake(&mut tx, ctx, id, why).await?),
         JobTarget::Move(id) => messages::get(&mut tx, id).await?.case_id,
         JobTarget::Extract(id) => {
-            let case_id = documents::mark_failed(&mut tx, id, &format!("processing failed: {why}"))
-                .await?;
+            let case_id =
+                documents::mark_failed(&mut tx, id, &format!("processing failed: {why}")).await?;
             if let Some(case_id) = case_id {
                 // The case goes on without this document.
                 super::extract::queue_sorting_if_all_read(&mut tx, case_id).await?;

@@ -80,6 +80,8 @@ impl TestApp {
             templates_dir = "{templates}"
             [ocr]
             worker_program = "{loket}"
+            [worker]
+            lease_seconds = 3
             "#,
             d = dir.path().display(),
             imap_port = imap.port,
