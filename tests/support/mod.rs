@@ -30,7 +30,8 @@
 //!   `stop()` and `start()` again on the same port (for "SMTP was down, then came back" tests);
 //!   it stops when dropped.
 //! - [`postgres()`] -> `Option<&'static Postgres>`: `host`, `port`, `user`, `password`;
-//!   `new_database() -> String` (URL of a new empty database), `admin_url()`. `None` (with a
+//!   `new_database() -> String` (URL of a new empty database), `admin_url()`,
+//!   `restore(url, path)` (run a SQL file such as a plain `pg_dump` with psql). `None` (with a
 //!   note on stderr) only when PostgreSQL is not installed and `LOKET_REQUIRE_PG` is unset; with
 //!   `LOKET_REQUIRE_PG=1` (CI) a missing PostgreSQL is a panic.
 //! - [`dead_smtp_port()`] -> `u16`: a loopback port that refuses connections (bound, never

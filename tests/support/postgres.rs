@@ -202,6 +202,24 @@ impl Postgres {
         self.url("postgres")
     }
 
+    /// Runs the SQL file at `path` (a plain `pg_dump`, say) in the database at `url` with psql,
+    /// stopping at the first error.
+    pub fn restore(&self, url: &str, path: &Path) {
+        let out = Command::new(self.bin.join("psql"))
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f"])
+            .arg(path)
+            .env("PGCONNECT_TIMEOUT", "10")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("run psql: {e}"));
+        assert!(
+            out.status.success(),
+            "psql -f {}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Creates a new, empty database with a unique name and returns its URL.
     pub fn new_database(&self) -> String {
         let name = format!(
