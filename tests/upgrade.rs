@@ -77,9 +77,9 @@ async fn app_on_fixture(db: Db, smtp_port: u16) -> Option<TestApp> {
 
 /// `(key, state)` rows of a table, read straight from the database.
 async fn states(app: &TestApp, sql: &str) -> Vec<(Option<String>, String)> {
-    let ctx = app.context().await;
-    let rows = sqlx::query(sql).fetch_all(&ctx.store.pool).await.unwrap();
-    ctx.store.pool.close().await;
+    let db = app.sql().await;
+    let rows = sqlx::query(sql).fetch_all(&db).await.unwrap();
+    db.close().await;
     rows.iter()
         .map(|r| (r.get::<Option<String>, _>(0), r.get::<String, _>(1)))
         .collect()
@@ -277,16 +277,15 @@ async fn messages_are_kept(app: &TestApp, want: &Value) {
 /// Everything waiting ran (the running step of the dead worker included) and nothing new was
 /// parked. Moves of the fixture's messages wait for its mailbox, which is not this one.
 async fn waiting_steps_finish_and_nothing_new_is_parked(app: &TestApp, want: &Value) {
-    let ctx = app.context().await;
-    let left: BTreeMap<String, i64> = ctx
-        .store
+    let store = app.store().await;
+    let left: BTreeMap<String, i64> = store
         .job_counts()
         .await
         .unwrap()
         .into_iter()
         .map(|(kind, state, n)| (format!("{kind}:{state}"), n))
         .collect();
-    ctx.store.pool.close().await;
+    store.close().await;
     let mut wanted: BTreeMap<String, i64> = want["jobs"]
         .as_object()
         .unwrap()
@@ -307,6 +306,14 @@ async fn waiting_steps_finish_and_nothing_new_is_parked(app: &TestApp, want: &Va
         .filter(|m| m["source"] == "imap")
         .count();
     wanted.insert("move:pending".into(), (moves + unfiled_mail) as i64);
+    // Letters are printed through the queue now: each unprinted letter waits for `loket letters`.
+    let unprinted = want["letters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["state"] == "unprinted")
+        .count();
+    wanted.insert("letter:pending".into(), unprinted as i64);
     assert_eq!(left, wanted, "steps not done after the upgrade");
 }
 
