@@ -87,6 +87,7 @@ pub async fn run_once(ctx: &Context) -> Result<OnceReport, WorkerError> {
             Ok(n) => report.fetched = n,
             Err(e) => report.unreachable.push(error_chain(&e)),
         }
+        pipeline::crash_point("fetch");
     }
     match spool(ctx).scan(&ctx.intake()).await {
         Ok(n) => report.fetched += n,

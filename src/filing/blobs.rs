@@ -60,9 +60,24 @@ impl BlobStore {
         Ok(sha)
     }
 
+    /// Read a blob back, checked against its hash: a file damaged on disk is an error of the
+    /// step that reads it (recorded, and parked after repeated attempts), never wrong content.
     pub fn get(&self, sha: &str) -> Result<Vec<u8>, BlobError> {
         let path = self.path_of(sha);
-        std::fs::read(&path).map_err(|source| BlobError { path, source })
+        let data = std::fs::read(&path).map_err(|source| BlobError {
+            path: path.clone(),
+            source,
+        })?;
+        if sha256_hex(&data) != sha {
+            return Err(BlobError {
+                path,
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "content does not match its SHA-256 (damaged on disk)",
+                ),
+            });
+        }
+        Ok(data)
     }
 
     pub fn dir(&self) -> &Path {
@@ -87,5 +102,15 @@ mod tests {
         let b = store.put(b"surat permohonan").unwrap();
         assert_eq!(a, b);
         assert_eq!(store.get(&a).unwrap(), b"surat permohonan");
+    }
+
+    #[test]
+    fn a_damaged_blob_is_an_error_not_wrong_content() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = BlobStore::new(tmp.path());
+        let sha = store.put(b"surat permohonan").unwrap();
+        std::fs::write(store.path_of(&sha), b"surat palsu").unwrap();
+        let err = store.get(&sha).unwrap_err();
+        assert!(err.to_string().contains("does not match"), "{err}");
     }
 }

@@ -462,8 +462,9 @@ async fn on_parked(ctx: &Context, job: &Job, why: &str) {
 }
 
 /// A test hook: `LOKET_TEST_CRASH_AFTER=<step>` aborts the process right after that step
-/// committed, to prove that a crash at that point loses and repeats nothing.
-pub(crate) fn crash_point(step: &str) {
+/// committed (`fetch`, `intake`, `classify`, `smtp` (the server accepted a mail, not yet
+/// recorded), `send`), to prove that a crash at that point loses and repeats nothing.
+pub fn crash_point(step: &str) {
     if std::env::var("LOKET_TEST_CRASH_AFTER").is_ok_and(|v| v == step) {
         eprintln!("LOKET_TEST_CRASH_AFTER={step}: aborting");
         std::process::abort();
