@@ -6,6 +6,7 @@
 
 pub mod blobs;
 pub mod jobs;
+pub mod pages;
 pub mod records;
 pub mod store;
 pub mod views;

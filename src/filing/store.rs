@@ -7,8 +7,14 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
 /// Migrations per backend (types differ), applied in order; the index is the schema version.
-const SQLITE_MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
-const POSTGRES_MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_init.sql")];
+const SQLITE_MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../migrations/sqlite/0003_page_results.sql"),
+];
+const POSTGRES_MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/0001_init.sql"),
+    include_str!("../../migrations/postgres/0003_page_results.sql"),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

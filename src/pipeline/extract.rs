@@ -54,7 +54,7 @@ pub async fn run(ctx: &Context, job: &Job) -> Result<(), JobError> {
     let extraction = if doc.done {
         None
     } else {
-        Some(read(ctx, &doc).await?)
+        Some(read(ctx, job.target, &doc).await?)
     };
     let mut tx = ctx.store.begin_write().await?;
     records::lock_case(&mut tx, doc.case_id).await?;
@@ -80,8 +80,9 @@ pub async fn run(ctx: &Context, job: &Job) -> Result<(), JobError> {
     Ok(())
 }
 
-/// Read a document: its own text where it has some, OCR for the rest.
-async fn read(ctx: &Context, doc: &DocRow) -> Result<Extraction, JobError> {
+/// Read a document: its own text where it has some, OCR for the rest (resuming at the first
+/// page not checkpointed by an earlier attempt).
+async fn read(ctx: &Context, doc_id: i64, doc: &DocRow) -> Result<Extraction, JobError> {
     let data = Arc::new(ctx.blobs.get(&doc.sha256)?);
     let (bytes, declared, name) = (
         data.clone(),
@@ -91,7 +92,8 @@ async fn read(ctx: &Context, doc: &DocRow) -> Result<Extraction, JobError> {
     let mut x = tokio::task::spawn_blocking(move || read_document(&bytes, &declared, &name))
         .await
         .map_err(|e| JobError::Panic(e.to_string()))?;
-    super::ocr::fill(&ctx.ocr, data, &mut x).await?;
+    let log = super::ocr::PageLog::checkpointed(ctx.store.clone(), doc_id);
+    super::ocr::fill_checkpointed(&ctx.ocr, data, &mut x, &log).await?;
     Ok(x)
 }
 

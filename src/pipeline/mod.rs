@@ -298,7 +298,12 @@ async fn on_parked(ctx: &Context, job: &Job, why: &str) {
 }
 
 /// A test hook: `LOKET_TEST_CRASH_AFTER=<step>` aborts the process right after that step
-/// committed, to prove that a crash at that point loses and repeats nothing.
+/// committed, to prove that a crash at that point loses and repeats nothing. Steps: `intake`,
+/// `classify`, `send`, and `ocr_page_<n>` (page n, from 1, of a document is checkpointed).
+///
+/// Its sibling `LOKET_TEST_CRASH_ON_WIDTH=<pixels>` is read by the OCR worker processes (which
+/// inherit loket's environment): a worker asked to read a page image exactly that wide aborts,
+/// like a page that crashes tesseract every time.
 pub(crate) fn crash_point(step: &str) {
     if std::env::var("LOKET_TEST_CRASH_AFTER").is_ok_and(|v| v == step) {
         eprintln!("LOKET_TEST_CRASH_AFTER={step}: aborting");
