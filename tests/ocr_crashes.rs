@@ -90,6 +90,15 @@ async fn page_rows(app: &TestApp, filename: &str) -> Vec<PageRow> {
     rows
 }
 
+/// The line under a document's entry in the acknowledgement's list of received files.
+fn note_on<'a>(body: &'a str, filename: &str) -> &'a str {
+    let mut lines = body.lines();
+    lines
+        .find(|l| l.starts_with(&format!("  - {filename}")))
+        .unwrap_or_else(|| panic!("{filename} listed: {body}"));
+    lines.next().unwrap_or_default().trim()
+}
+
 fn text_of(row: &PageRow) -> &str {
     match &row.outcome {
         Some(PageOutcome::Text { text, .. }) => text,
@@ -178,13 +187,17 @@ async fn a_page_that_crashes_ocr_every_time_costs_only_that_page(db: Db) {
         .to_string();
     assert!(body.contains(&case.tracking_code), "{body}");
     assert!(body.contains("formulir_pbg.pdf"), "{body}");
-    assert!(
-        body.contains("foto_ktp.png")
-            && body.contains(
-                "TIDAK DAPAT DIBACA: halaman tidak dapat dibaca: \
-                 mesin pembaca teks gagal pada halaman ini"
-            ),
-        "the photo that crashes OCR is named, with the reason: {body}"
+    assert_eq!(
+        note_on(&body, "formulir_pbg.pdf"),
+        "Halaman 2 TIDAK DAPAT DIBACA: mesin pembaca teks (OCR) gagal pada halaman ini. \
+         Mohon kirim ulang halaman ini.",
+        "the page that crashes OCR is named, with the reason: {body}"
+    );
+    assert_eq!(
+        note_on(&body, "foto_ktp.png"),
+        "TIDAK DAPAT DIBACA: mesin pembaca teks (OCR) gagal pada halaman ini. \
+         Mohon kirim ulang berkas ini.",
+        "so is the photo that crashes OCR: {body}"
     );
     assert!(!body.contains("dicoba lagi"), "no false promise: {body}");
 }
@@ -259,4 +272,54 @@ async fn a_worker_stopped_mid_scan_resumes_at_the_next_page() {
     assert_eq!(case.status, "queued");
     assert_eq!(case.documents[0].pages, Some(3));
     assert_eq!(acks_to(&agus, 1).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_scan_waits_while_ocr_is_down_and_is_read_when_it_is_back() {
+    let app = TestApp::spawn_with(Db::Sqlite, |t| {
+        t["ocr"]
+            .as_table_mut()
+            .unwrap()
+            .insert("worker_program".into(), "/nonexistent/loket".into());
+    })
+    .await
+    .unwrap();
+    let wati = unique_address("wati");
+    app.deliver(&mail_with(
+        &wati,
+        "Permohonan PBG",
+        "Formulir terlampir.",
+        &[Part {
+            filename: "scan_pbg.pdf",
+            content_type: "application/pdf",
+            data: &three_page_scan(),
+        }],
+    ))
+    .await;
+
+    let down = app.command().args(["run", "--once"]).output().unwrap();
+    assert!(!down.status.success(), "run --once reports the outage");
+    assert!(
+        String::from_utf8_lossy(&down.stderr).contains("OCR worker could not be started"),
+        "{}",
+        String::from_utf8_lossy(&down.stderr)
+    );
+    assert_eq!(app.cases().await[0].status, "received", "not sorted yet");
+    assert!(page_rows(&app, "scan_pbg.pdf").await.is_empty());
+    assert!(acks_to(&wati, 0).await.is_empty());
+
+    let mut config: toml::Table =
+        toml::from_str(&std::fs::read_to_string(&app.config_path).unwrap()).unwrap();
+    config["ocr"]
+        .as_table_mut()
+        .unwrap()
+        .insert("worker_program".into(), env!("CARGO_BIN_EXE_loket").into());
+    std::fs::write(&app.config_path, toml::to_string(&config).unwrap()).unwrap();
+    let back = app.command().args(["run", "--once"]).status().unwrap();
+    assert!(back.success());
+    let case = app.show(&app.cases().await[0].tracking_code).await;
+    assert_eq!(case.status, "queued");
+    assert!(case.documents[0].error.is_none());
+    assert_eq!(page_rows(&app, "scan_pbg.pdf").await.len(), 3);
+    assert_eq!(acks_to(&wati, 1).await.len(), 1);
 }

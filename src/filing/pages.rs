@@ -8,7 +8,7 @@
 //! given up on after a bounded number of tries, across attempts of the step.
 
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use super::now_ms;
 use super::store::{QueryContext, Store, StoreError};
@@ -131,4 +131,31 @@ pub async fn record_crash(store: &Store, document_id: i64, page: usize) -> Resul
     .await
     .what("record OCR crash")?;
     Ok(u32::try_from(crashes).unwrap_or(u32::MAX))
+}
+
+/// The pages of a document given up on, in page order: (page index, reason in Bahasa Indonesia),
+/// for the acknowledgement.
+pub async fn unreadable(
+    conn: &mut AnyConnection,
+    document_id: i64,
+) -> Result<Vec<(usize, String)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT page, alasan FROM page_results WHERE document_id = $1 AND error IS NOT NULL \
+         ORDER BY page",
+    )
+    .bind(document_id)
+    .fetch_all(conn)
+    .await
+    .what("load unreadable pages")?;
+    rows.iter()
+        .map(|r| {
+            let page: i64 = r.try_get("page")?;
+            let alasan: Option<String> = r.try_get("alasan")?;
+            Ok((
+                usize::try_from(page).unwrap_or(usize::MAX),
+                alasan.unwrap_or_default(),
+            ))
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .what("read unreadable page")
 }

@@ -12,10 +12,11 @@ use crate::classify::{Catalogue, ClassifyInput, Decision, DocInput};
 use crate::domain::{ApplicantDetails, Channel, Status};
 use crate::extract::form::applicant_from_form;
 use crate::filing::jobs::{complete, enqueue};
+use crate::filing::pages;
 use crate::filing::records::{self, NewOutbox};
 use crate::filing::store::QueryContext;
 use crate::filing::{Job, JobKind};
-use crate::notify::ack::{self, AckContext, AckDocument};
+use crate::notify::ack::{self, AckContext, AckDocument, AckPage};
 
 /// The case as this step reads it.
 pub(crate) struct CaseRow {
@@ -38,6 +39,8 @@ pub(crate) struct DocRow {
     pub content_type: String,
     pub text: String,
     pub error_alasan: Option<String>,
+    /// Pages given up on: (index, reason in Bahasa Indonesia).
+    pub unreadable_pages: Vec<(usize, String)>,
 }
 
 pub(crate) async fn load_case(conn: &mut AnyConnection, id: i64) -> Result<CaseRow, sqlx::Error> {
@@ -85,6 +88,7 @@ pub(crate) async fn load_docs(
                 content_type: r.try_get("content_type")?,
                 text: r.try_get::<Option<String>, _>("text")?.unwrap_or_default(),
                 error_alasan: r.try_get("error_alasan")?,
+                unreadable_pages: Vec::new(),
             })
         })
         .collect()
@@ -123,7 +127,10 @@ pub(crate) fn decide(catalogue: &Catalogue, case: &CaseRow, docs: &[DocRow]) -> 
 pub async fn run(ctx: &Context, job: &Job) -> Result<(), JobError> {
     let mut conn = ctx.store.pool.acquire().await.what("acquire connection")?;
     let mut case = load_case(&mut conn, job.target).await.what("load case")?;
-    let docs = load_docs(&mut conn, case.id).await.what("load documents")?;
+    let mut docs = load_docs(&mut conn, case.id).await.what("load documents")?;
+    for doc in &mut docs {
+        doc.unreadable_pages = pages::unreadable(&mut conn, doc.id).await?;
+    }
     drop(conn);
     let catalogue = ctx.catalogue();
     let decision = decide(&catalogue, &case, &docs);
@@ -360,6 +367,14 @@ fn ack_context(
                 .and_then(|t| catalogue.document_type_name(t))
                 .map(String::from),
             error: doc.error_alasan.clone(),
+            unreadable_pages: doc
+                .unreadable_pages
+                .iter()
+                .map(|(index, alasan)| AckPage {
+                    page: index + 1,
+                    alasan: alasan.clone(),
+                })
+                .collect(),
         })
         .collect();
     let name_of = |id: &String| {

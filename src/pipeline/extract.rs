@@ -1,4 +1,7 @@
-//! Extract step: one document's text (the text layer now; OCR plugs in at `NeedsOcr` pages).
+//! Extract step: one document's text (its text layer, OCR for `NeedsOcr` pages).
+//!
+//! OCR pages are checkpointed one by one outside this step's transaction (see `ocr`); the
+//! transaction below writes the whole document once every page is accounted for.
 //!
 //! When the last document of a case is read, the case is queued for sorting in the same
 //! transaction, so sorting always sees every document.

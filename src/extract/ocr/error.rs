@@ -100,11 +100,10 @@ impl OcrError {
                 "layanan pembacaan teks (OCR) sedang bermasalah; halaman akan dicoba lagi".into()
             }
             OcrError::WorkerDied(_) | OcrError::CrashedTwice(_) => {
-                "halaman tidak dapat dibaca: mesin pembaca teks gagal pada halaman ini".into()
+                "mesin pembaca teks (OCR) gagal pada halaman ini".into()
             }
             OcrError::Protocol(_) => {
-                "halaman tidak dapat dibaca: layanan pembacaan teks (OCR) memberi jawaban yang salah"
-                    .into()
+                "layanan pembacaan teks (OCR) gagal membaca halaman ini".into()
             }
             OcrError::Engine(_) => "teks pada halaman tidak dapat dibaca".into(),
         }
@@ -169,7 +168,7 @@ mod tests {
             .starts_with("OCR engine crashed on this page twice"));
         assert_eq!(
             e.alasan(),
-            "halaman tidak dapat dibaca: mesin pembaca teks gagal pada halaman ini"
+            "mesin pembaca teks (OCR) gagal pada halaman ini"
         );
         assert!(!e.is_transient());
     }
