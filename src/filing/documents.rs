@@ -139,9 +139,11 @@ pub struct DocumentForSorting {
     pub id: DocumentId,
     pub filename: String,
     pub content_type: String,
-    #[sqlx(default)]
     pub text: Option<String>,
     pub error_alasan: Option<String>,
+    /// Pages given up on: (index, reason in Bahasa Indonesia); filled from `pages`.
+    #[sqlx(skip)]
+    pub unreadable_pages: Vec<(usize, String)>,
 }
 
 pub async fn for_sorting(

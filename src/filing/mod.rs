@@ -16,6 +16,7 @@ pub mod letters;
 pub mod mailboxes;
 pub mod messages;
 pub mod outbox;
+pub mod pages;
 pub mod parked;
 pub mod store;
 pub mod views;

@@ -12,6 +12,17 @@ pub struct AckDocument {
     pub doc_type_name: Option<String>,
     /// Why it could not be read, in Bahasa Indonesia.
     pub error: Option<String>,
+    /// Pages that could not be read of a document whose other pages were.
+    pub unreadable_pages: Vec<AckPage>,
+}
+
+/// One page given up on (OCR failed on it, or it crashed the OCR engine).
+#[derive(Debug, Clone, Serialize)]
+pub struct AckPage {
+    /// Page number, from 1.
+    pub page: usize,
+    /// Why, in Bahasa Indonesia.
+    pub alasan: String,
 }
 
 /// Everything the acknowledgement templates may use.
@@ -90,11 +101,16 @@ mod tests {
                     filename: "ktp.pdf".into(),
                     doc_type_name: Some("KTP".into()),
                     error: None,
+                    unreadable_pages: vec![AckPage {
+                        page: 2,
+                        alasan: "mesin pembaca teks (OCR) gagal pada halaman ini".into(),
+                    }],
                 },
                 AckDocument {
                     filename: "scan.pdf".into(),
                     doc_type_name: None,
                     error: Some("berkas PDF terkunci kata sandi".into()),
+                    unreadable_pages: Vec::new(),
                 },
             ],
             received_requirements: vec!["Fotokopi KTP pemohon".into()],
@@ -116,6 +132,10 @@ mod tests {
         assert!(body.contains("NOMOR PELACAKAN: PSR-7K3M9-QXD2F"), "{body}");
         assert!(body.contains("ktp.pdf (KTP)"));
         assert!(body.contains("TIDAK DAPAT DIBACA: berkas PDF terkunci kata sandi"));
+        assert!(body.contains(
+            "ktp.pdf (KTP)\n    Halaman 2 TIDAK DAPAT DIBACA: mesin pembaca teks (OCR) gagal pada \
+             halaman ini. Mohon kirim ulang halaman ini.\n"
+        ));
         assert!(body.contains("MASIH KURANG"));
         assert!(body.contains("Sertifikat tanah"));
         assert!(body.contains("English:"));

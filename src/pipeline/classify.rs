@@ -14,8 +14,8 @@ use crate::filing::cases::{self, CaseForSorting, Sorting};
 use crate::filing::documents::{self, DocumentForSorting};
 use crate::filing::jobs::enqueue;
 use crate::filing::outbox::{self, NewOutbox};
-use crate::filing::{letters, messages, CaseId, Conn, Job, JobTarget};
-use crate::notify::ack::{self, AckContext, AckDocument};
+use crate::filing::{letters, messages, pages, CaseId, Conn, Job, JobTarget};
+use crate::notify::ack::{self, AckContext, AckDocument, AckPage};
 
 type CaseRow = CaseForSorting;
 type DocRow = DocumentForSorting;
@@ -57,7 +57,10 @@ pub(crate) fn decide(catalogue: &Catalogue, case: &CaseRow, docs: &[DocRow]) -> 
 pub async fn run(ctx: &Context, job: &Job, id: CaseId) -> Result<(), JobError> {
     let mut conn = ctx.store.conn().await?;
     let mut case = cases::for_sorting(&mut conn, id).await?;
-    let docs = documents::for_sorting(&mut conn, case.id).await?;
+    let mut docs = documents::for_sorting(&mut conn, case.id).await?;
+    for doc in &mut docs {
+        doc.unreadable_pages = pages::unreadable(&mut conn, doc.id).await?;
+    }
     drop(conn);
     stall_point("classify").await;
     let catalogue = ctx.catalogue();
@@ -214,6 +217,14 @@ fn ack_context(
                 .and_then(|t| catalogue.document_type_name(t))
                 .map(String::from),
             error: doc.error_alasan.clone(),
+            unreadable_pages: doc
+                .unreadable_pages
+                .iter()
+                .map(|(index, alasan)| AckPage {
+                    page: index + 1,
+                    alasan: alasan.clone(),
+                })
+                .collect(),
         })
         .collect();
     let name_of = |id: &String| {

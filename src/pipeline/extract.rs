@@ -1,4 +1,7 @@
-//! Extract step: one document's text (the text layer now; OCR plugs in at `NeedsOcr` pages).
+//! Extract step: one document's text (its text layer, OCR for `NeedsOcr` pages).
+//!
+//! OCR pages are checkpointed one by one outside this step's transaction (see `ocr`); the
+//! transaction below writes the whole document once every page is accounted for.
 //!
 //! When the last document of a case is read, the case is queued for sorting in the same
 //! transaction, so sorting always sees every document.
@@ -21,7 +24,7 @@ pub async fn run(ctx: &Context, job: &Job, id: DocumentId) -> Result<(), JobErro
     let extraction = if doc.is_read() {
         None
     } else {
-        Some(read(ctx, &doc).await?)
+        Some(read(ctx, id, &doc).await?)
     };
     let mut tx = ctx.store.begin_step(&job.lease).await?;
     cases::lock(&mut tx, doc.case_id).await?;
@@ -46,8 +49,13 @@ pub async fn run(ctx: &Context, job: &Job, id: DocumentId) -> Result<(), JobErro
     Ok(())
 }
 
-/// Read a document: its own text where it has some, OCR for the rest.
-async fn read(ctx: &Context, doc: &DocumentToRead) -> Result<Extraction, JobError> {
+/// Read a document: its own text where it has some, OCR for the rest (resuming at the first
+/// page not checkpointed by an earlier attempt).
+async fn read(
+    ctx: &Context,
+    doc_id: DocumentId,
+    doc: &DocumentToRead,
+) -> Result<Extraction, JobError> {
     let data = Arc::new(ctx.blobs.get(&doc.sha256)?);
     let (bytes, declared, name) = (
         data.clone(),
@@ -57,7 +65,8 @@ async fn read(ctx: &Context, doc: &DocumentToRead) -> Result<Extraction, JobErro
     let mut x = tokio::task::spawn_blocking(move || read_document(&bytes, &declared, &name))
         .await
         .map_err(|e| JobError::Panic(e.to_string()))?;
-    super::ocr::fill(&ctx.ocr, data, &mut x).await?;
+    let log = super::ocr::PageLog::checkpointed(ctx.store.clone(), doc_id);
+    super::ocr::fill_checkpointed(&ctx.ocr, data, &mut x, &log).await?;
     Ok(x)
 }
 

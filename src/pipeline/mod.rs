@@ -462,8 +462,13 @@ async fn on_parked(ctx: &Context, job: &Job, why: &str) {
 }
 
 /// A test hook: `LOKET_TEST_CRASH_AFTER=<step>` aborts the process right after that step
-/// committed (`fetch`, `intake`, `classify`, `smtp` (the server accepted a mail, not yet
-/// recorded), `send`), to prove that a crash at that point loses and repeats nothing.
+/// committed, to prove that a crash at that point loses and repeats nothing. Steps: `fetch`,
+/// `intake`, `classify`, `smtp` (the server accepted a mail, not yet recorded), `send`, and
+/// `ocr_page_<n>` (page n, from 1, of a document is checkpointed).
+///
+/// Its sibling `LOKET_TEST_CRASH_ON_WIDTH=<pixels>` is read by the OCR worker processes (which
+/// inherit loket's environment): a worker asked to read a page image exactly that wide aborts,
+/// like a page that crashes tesseract every time.
 pub fn crash_point(step: &str) {
     if std::env::var("LOKET_TEST_CRASH_AFTER").is_ok_and(|v| v == step) {
         eprintln!("LOKET_TEST_CRASH_AFTER={step}: aborting");

@@ -67,6 +67,10 @@ pub enum OcrError {
     Timeout { secs: u64 },
     #[error("OCR worker stopped unexpectedly: {0}")]
     WorkerDied(String),
+    /// The page killed the OCR worker [`OcrError::CRASH_LIMIT`] times: the page, not the
+    /// machine, is the problem.
+    #[error("OCR engine crashed on this page twice ({0})")]
+    CrashedTwice(String),
     #[error("OCR engine failed: {0}")]
     Engine(String),
     #[error("OCR protocol error: {0}")]
@@ -74,21 +78,32 @@ pub enum OcrError {
 }
 
 impl OcrError {
-    /// Whether trying the same page again may succeed: a worker that could not start or died may be
-    /// a passing condition (memory pressure); a page that hit the time limit or that the engine
-    /// rejects fails again.
+    /// Workers that may die on one page before the page is given up on (see `CrashedTwice`).
+    pub const CRASH_LIMIT: u32 = 2;
+
+    /// Whether OCR itself is down, so the same page should be tried again later: only a worker
+    /// that can't be started. A worker that dies on a page is not an outage (the pool starts a
+    /// fresh one at once); the caller retries that page up to [`OcrError::CRASH_LIMIT`] times.
+    /// A page that hit the time limit or that the engine rejects fails again.
     pub fn is_transient(&self) -> bool {
-        matches!(self, OcrError::Spawn { .. } | OcrError::WorkerDied(_))
+        matches!(self, OcrError::Spawn { .. })
     }
 
-    /// The same reason in Bahasa Indonesia, for the applicant.
+    /// The same reason in Bahasa Indonesia, for the applicant. Only a transient error may promise
+    /// another try.
     pub fn alasan(&self) -> String {
         match self {
             OcrError::Timeout { secs } => {
                 format!("pembacaan teks halaman melebihi batas waktu {secs} detik")
             }
-            OcrError::Spawn { .. } | OcrError::WorkerDied(_) | OcrError::Protocol(_) => {
+            OcrError::Spawn { .. } => {
                 "layanan pembacaan teks (OCR) sedang bermasalah; halaman akan dicoba lagi".into()
+            }
+            OcrError::WorkerDied(_) | OcrError::CrashedTwice(_) => {
+                "mesin pembaca teks (OCR) gagal pada halaman ini".into()
+            }
+            OcrError::Protocol(_) => {
+                "layanan pembacaan teks (OCR) gagal membaca halaman ini".into()
             }
             OcrError::Engine(_) => "teks pada halaman tidak dapat dibaca".into(),
         }
@@ -114,5 +129,47 @@ impl PageError {
             PageError::Input(e) => e.alasan(),
             PageError::Ocr(e) => e.alasan(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The applicant must not be told a page will be tried again when nothing will retry it.
+    #[test]
+    fn only_an_outage_promises_another_try() {
+        let all = [
+            OcrError::Spawn {
+                program: "loket".into(),
+                detail: "not found".into(),
+            },
+            OcrError::Timeout { secs: 60 },
+            OcrError::WorkerDied("signal 6".into()),
+            OcrError::CrashedTwice("signal 6".into()),
+            OcrError::Engine("recognize".into()),
+            OcrError::Protocol("bad reply".into()),
+        ];
+        for e in all {
+            assert_eq!(
+                e.alasan().contains("dicoba lagi"),
+                e.is_transient(),
+                "{e}: {}",
+                e.alasan()
+            );
+        }
+    }
+
+    #[test]
+    fn a_page_that_crashes_the_engine_says_so_in_both_languages() {
+        let e = PageError::from(OcrError::CrashedTwice("signal: 6 (SIGABRT)".into()));
+        assert!(e
+            .to_string()
+            .starts_with("OCR engine crashed on this page twice"));
+        assert_eq!(
+            e.alasan(),
+            "mesin pembaca teks (OCR) gagal pada halaman ini"
+        );
+        assert!(!e.is_transient());
     }
 }

@@ -79,11 +79,10 @@ impl OcrPool {
 
     /// Read one page. Waits for a free worker; the time limit starts when the page is sent.
     pub async fn ocr(&self, page: PageImage) -> Result<OcrResult, OcrError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| OcrError::WorkerDied("pool closed".into()))?;
+        let _permit = self.permits.acquire().await.map_err(|_| OcrError::Spawn {
+            program: self.config.program.display().to_string(),
+            detail: "pool closed".into(),
+        })?;
         let idle = self.idle.lock().map(|mut v| v.pop()).unwrap_or(None);
         let mut worker = match idle {
             Some(w) => w,

@@ -82,6 +82,10 @@ fn read_frame(r: &mut impl Read) -> io::Result<Option<Vec<u8>>> {
     Ok(Some(body))
 }
 
+/// A test hook: `LOKET_TEST_CRASH_ON_WIDTH=<pixels>` makes the worker abort when asked to read a
+/// page image of exactly that width, like a page that crashes the engine (see `pipeline`).
+const CRASH_ON_WIDTH: &str = "LOKET_TEST_CRASH_ON_WIDTH";
+
 /// The OCR worker process: load the languages, then answer page requests on stdin/stdout until
 /// stdin closes. Returns the process exit code. Start it with `OMP_THREAD_LIMIT=1` in its
 /// environment (the pool does): libgomp reads it when the library loads.
@@ -103,6 +107,9 @@ pub fn worker_main(languages: &str) -> i32 {
     {
         return 1;
     }
+    let crash_on_width = std::env::var(CRASH_ON_WIDTH)
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok());
     loop {
         let body = match read_frame(&mut stdin) {
             Ok(Some(b)) => b,
@@ -113,6 +120,10 @@ pub fn worker_main(languages: &str) -> i32 {
             }
         };
         let reply = match decode_request(body) {
+            Ok((img, _)) if crash_on_width == Some(img.width()) => {
+                eprintln!("ocr worker: {CRASH_ON_WIDTH}={}: aborting", img.width());
+                std::process::abort();
+            }
             Ok((img, dpi)) => match engine.recognize(&img, dpi) {
                 Ok(r) => Reply::Done(r),
                 Err(e) => Reply::Failed(e),
