@@ -76,8 +76,15 @@ pub async fn run_once(ctx: &Context) -> Result<OnceReport, WorkerError> {
             Err(e) => report.unreachable.push(error_chain(&e)),
         }
     }
-    match spool(ctx).scan(ctx).await {
-        Ok(n) => report.fetched += n,
+    match spool(ctx).scan_settled(ctx).await {
+        Ok(scan) => {
+            report.fetched += scan.stored;
+            report.unreachable.extend(
+                scan.errors
+                    .iter()
+                    .map(|e| format!("spool: {}", error_chain(e))),
+            );
+        }
         Err(e) => report.unreachable.push(error_chain(&e)),
     }
     report.jobs = pipeline::drain(ctx, Some(started)).await?;
@@ -239,9 +246,10 @@ fn spool(ctx: &Context) -> SpoolDir {
     )
 }
 
-/// Look at the spool folder every two seconds.
+/// Look at the spool folder every two seconds (files are taken once settled; see
+/// `intake::spool`). Problems with single files were logged by the scan.
 async fn watch_spool(ctx: Context, cancel: CancellationToken) {
-    let spool = spool(&ctx);
+    let mut spool = spool(&ctx);
     while !cancel.is_cancelled() {
         if let Err(e) = spool.scan(&ctx).await {
             warn!(error = %error_chain(&e), "spool folder");
