@@ -126,10 +126,15 @@ fn letter_for(
     }
 }
 
-/// Write the letters to `out` (one A4 PDF) and mark them printed; returns how many.
-pub async fn print_letters(cfg: &Config, codes: &[String], out: &Path) -> anyhow::Result<usize> {
+/// Write the letters to `out` (one A4 PDF) and mark them printed; returns how many. The
+/// caller loads the rules (permit names), so broken rules are a config error like elsewhere.
+pub async fn print_letters(
+    cfg: &Config,
+    catalogue: &Catalogue,
+    codes: &[String],
+    out: &Path,
+) -> anyhow::Result<usize> {
     let store = Store::open(&cfg.database.url, 2).await?;
-    let catalogue = Catalogue::load_dir(&cfg.rules.dir).map_err(|e| anyhow!("{e}"))?;
     let canonical: Vec<String> = codes
         .iter()
         .map(|c| {
@@ -148,7 +153,7 @@ pub async fn print_letters(cfg: &Config, codes: &[String], out: &Path) -> anyhow
             .show_case(code)
             .await?
             .ok_or_else(|| anyhow!("case {code} disappeared"))?;
-        letters.push(letter_for(cfg, &catalogue, &case, *created_at));
+        letters.push(letter_for(cfg, catalogue, &case, *created_at));
     }
     let pdf = render_letters(&letters).map_err(|e| anyhow!("render letters: {e}"))?;
     let tmp = out.with_extension("pdf.tmp");
