@@ -60,7 +60,8 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// A separator sheet to put between applications when scanning a stack in one go.
+    /// A separator sheet to put between applications when scanning a stack in one go (with the
+    /// office name from the config, if there is one).
     SeparatorSheet {
         #[arg(long)]
         out: PathBuf,
@@ -200,7 +201,8 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
         }
         Command::Letters { codes, out } => {
             let cfg = load()?;
-            let n = crate::printing::print_letters(&cfg, &codes, &out).await?;
+            let catalogue = crate::commands::load_rules(&cfg.rules.dir)?;
+            let n = crate::printing::print_letters(&cfg, &catalogue, &codes, &out).await?;
             if n == 0 {
                 eprintln!("no letters to print");
             } else {
@@ -209,11 +211,9 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::SeparatorSheet { out } => {
-            let name = Config::load(&cli.config)
-                .map(|c| c.office.name)
-                .unwrap_or_default();
+            let name = office_name(&cli.config)?;
             let pdf = crate::notify::separator::separator_sheet_pdf(&name)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                .map_err(|e| anyhow::anyhow!("separator sheet: {e}"))?;
             std::fs::write(&out, pdf).with_context(|| format!("write {}", out.display()))?;
             Ok(())
         }
@@ -228,9 +228,7 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
         } => crate::commands::rules_check(&rules_dir(&cli.config)?),
         Command::Rules {
             command: RulesCommand::Explain { file },
-        } => crate::commands::rules_explain(load()?, &file)
-            .await
-            .map_err(Failure::Runtime),
+        } => crate::commands::rules_explain(load()?, &file).await,
     }
 }
 
@@ -241,6 +239,16 @@ fn rules_dir(config: &std::path::Path) -> Result<PathBuf, Failure> {
         Ok(Config::load(config)?.rules.dir)
     } else {
         Ok(PathBuf::from("rules"))
+    }
+}
+
+/// The office name for `separator-sheet`: from the config if there is one (a broken config is
+/// still an error), else none; the sheet works the same without it.
+fn office_name(config: &std::path::Path) -> Result<String, Failure> {
+    if config.exists() {
+        Ok(Config::load(config)?.office.name)
+    } else {
+        Ok(String::new())
     }
 }
 

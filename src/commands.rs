@@ -14,6 +14,7 @@ use crate::extract::document::read_document;
 use crate::extract::mime::{self, MimeLimits};
 use crate::filing::views::{CaseFilter, CaseView};
 use crate::filing::Store;
+use crate::intake::spool::Origin;
 use crate::pipeline::error_chain;
 use crate::worker::{self, WorkerError};
 
@@ -113,7 +114,7 @@ async fn import_with(
             &intake,
             file,
             details.as_ref(),
-            crate::filing::messages::Source::Import,
+            Origin::Import,
             split_blank,
         )
         .await
@@ -389,27 +390,35 @@ fn print_case(c: &CaseView) {
 }
 
 pub fn rules_check(dir: &Path) -> Result<(), Failure> {
-    match Catalogue::load_dir(dir) {
-        Ok(c) => {
-            println!("{}: OK ({})", dir.display(), c.summary());
-            Ok(())
+    let catalogue = load_rules(dir)?;
+    println!("{}: OK ({})", dir.display(), catalogue.summary());
+    Ok(())
+}
+
+/// The rule files, or every problem in them on stderr (file:line each) and a bad-config
+/// failure (status 2), as for `run`.
+pub fn load_rules(dir: &Path) -> Result<Catalogue, Failure> {
+    Catalogue::load_dir(dir).map_err(|errors| {
+        for e in &errors.0 {
+            eprintln!("{e}");
         }
-        Err(errors) => {
-            for e in &errors.0 {
-                eprintln!("{e}");
-            }
-            Err(Failure::Usage(format!(
-                "{} problem(s) in {}",
-                errors.0.len(),
-                dir.display()
-            )))
-        }
-    }
+        Failure::Usage(format!(
+            "{} problem(s) in {}",
+            errors.0.len(),
+            dir.display()
+        ))
+    })
 }
 
 /// Classify a file as intake would, without filing; print the decision and its reasons.
-pub async fn rules_explain(cfg: Config, file: &Path) -> anyhow::Result<()> {
-    let catalogue = Catalogue::load_dir(&cfg.rules.dir).map_err(|e| anyhow!("{e}"))?;
+pub async fn rules_explain(cfg: Config, file: &Path) -> Result<(), Failure> {
+    let catalogue = load_rules(&cfg.rules.dir)?;
+    explain_with(&cfg, &catalogue, file)
+        .await
+        .map_err(Failure::Runtime)
+}
+
+async fn explain_with(cfg: &Config, catalogue: &Catalogue, file: &Path) -> anyhow::Result<()> {
     let data = std::fs::read(file).with_context(|| format!("read {}", file.display()))?;
     let name = file
         .file_name()

@@ -136,8 +136,11 @@ pub struct Smtp {
 #[serde(deny_unknown_fields)]
 pub struct Spool {
     pub dir: PathBuf,
-    /// A file is taken once its size has not changed for this many seconds.
+    /// A file is taken once it looked the same (size, modification time) at two scans this
+    /// many seconds apart; `run --once` waits up to this long for files still being written.
     pub settle_seconds: u64,
+    /// Bigger files are not read: they go to `failed/` (or `import` refuses them).
+    pub max_file_bytes: u64,
     /// Also split batch scans at blank pages (besides separator sheets).
     #[serde(default)]
     pub split_blank: bool,
@@ -244,7 +247,7 @@ fn defaults() -> serde_json::Value {
     serde_json::json!({
         "database": {"url": "sqlite://data/loket.db", "max_connections": 5},
         "storage": {"dir": "data/blobs"},
-        "spool": {"dir": "data/spool", "settle_seconds": 5},
+        "spool": {"dir": "data/spool", "settle_seconds": 5, "max_file_bytes": 100 * 1024 * 1024},
         "rules": {"dir": "rules"},
         "ocr": {"languages": "ind+eng", "workers": 2, "page_timeout_seconds": 60},
         "notify": {"templates_dir": "templates"},
@@ -324,6 +327,9 @@ impl Config {
                     smtp.from
                 ));
             }
+        }
+        if self.spool.max_file_bytes == 0 {
+            out.push("spool.max_file_bytes must be at least 1".into());
         }
         if self.worker.concurrency == 0 || self.ocr.workers == 0 {
             out.push("worker.concurrency and ocr.workers must be at least 1".into());

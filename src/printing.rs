@@ -118,10 +118,16 @@ fn letter_for(
     }
 }
 
-/// Write the letters to `out` (one A4 PDF) and mark them printed; returns how many.
-pub async fn print_letters(cfg: &Config, codes: &[String], out: &Path) -> anyhow::Result<usize> {
+/// Write the letters to `out` (one A4 PDF) and mark them printed; returns how many. The
+/// caller loads the rules (permit names), so broken rules are a config error like elsewhere.
+pub async fn print_letters(
+    cfg: &Config,
+    catalogue: &Catalogue,
+    codes: &[String],
+    out: &Path,
+) -> anyhow::Result<usize> {
     let store = Store::open_with(&cfg.database.url, cfg.store_options()).await?;
-    let result = print_with(&store, cfg, codes, out).await;
+    let result = print_with(&store, cfg, catalogue, codes, out).await;
     store.close().await;
     result
 }
@@ -129,10 +135,10 @@ pub async fn print_letters(cfg: &Config, codes: &[String], out: &Path) -> anyhow
 async fn print_with(
     store: &Store,
     cfg: &Config,
+    catalogue: &Catalogue,
     codes: &[String],
     out: &Path,
 ) -> anyhow::Result<usize> {
-    let catalogue = Catalogue::load_dir(&cfg.rules.dir).map_err(|e| anyhow!("{e}"))?;
     let canonical: Vec<String> = codes
         .iter()
         .map(|c| {
@@ -155,7 +161,7 @@ async fn print_with(
             .show_case(&l.tracking_code)
             .await?
             .ok_or_else(|| anyhow!("case {} disappeared", l.tracking_code))?;
-        letters.push(letter_for(cfg, &catalogue, &case, l.created_at));
+        letters.push(letter_for(cfg, catalogue, &case, l.created_at));
     }
     let pdf = render_letters(&letters).map_err(|e| anyhow!("render letters: {e}"))?;
     let tmp = out.with_extension("pdf.tmp");

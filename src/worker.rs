@@ -89,8 +89,15 @@ pub async fn run_once(ctx: &Context) -> Result<OnceReport, WorkerError> {
         }
         pipeline::crash_point("fetch");
     }
-    match spool(ctx).scan(&ctx.intake()).await {
-        Ok(n) => report.fetched += n,
+    match spool(ctx).scan_settled(&ctx.intake()).await {
+        Ok(scan) => {
+            report.fetched += scan.stored;
+            report.unreachable.extend(
+                scan.errors
+                    .iter()
+                    .map(|e| format!("spool: {}", error_chain(e))),
+            );
+        }
         Err(e) => report.unreachable.push(error_chain(&e)),
     }
     report.jobs = pipeline::drain(ctx, Some(started)).await?;
@@ -322,9 +329,10 @@ fn spool(ctx: &Context) -> SpoolDir {
     )
 }
 
-/// Look at the spool folder every two seconds.
+/// Look at the spool folder every two seconds (files are taken once settled; see
+/// `intake::spool`). Problems with single files were logged by the scan.
 async fn watch_spool(ctx: Context, cancel: CancellationToken) {
-    let spool = spool(&ctx);
+    let mut spool = spool(&ctx);
     let intake = ctx.intake();
     while !cancel.is_cancelled() {
         if let Err(e) = spool.scan(&intake).await {

@@ -9,8 +9,10 @@ use std::process::Command;
 use std::time::Instant;
 
 use image::{GrayImage, Luma};
+use loket::domain::separator::SEPARATOR_MARKER;
+use loket::intake::separator::is_separator;
 use loket::notify::letters::{render_letters, ReceiptLetter};
-use loket::notify::separator::{is_separator, separator_sheet_pdf, SEPARATOR_MARKER};
+use loket::notify::separator::separator_sheet_pdf;
 
 const STATUS_URL: &str = "https://perizinan.kotamaju.go.id/status/DPM-7K2QX-9M4TB";
 

@@ -4,9 +4,12 @@
 mod app;
 mod support;
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use app::{acks_to, repo, Db, TestApp};
+use loket::intake::spool::SpoolDir;
 
 fn import(app: &TestApp, args: &[&str]) -> (i32, String, String) {
     let out = app.command().arg("import").args(args).output().unwrap();
@@ -78,57 +81,165 @@ async fn what_the_clerk_types_wins_and_a_form_without_email_gets_no_email() {
     );
 }
 
-#[tokio::test]
-async fn spool_takes_only_finished_files_and_puts_corrupt_ones_aside_with_a_reason() {
+/// A TestApp without a mailbox whose spool takes files after `settle_seconds`.
+async fn spool_app(settle_seconds: i64, max_file_bytes: Option<usize>) -> (TestApp, PathBuf) {
     let app = TestApp::spawn_with(Db::Sqlite, |t| {
-        t["spool"]
-            .as_table_mut()
-            .unwrap()
-            .insert("settle_seconds".into(), 30.into());
+        let spool = t["spool"].as_table_mut().unwrap();
+        spool.insert("settle_seconds".into(), settle_seconds.into());
+        if let Some(max) = max_file_bytes {
+            spool.insert("max_file_bytes".into(), (max as i64).into());
+        }
         t.remove("imap");
     })
     .await
     .unwrap();
     let spool = app.dir.path().join("spool");
     std::fs::create_dir_all(&spool).unwrap();
-    let form = std::fs::read(repo().join("fixtures/postal/formulir-pbg-tanpa-email.pdf")).unwrap();
-    let writing = spool.join("scan-001.pdf");
-    std::fs::write(&writing, &form[..form.len() / 2]).unwrap();
+    (app, spool)
+}
 
-    app.run_once().await;
-    assert!(
-        app.cases().await.is_empty(),
-        "a file still being written is not taken"
+fn form() -> Vec<u8> {
+    std::fs::read(repo().join("fixtures/postal/formulir-pbg-tanpa-email.pdf")).unwrap()
+}
+
+/// What `cp -p` and many scanner uploads do: the file carries the original's old time.
+fn keep_old_time(path: &Path) {
+    let old = SystemTime::now() - Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_copy_that_keeps_its_old_time_is_taken_only_once_it_is_fully_written() {
+    let (app, spool_dir) = spool_app(1, None).await;
+    let form = form();
+    let copy = spool_dir.join("scan-001.pdf");
+    std::fs::write(&copy, &form[..form.len() / 2]).unwrap();
+    keep_old_time(&copy);
+
+    let ctx = app.context().await;
+    let mut spool = SpoolDir::new(&spool_dir, 1, false);
+    let first = spool.scan(&ctx.intake()).await.unwrap();
+    assert_eq!(
+        (first.stored, first.settling),
+        (0, 1),
+        "an hour old, but never looked at"
     );
-    assert!(writing.exists());
-
-    // The scanner finished long ago; a second file is garbage.
-    std::fs::write(&writing, &form).unwrap();
-    let old = SystemTime::now() - Duration::from_secs(120);
-    std::fs::File::options()
-        .write(true)
-        .open(&writing)
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // The copy goes on, and the tool sets the old time again.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&copy)
         .unwrap()
-        .set_modified(old)
+        .write_all(&form[form.len() / 2..])
         .unwrap();
-    let garbage = spool.join("scan-002.pdf");
-    std::fs::write(&garbage, b"%PDF-1.4 this is not really a pdf").unwrap();
-    std::fs::File::options()
-        .write(true)
-        .open(&garbage)
-        .unwrap()
-        .set_modified(old)
-        .unwrap();
+    keep_old_time(&copy);
+    let second = spool.scan(&ctx.intake()).await.unwrap();
+    assert_eq!(
+        (second.stored, second.failed),
+        (0, 0),
+        "changed since the last look: not taken half-written"
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let third = spool.scan(&ctx.intake()).await.unwrap();
+    assert_eq!((third.stored, third.failed), (1, 0));
+    ctx.close().await;
 
     app.run_once().await;
     let cases = app.cases().await;
     assert_eq!(cases.len(), 1);
+    assert_eq!(cases[0].documents[0].size, form.len() as i64);
+    assert_eq!(cases[0].documents[0].error, None);
+    assert_eq!(
+        std::fs::read(spool_dir.join("processed/scan-001.pdf")).unwrap(),
+        form
+    );
+    assert!(!spool_dir.join("failed").exists());
+}
+
+#[tokio::test]
+async fn bad_files_in_the_spool_never_hold_up_the_good_one_after_them() {
+    let form = form();
+    let (app, spool) = spool_app(1, Some(form.len() + 100)).await;
+    // Each of these fails differently, and all sort before the good scan.
+    std::os::unix::fs::symlink("/nonexistent/scan.pdf", spool.join("1-tautan.pdf")).unwrap();
+    let fifo = std::ffi::CString::new(spool.join("2-antrean.pdf").to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    std::fs::write(
+        spool.join("3-rusak.pdf"),
+        b"%PDF-1.4 this is not really a pdf",
+    )
+    .unwrap();
+    let mut big = form.clone();
+    big.extend(std::iter::repeat_n(b' ', 4096));
+    std::fs::write(spool.join("4-besar.pdf"), &big).unwrap();
+    std::fs::write(spool.join("5-formulir.pdf"), &form).unwrap();
+
+    // Dropped a moment ago: the `run --once` scan waits for them to settle, then takes them.
+    let ctx = app.context().await;
+    let report = SpoolDir::new(&spool, 1, false)
+        .scan_settled(&ctx.intake())
+        .await
+        .unwrap();
+    ctx.close().await;
+    assert_eq!(
+        (
+            report.stored,
+            report.failed,
+            report.unopenable,
+            report.settling
+        ),
+        (1, 2, 2, 0),
+        "{report:?}"
+    );
+    assert!(report.errors.is_empty(), "{report:?}");
+    app.run_once().await;
+    let cases = app.cases().await;
+    assert_eq!(cases.len(), 1);
     assert_eq!(cases[0].channel, "postal");
-    assert!(spool.join("processed/scan-001.pdf").exists());
-    assert!(spool.join("failed/scan-002.pdf").exists());
-    let reason = std::fs::read_to_string(spool.join("failed/scan-002.pdf.reason.txt")).unwrap();
-    assert!(!reason.trim().is_empty());
-    assert!(!writing.exists() && !garbage.exists());
+    assert!(spool.join("processed/5-formulir.pdf").exists());
+    assert!(!spool.join("5-formulir.pdf").exists());
+
+    for (name, says) in [("3-rusak.pdf", "PDF"), ("4-besar.pdf", "max_file_bytes")] {
+        assert!(
+            spool.join("failed").join(name).exists(),
+            "{name} in failed/"
+        );
+        let reason =
+            std::fs::read_to_string(spool.join(format!("failed/{name}.reason.txt"))).unwrap();
+        assert!(reason.contains(says), "{name}: {reason}");
+    }
+    // What can't even be opened stays where it is, for someone to look at.
+    for name in ["1-tautan.pdf", "2-antrean.pdf"] {
+        assert!(
+            std::fs::symlink_metadata(spool.join(name)).is_ok(),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn run_once_right_after_a_scan_is_dropped_waits_for_it_and_says_so() {
+    let (app, spool) = spool_app(1, None).await;
+    std::fs::write(spool.join("scan.pdf"), form()).unwrap();
+    let out = app
+        .command()
+        .args(["run", "--once"])
+        .env("LOKET_LOG", "info")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("waiting for files in the spool folder to settle"),
+        "{stderr}"
+    );
+    assert!(spool.join("processed/scan.pdf").exists());
+    assert_eq!(app.cases().await.len(), 1);
 }
 
 fn tool(name: &str) -> bool {

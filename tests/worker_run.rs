@@ -83,3 +83,73 @@ async fn bad_config_exits_with_status_2_naming_the_key() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("pasword"), "{stderr}");
 }
+
+/// Every command the office scripts call, with what it needs to get as far as its config.
+fn every_command(dir: &std::path::Path) -> Vec<Vec<String>> {
+    let file = app::repo()
+        .join("fixtures/postal/formulir-reklame-siti.pdf")
+        .display()
+        .to_string();
+    let out = |name: &str| dir.join(name).display().to_string();
+    [
+        vec!["run", "--once"],
+        vec!["import", &file],
+        vec!["letters", "--out", &out("surat.pdf")],
+        vec!["separator-sheet", "--out", &out("pemisah.pdf")],
+        vec!["cases", "list"],
+        vec!["cases", "show", "PSR-7K3M-9QXD"],
+        vec!["rules", "check"],
+        vec!["rules", "explain", &file],
+    ]
+    .into_iter()
+    .map(|args| args.into_iter().map(String::from).collect())
+    .collect()
+}
+
+#[tokio::test]
+async fn every_command_exits_2_on_a_broken_config_and_touches_nothing() {
+    let app = TestApp::spawn_with(Db::Sqlite, |t| {
+        t["office"]["code"] = toml::Value::String("X".into());
+    })
+    .await
+    .unwrap();
+    for args in every_command(app.dir.path()) {
+        let out = app.command().args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("office.code"), "{args:?}: {stderr}");
+    }
+    assert!(!app.dir.path().join("pemisah.pdf").exists());
+    assert!(!app.dir.path().join("surat.pdf").exists());
+}
+
+#[tokio::test]
+async fn broken_rules_exit_2_naming_the_file_wherever_rules_are_used() {
+    let rules = tempfile::tempdir().unwrap();
+    std::fs::write(
+        rules.path().join("salah.toml"),
+        "[[permit]]\nid = \"reklame\"\nfrases = [\"reklame\"]\n",
+    )
+    .unwrap();
+    let app = TestApp::spawn_with(Db::Sqlite, |t| {
+        t["rules"]["dir"] = toml::Value::String(rules.path().display().to_string());
+        t.remove("imap");
+    })
+    .await
+    .unwrap();
+    for args in every_command(app.dir.path()) {
+        let out = app.command().args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        match args[0].as_str() {
+            // No rules needed; an unknown case is a runtime error, not a config one.
+            "cases" if args[1] == "show" => assert_eq!(out.status.code(), Some(1), "{stderr}"),
+            "cases" | "separator-sheet" => {
+                assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}")
+            }
+            _ => {
+                assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+                assert!(stderr.contains("salah.toml"), "{args:?}: {stderr}");
+            }
+        }
+    }
+}

@@ -2,6 +2,7 @@
 
 mod applicant;
 mod case;
+pub mod separator;
 pub mod tracking;
 
 pub use applicant::ApplicantDetails;

@@ -8,7 +8,9 @@
 //! PDFs come from strangers, so every lopdf call runs on a helper thread with a generous stack
 //! (a panic there becomes `Corrupt` instead of taking the worker down), decompression is
 //! bounded, and text extraction stops after [`MAX_TEXT_PAGES`] pages or [`TEXT_BUDGET`]; the
-//! remaining pages are left to OCR, which has its own limits.
+//! remaining pages are left to OCR, which has its own limits. Other stages that parse PDFs
+//! (batch splitting, OCR page images) do so through [`with_document`] or [`load_guarded`], so
+//! the same limits and the same guard hold everywhere.
 
 use std::time::{Duration, Instant};
 
@@ -35,15 +37,42 @@ const KIND: &str = "PDF";
 
 /// Read the text layer of every page (see the module docs for limits).
 pub fn read_pdf(data: &[u8]) -> Result<Vec<PageText>, DocumentError> {
-    isolated(|| read_pdf_inner(data)).unwrap_or_else(|| {
-        Err(corrupt(
-            "the PDF parser crashed (or could not be started) on this file",
-        ))
-    })
+    with_document(data, read_pages)
 }
 
-fn read_pdf_inner(data: &[u8]) -> Result<Vec<PageText>, DocumentError> {
-    let doc = load(data)?;
+/// Parse `data` and run `f` on the document behind the guard every PDF in loket goes through:
+/// bounded streams, at most [`MAX_PAGES`] pages, a helper thread with a large stack, and a
+/// panic in lopdf (while parsing or inside `f`) turned into `Corrupt`. `f` gets the document
+/// and its page numbers (from 1, in order).
+pub fn with_document<T: Send>(
+    data: &[u8],
+    f: impl FnOnce(&Document, &[u32]) -> Result<T, DocumentError> + Send,
+) -> Result<T, DocumentError> {
+    isolated(|| {
+        let doc = load(data)?;
+        let pages = page_numbers(&doc)?;
+        f(&doc, &pages)
+    })
+    .unwrap_or_else(|| Err(crashed()))
+}
+
+/// The parsed document itself, for callers that keep it (OCR page images): parsed behind the
+/// same guard as [`with_document`]. Later lopdf calls on it are the caller's to guard.
+pub fn load_guarded(data: &[u8]) -> Result<Document, DocumentError> {
+    isolated(|| {
+        let doc = load(data)?;
+        page_numbers(&doc)?;
+        Ok(doc)
+    })
+    .unwrap_or_else(|| Err(crashed()))
+}
+
+fn crashed() -> DocumentError {
+    corrupt("the PDF parser crashed (or could not be started) on this file")
+}
+
+/// The page numbers, refusing documents with none or more than [`MAX_PAGES`].
+fn page_numbers(doc: &Document) -> Result<Vec<u32>, DocumentError> {
     let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
     if pages.len() > MAX_PAGES {
         return Err(DocumentError::TooLarge(format!(
@@ -54,6 +83,10 @@ fn read_pdf_inner(data: &[u8]) -> Result<Vec<PageText>, DocumentError> {
     if pages.is_empty() {
         return Err(corrupt("no pages"));
     }
+    Ok(pages)
+}
+
+fn read_pages(doc: &Document, pages: &[u32]) -> Result<Vec<PageText>, DocumentError> {
     let started = Instant::now();
     Ok(pages
         .iter()
@@ -61,7 +94,7 @@ fn read_pdf_inner(data: &[u8]) -> Result<Vec<PageText>, DocumentError> {
         .map(|(index, &number)| {
             let in_budget = index < MAX_TEXT_PAGES && started.elapsed() < TEXT_BUDGET;
             let text = if in_budget {
-                page_text(&doc, number)
+                page_text(doc, number)
             } else {
                 None
             };
@@ -91,9 +124,9 @@ fn load(data: &[u8]) -> Result<Document, DocumentError> {
     Ok(doc)
 }
 
-/// One page's text, or `None` when lopdf fails on it; a single bad page should not cost the
-/// applicant the rest of the document.
-fn page_text(doc: &Document, number: u32) -> Option<String> {
+/// One page's text (decompression bounded), or `None` when lopdf fails on it; a single bad page
+/// should not cost the applicant the rest of the document. Call it inside [`with_document`].
+pub fn page_text(doc: &Document, number: u32) -> Option<String> {
     doc.extract_text_with_limit(&[number], MAX_STREAM_BYTES)
         .ok()
 }

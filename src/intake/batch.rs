@@ -3,31 +3,46 @@
 //! pages are dropped.
 //!
 //! A separator page is recognised by its QR code (`LOKET-SEPARATOR`) on the page image, or by
-//! its text when the sheet went in as the PDF itself rather than a scan.
+//! its text when the sheet went in as the PDF itself rather than a scan. All lopdf work runs
+//! behind [`crate::extract::pdf::with_document`]'s guard: a hostile PDF fails as `Corrupt`
+//! instead of taking the worker down.
 
 use lopdf::Document;
 
+use super::separator::is_separator;
+use crate::domain::separator::{SEPARATOR_MARKER, SEPARATOR_TITLE};
+use crate::extract::document::DocumentError;
 use crate::extract::ocr::{PdfPages, RasterLimits};
+use crate::extract::pdf::{page_text, with_document};
 use crate::extract::sniff;
-use crate::notify::separator::{is_separator, SEPARATOR_MARKER};
 
 /// The parts of a batch scan, or None when `data` is not a PDF with separator pages. With
 /// `blank_pages`, empty pages (no text, almost no ink) separate applications too.
-pub fn split_at_separators(data: &[u8], blank_pages: bool) -> Result<Option<Vec<Vec<u8>>>, String> {
+pub fn split_at_separators(
+    data: &[u8],
+    blank_pages: bool,
+) -> Result<Option<Vec<Vec<u8>>>, DocumentError> {
     if sniff::sniff(data) != Some(sniff::PDF) {
         return Ok(None);
     }
-    let doc = Document::load_mem(data).map_err(|e| e.to_string())?;
-    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+    with_document(data, |doc, pages| split(doc, data, pages, blank_pages))
+}
+
+fn split(
+    doc: &Document,
+    data: &[u8],
+    pages: &[u32],
+    blank_pages: bool,
+) -> Result<Option<Vec<Vec<u8>>>, DocumentError> {
     if pages.len() < 2 {
         return Ok(None);
     }
-    let separators = separator_pages(&doc, data, &pages, blank_pages);
+    let separators = separator_pages(doc, data, pages, blank_pages);
     if separators.is_empty() {
         return Ok(None);
     }
     let mut groups: Vec<Vec<u32>> = vec![Vec::new()];
-    for p in &pages {
+    for p in pages {
         if separators.contains(p) {
             groups.push(Vec::new());
         } else if let Some(last) = groups.last_mut() {
@@ -37,37 +52,31 @@ pub fn split_at_separators(data: &[u8], blank_pages: bool) -> Result<Option<Vec<
     groups.retain(|g| !g.is_empty());
     groups
         .iter()
-        .map(|keep| part(&doc, &pages, keep))
+        .map(|keep| part(doc, pages, keep))
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
 }
 
 /// Page numbers (from 1) that are separator sheets.
 fn separator_pages(doc: &Document, data: &[u8], pages: &[u32], blank_pages: bool) -> Vec<u32> {
-    let scans = PdfPages::open(
-        data,
-        &RasterLimits {
-            render_dpi: 100,
-            ..RasterLimits::default()
-        },
-    )
-    .ok();
+    let limits = RasterLimits {
+        render_dpi: 100,
+        ..RasterLimits::default()
+    };
+    let scans = PdfPages::from_document(doc.clone(), data, &limits);
     pages
         .iter()
         .enumerate()
         .filter(|(i, &p)| {
-            let text = doc.extract_text(&[p]).unwrap_or_default();
-            if text.contains(SEPARATOR_MARKER) || text.to_uppercase().contains("LEMBAR PEMISAH") {
+            let text = page_text(doc, p).unwrap_or_default();
+            if text.contains(SEPARATOR_MARKER) || text.to_uppercase().contains(SEPARATOR_TITLE) {
                 return true;
             }
             // A scanned page: little or no text layer, so look for the QR code.
             text.trim().len() < 20
-                && scans
-                    .as_ref()
-                    .and_then(|s| s.page_image(*i).ok())
-                    .is_some_and(|img| {
-                        is_separator(&img.image) || (blank_pages && is_blank(&img.image))
-                    })
+                && scans.page_image(*i).ok().is_some_and(|img| {
+                    is_separator(&img.image) || (blank_pages && is_blank(&img.image))
+                })
         })
         .map(|(_, &p)| p)
         .collect()
@@ -81,12 +90,45 @@ fn is_blank(page: &image::GrayImage) -> bool {
 }
 
 /// A copy of the document with only the pages in `keep`.
-fn part(doc: &Document, all: &[u32], keep: &[u32]) -> Result<Vec<u8>, String> {
+fn part(doc: &Document, all: &[u32], keep: &[u32]) -> Result<Vec<u8>, DocumentError> {
     let mut d = doc.clone();
     let drop: Vec<u32> = all.iter().copied().filter(|p| !keep.contains(p)).collect();
     d.delete_pages(&drop);
     d.prune_objects();
     let mut out = Vec::new();
-    d.save_to(&mut out).map_err(|e| e.to_string())?;
+    d.save_to(&mut out).map_err(|e| DocumentError::Corrupt {
+        kind: "PDF".into(),
+        detail: format!("could not write a part of the batch: {e}"),
+    })?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::pdf::tests::text_pdf;
+    use crate::extract::pdf::MAX_PAGES;
+
+    #[test]
+    fn a_separator_sheet_that_went_in_as_a_pdf_splits_the_batch() {
+        let pdf = text_pdf(
+            &[
+                "Formulir permohonan PBG atas nama Slamet Riyadi",
+                "LEMBAR PEMISAH / SEPARATOR SHEET LOKET-SEPARATOR",
+                "Formulir permohonan reklame atas nama Siti Aminah",
+            ],
+            None,
+        );
+        let parts = split_at_separators(&pdf, false).unwrap().expect("split");
+        assert_eq!(parts.len(), 2);
+    }
+
+    #[test]
+    fn batches_are_parsed_with_the_same_limits_as_any_pdf() {
+        let pages = vec!["Formulir permohonan izin usaha mikro"; MAX_PAGES + 1];
+        let err = split_at_separators(&text_pdf(&pages, None), false).unwrap_err();
+        assert!(matches!(err, DocumentError::TooLarge(_)), "{err:?}");
+        let err = split_at_separators(b"%PDF-1.4\nnot really a pdf\n%%EOF", false).unwrap_err();
+        assert!(matches!(err, DocumentError::Corrupt { .. }), "{err:?}");
+    }
 }

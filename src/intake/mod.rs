@@ -1,5 +1,5 @@
-//! Where work comes from: the office mailbox ([`imap`]) and the mail room's spool folder
-//! ([`spool`]).
+//! Where work comes from: the office mailbox ([`imap`]) and the mail room ([`spool`]: the spool
+//! folder and `loket import`, batch scans split at separator sheets by [`batch`]).
 //!
 //! A source's only duty is to store each item durably (blob + `messages` row + `intake` job)
 //! before it changes anything at the source. Sources store through `filing/` and know nothing
@@ -7,6 +7,7 @@
 
 pub mod batch;
 pub mod imap;
+pub mod separator;
 pub mod spool;
 mod tls;
 
@@ -25,4 +26,6 @@ pub struct Intake {
     pub worker_id: String,
     /// Bigger messages are stored with their headers only.
     pub max_message_bytes: u64,
+    /// Bigger scanned files are refused (`spool.max_file_bytes`).
+    pub max_file_bytes: u64,
 }

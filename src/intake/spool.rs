@@ -1,14 +1,18 @@
 //! The mail room: scanned postal applications from the spool folder and `loket import`.
 //!
-//! A file is taken only once it has stopped growing (no change for `spool.settle_seconds`; a
-//! network scanner writes slowly), stored as a blob and a `messages` row with its `intake` job,
-//! and only then moved to `processed/`. Files that can't be read go to `failed/` with a
-//! `.reason.txt` beside them. Nothing is deleted; a restart between storing and moving finds the
+//! A file is taken only once it has stopped changing (the same size and times at two scans
+//! `spool.settle_seconds` apart, see `settle`; a network scanner writes slowly), read
+//! up to `spool.max_file_bytes`, stored as a blob and a `messages` row with its `intake` job,
+//! and only then moved to `processed/`. Files that are not documents loket can read (corrupt,
+//! encrypted, too large) go to `failed/` with a `.reason.txt` beside them. A file that cannot
+//! be opened at all (permissions, a symbolic link: links are not followed, so the spool cannot
+//! be used to file the server's own files) stays where it is with a warning, and the scan goes
+//! on with the other files. Nothing is deleted; a restart between storing and moving finds the
 //! file again and intake files the copy as a duplicate of the same case.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
 
+use tokio::io::AsyncReadExt;
 use tracing::{info, warn};
 
 use super::batch::split_at_separators;
@@ -19,6 +23,30 @@ use crate::filing::blobs::BlobError;
 use crate::filing::jobs::enqueue;
 use crate::filing::messages::{self, NewMessage, Source};
 use crate::filing::{JobTarget, MessageId, StoreError};
+
+mod folder;
+mod settle;
+
+pub use folder::{ScanReport, SpoolDir};
+
+/// Where a scanned file comes from; stored as the message's source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The spool folder: anyone who can drop files there, so symbolic links are not followed.
+    Spool,
+    /// `loket import FILE`: the operator names the file, links included.
+    Import,
+}
+
+impl Origin {
+    /// The message's source as stored.
+    pub fn source(self) -> Source {
+        match self {
+            Origin::Spool => Source::Spool,
+            Origin::Import => Source::Import,
+        }
+    }
+}
 
 /// A scanned file stored for intake.
 #[derive(Debug, Clone)]
@@ -55,14 +83,10 @@ pub async fn store_file(
     ctx: &Intake,
     path: &Path,
     details: Option<&ApplicantDetails>,
-    source: Source,
+    origin: Origin,
     split_blank: bool,
 ) -> Result<Vec<Stored>, SpoolError> {
-    let io = |source| SpoolError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let data = tokio::fs::read(path).await.map_err(io)?;
+    let data = read_limited(path, origin, ctx.max_file_bytes).await?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
@@ -77,7 +101,12 @@ pub async fn store_file(
             }
             let parts = match split_at_separators(&data, split_blank) {
                 Ok(Some(parts)) => parts,
-                _ => vec![data],
+                Ok(None) => vec![data],
+                Err(e) => {
+                    // It was read as a document above: file it whole rather than lose it.
+                    warn!(file = %check_name, error = %e, "batch scan not split: filed as one");
+                    vec![data]
+                }
             };
             let count = parts.len();
             parts
@@ -96,7 +125,14 @@ pub async fn store_file(
         },
     )
     .await
-    .map_err(|e| SpoolError::Other(format!("{}: reading failed: {e}", path.display())))?
+    // A file that crashes a reader will crash it again: it goes aside like a corrupt one.
+    .map_err(|e| SpoolError::Unreadable {
+        path: path.to_path_buf(),
+        reason: DocumentError::Corrupt {
+            kind: "scan".into(),
+            detail: format!("reading it crashed: {e}"),
+        },
+    })?
     .map_err(|e| match e {
         SpoolErrorKind::Unreadable(reason) => SpoolError::Unreadable {
             path: path.to_path_buf(),
@@ -109,7 +145,7 @@ pub async fn store_file(
     let mut stored = Vec::with_capacity(parts.len());
     for (part_name, sha, size) in &parts {
         let row = NewMessage {
-            source,
+            source: origin.source(),
             mailbox: None,
             uidvalidity: None,
             uid: None,
@@ -136,6 +172,59 @@ pub async fn store_file(
     Ok(stored)
 }
 
+/// The file's bytes: at most `limit` (more is `TooLarge`, even when the file grows while it is
+/// read), only from a regular file, and for the spool never through a symbolic link.
+async fn read_limited(path: &Path, origin: Origin, limit: u64) -> Result<Vec<u8>, SpoolError> {
+    let io = |source| SpoolError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut options = tokio::fs::OpenOptions::new();
+    options.read(true);
+    // Non-blocking, so a FIFO dropped in the folder can't hang the scan in open().
+    let mut flags = libc::O_NONBLOCK;
+    if origin == Origin::Spool {
+        flags |= libc::O_NOFOLLOW;
+    }
+    options.custom_flags(flags);
+    let file = options.open(path).await.map_err(|e| io(explain_open(e)))?;
+    let meta = file.metadata().await.map_err(io)?;
+    if !meta.is_file() {
+        let not_file = std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file");
+        return Err(io(not_file));
+    }
+    let too_large = |size: String| SpoolError::Unreadable {
+        path: path.to_path_buf(),
+        reason: DocumentError::TooLarge(format!(
+            "{size}; the limit (spool.max_file_bytes) is {limit} bytes"
+        )),
+    };
+    if meta.len() > limit {
+        return Err(too_large(format!("{} bytes", meta.len())));
+    }
+    let mut data = Vec::with_capacity(meta.len() as usize);
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut data)
+        .await
+        .map_err(io)?;
+    if data.len() as u64 > limit {
+        return Err(too_large("grew past the limit while being read".into()));
+    }
+    Ok(data)
+}
+
+/// `O_NOFOLLOW` on a link fails with "too many levels of symbolic links"; say what it means.
+fn explain_open(e: std::io::Error) -> std::io::Error {
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "a symbolic link (links in the spool folder are not followed)",
+        )
+    } else {
+        e
+    }
+}
+
 /// `batch.pdf` -> `batch-2.pdf`.
 fn numbered(name: &str, n: usize) -> String {
     match name.rsplit_once('.') {
@@ -147,122 +236,4 @@ fn numbered(name: &str, n: usize) -> String {
 enum SpoolErrorKind {
     Unreadable(DocumentError),
     Blob(BlobError),
-}
-
-/// The spool folder and its `processed/` and `failed/` subfolders.
-#[derive(Debug, Clone)]
-pub struct SpoolDir {
-    dir: PathBuf,
-    settle: Duration,
-    split_blank: bool,
-}
-
-impl SpoolDir {
-    pub fn new(dir: &Path, settle_seconds: u64, split_blank: bool) -> Self {
-        Self {
-            dir: dir.to_path_buf(),
-            settle: Duration::from_secs(settle_seconds),
-            split_blank,
-        }
-    }
-
-    /// Take every settled file once; returns how many were stored.
-    pub async fn scan(&self, ctx: &Intake) -> Result<usize, SpoolError> {
-        let io = |source| SpoolError::Io {
-            path: self.dir.clone(),
-            source,
-        };
-        tokio::fs::create_dir_all(&self.dir).await.map_err(io)?;
-        let mut stored = 0;
-        for path in self.settled_files().map_err(io)? {
-            match store_file(ctx, &path, None, Source::Spool, self.split_blank).await {
-                Ok(_) => {
-                    ctx.store.sync().await?;
-                    self.move_to(&path, "processed", None).await?;
-                    stored += 1;
-                }
-                Err(SpoolError::Unreadable { reason, .. }) => {
-                    warn!(file = %path.display(), reason = %reason, "scanned file unreadable: moved to failed/");
-                    self.move_to(&path, "failed", Some(&reason)).await?;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        if stored > 0 {
-            info!(stored, "scanned files taken from the spool folder");
-        }
-        Ok(stored)
-    }
-
-    /// Regular, visible files that have not changed for the settle time.
-    fn settled_files(&self) -> std::io::Result<Vec<PathBuf>> {
-        let now = SystemTime::now();
-        let mut out = Vec::new();
-        for entry in std::fs::read_dir(&self.dir)? {
-            let entry = entry?;
-            let name = entry.file_name().to_string_lossy().to_string();
-            let meta = entry.metadata()?;
-            if !meta.is_file() || name.starts_with('.') || is_partial(&name) {
-                continue;
-            }
-            let age = meta
-                .modified()
-                .ok()
-                .and_then(|m| now.duration_since(m).ok())
-                .unwrap_or_default();
-            if age >= self.settle && meta.len() > 0 {
-                out.push(entry.path());
-            }
-        }
-        out.sort();
-        Ok(out)
-    }
-
-    async fn move_to(
-        &self,
-        path: &Path,
-        sub: &str,
-        reason: Option<&DocumentError>,
-    ) -> Result<(), SpoolError> {
-        let target_dir = self.dir.join(sub);
-        let io = |source| SpoolError::Io {
-            path: target_dir.clone(),
-            source,
-        };
-        tokio::fs::create_dir_all(&target_dir).await.map_err(io)?;
-        let target = free_name(&target_dir, path.file_name().unwrap_or_default());
-        if let Some(reason) = reason {
-            let text = format!("{}\n{}\n", reason.alasan(), reason);
-            tokio::fs::write(with_suffix(&target, ".reason.txt"), text)
-                .await
-                .map_err(io)?;
-        }
-        tokio::fs::rename(path, &target).await.map_err(io)
-    }
-}
-
-/// Names scanners and copy tools use while a file is still being written.
-fn is_partial(name: &str) -> bool {
-    let lower = name.to_lowercase();
-    [".part", ".tmp", ".crdownload", ".partial", "~"]
-        .iter()
-        .any(|s| lower.ends_with(s))
-}
-
-/// `name`, or `name.1`, `name.2`... if taken.
-fn free_name(dir: &Path, name: &std::ffi::OsStr) -> PathBuf {
-    let first = dir.join(name);
-    if !first.exists() {
-        return first;
-    }
-    (1..)
-        .map(|i| dir.join(format!("{}.{i}", name.to_string_lossy())))
-        .find(|p| !p.exists())
-        .unwrap_or(first)
-}
-
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
 }

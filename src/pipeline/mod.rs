@@ -165,6 +165,7 @@ impl Context {
             wake: self.wake.clone(),
             worker_id: self.worker.id.clone(),
             max_message_bytes: self.cfg.limits.max_message_bytes,
+            max_file_bytes: self.cfg.spool.max_file_bytes,
         }
     }
 

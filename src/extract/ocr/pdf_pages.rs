@@ -16,6 +16,7 @@ use lopdf::{Dictionary, Document, Object, ObjectId, Stream};
 
 use super::pdf_decode::{decode, Decoded};
 use super::{OcrInputError, PageImage, RasterLimits};
+use crate::extract::pdf::load_guarded;
 
 /// Renderings below this resolution read poorly; a page that only fits the pixel limit below it
 /// is refused rather than rendered.
@@ -39,18 +40,26 @@ pub fn pdf_page_image(
 }
 
 impl PdfPages {
+    /// Parse `pdf` behind the guard of [`crate::extract::pdf::load_guarded`] (bounded streams,
+    /// page limit, a lopdf panic becomes `Corrupt`).
     pub fn open(pdf: &[u8], limits: &RasterLimits) -> Result<PdfPages, OcrInputError> {
-        let doc = Document::load_mem(pdf).map_err(|e| OcrInputError::Corrupt {
+        let doc = load_guarded(pdf).map_err(|e| OcrInputError::Corrupt {
             kind: "PDF",
             detail: e.to_string(),
         })?;
+        Ok(Self::from_document(doc, pdf, limits))
+    }
+
+    /// Pages of a document already parsed (by [`crate::extract::pdf::with_document`]); `pdf`
+    /// is its source, for pages that are rendered.
+    pub fn from_document(doc: Document, pdf: &[u8], limits: &RasterLimits) -> PdfPages {
         let pages = doc.get_pages().into_values().collect();
-        Ok(PdfPages {
+        PdfPages {
             doc,
             data: pdf.into(),
             pages,
             limits: limits.clone(),
-        })
+        }
     }
 
     pub fn page_count(&self) -> usize {
