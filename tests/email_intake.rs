@@ -360,10 +360,26 @@ async fn mailbox_over_tls_with_the_office_ca() {
     assert!(!stderr.contains(&strict.pass), "no secrets in errors");
 }
 
-#[tokio::test]
-async fn uidvalidity_change_rescans_without_duplicates() {
+async fn stored_uidvalidity(app: &TestApp) -> i64 {
+    let db = app.sql().await;
+    let v = sqlx::query_scalar("SELECT uidvalidity FROM mailbox_state")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    db.close().await;
+    v
+}
+
+/// Mail stored but not yet moved when Dovecot gives the inbox a new UIDVALIDITY: every message
+/// is looked at again under the new UIDs, the copies join their cases, and each applicant gets
+/// exactly one acknowledgement.
+async fn new_uidvalidity_from_dovecot_loses_and_doubles_nothing(change: impl FnOnce(&TestApp)) {
     let app = TestApp::spawn(Db::Sqlite).await.unwrap();
-    let a = unique_address("a");
+    let (a, b, c) = (
+        unique_address("a"),
+        unique_address("b"),
+        unique_address("c"),
+    );
     app.deliver(&text_mail(
         &a,
         "Permohonan izin trayek",
@@ -371,20 +387,52 @@ async fn uidvalidity_change_rescans_without_duplicates() {
         "",
     ))
     .await;
-    app.run_once().await;
-    // Put the message back into the inbox and pretend the mailbox was rebuilt.
-    let processed = app.processed().await;
-    app.deliver(&processed[0]).await;
-    let db = app.sql().await;
-    sqlx::query("UPDATE mailbox_state SET uidvalidity = uidvalidity + 1")
-        .execute(&db)
-        .await
+    app.deliver(&text_mail(
+        &b,
+        "Permohonan izin reklame",
+        "Papan reklame toko.",
+        "",
+    ))
+    .await;
+    let crashed = app
+        .command()
+        .args(["run", "--once"])
+        .env("LOKET_TEST_CRASH_AFTER", "intake")
+        .status()
         .unwrap();
-    db.close().await;
-    app.run_once().await;
-    assert_eq!(app.cases().await.len(), 1, "same content, same case");
-    assert_eq!(acks_to(&a, 1).await.len(), 1);
-    assert!(app.inbox().await.is_empty(), "the copy is moved out too");
+    assert!(!crashed.success(), "stopped after storing, before moving");
+    assert_eq!(app.inbox().await.len(), 2);
+    let before = stored_uidvalidity(&app).await;
+
+    change(&app);
+    app.deliver(&text_mail(&c, "Permohonan izin apotek", "Apotek baru.", ""))
+        .await;
+    let report = app.run_once().await;
+    assert!(report.unreachable.is_empty(), "{:?}", report.unreachable);
+    assert_ne!(stored_uidvalidity(&app).await, before, "Dovecot changed it");
+
+    assert_eq!(app.cases().await.len(), 3, "same content, same case");
+    for addr in [&a, &b, &c] {
+        assert_eq!(acks_to(addr, 1).await.len(), 1, "{addr}");
+    }
+    assert!(app.inbox().await.is_empty(), "every message moved out");
+    assert_eq!(app.processed().await.len(), 3, "each moved once");
+}
+
+#[tokio::test]
+async fn uidvalidity_changed_by_doveadm_loses_and_doubles_nothing() {
+    new_uidvalidity_from_dovecot_loses_and_doubles_nothing(|app| {
+        support::dovecot().set_uid_validity(&app.user, "INBOX", 4242);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn inbox_renumbered_by_dovecot_loses_and_doubles_nothing() {
+    new_uidvalidity_from_dovecot_loses_and_doubles_nothing(|app| {
+        support::dovecot().rebuild_inbox_uids(&app.user);
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -3,11 +3,15 @@
 //! New mail is found by UID: the last UID stored per mailbox and UIDVALIDITY are kept in the
 //! database, so an old mailbox is never downloaded again and a message is never skipped. When
 //! UIDVALIDITY changes (mailbox rebuilt) every message is looked at again and the content hash
-//! keeps copies from becoming second cases. Messages are fetched in batches bounded by count and
-//! bytes, so memory stays flat whatever the mailbox size. Nothing in the mailbox changes until the
-//! message's case has been committed (the `move` job comes after filing).
+//! keeps copies from becoming second cases. Messages are fetched in groups bounded by count and
+//! bytes, even when the server gives no sizes (`imap/fetch.rs`), so memory stays flat whatever
+//! the mailbox size; the last UID only moves forward, and only past messages that are stored.
+//! Nothing in the mailbox changes until the message's case has been committed (the `move` job
+//! comes after filing), and only our own UIDs ever leave it (`imap/moves.rs`).
 
-use std::collections::HashMap;
+mod fetch;
+mod moves;
+
 use std::fmt::Debug;
 use std::time::Duration;
 
@@ -18,6 +22,8 @@ use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use self::fetch::{Fetched, Part, Progress, BATCH_BYTES};
+use self::moves::MoveCommand;
 use super::{tls, Intake};
 use crate::config::{expose, read_secret, Imap, Security};
 use crate::filing::jobs::{enqueue, StepError};
@@ -30,9 +36,6 @@ pub trait ImapIo: AsyncRead + AsyncWrite + Unpin + Send + Debug {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + Debug> ImapIo for T {}
 
 pub type Session = async_imap::Session<Box<dyn ImapIo>>;
-
-/// Most bytes fetched in one round trip.
-const BATCH_BYTES: u64 = 64 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImapError {
@@ -248,8 +251,11 @@ impl Mailbox {
         uids.retain(|&u| (u as i64) > last_uid);
         uids.sort_unstable();
         let mut stored = 0;
+        let mut progress = Progress::new(last_uid);
         for chunk in uids.chunks(self.cfg.batch_size as usize) {
-            stored += self.ingest_chunk(ctx, session, uidvalidity, chunk).await?;
+            stored += self
+                .ingest_chunk(ctx, session, uidvalidity, chunk, &mut progress)
+                .await?;
         }
         if uids.is_empty() {
             self.save_state(ctx, uidvalidity, last_uid).await?;
@@ -293,90 +299,55 @@ impl Mailbox {
         Ok(())
     }
 
-    /// Fetch one chunk of UIDs (sizes first, so oversized messages are fetched as headers only),
-    /// store the blobs, then commit all rows, intake jobs and the new last UID together.
+    /// Fetch one chunk of UIDs group by group (see [`fetch`]); each group's messages, intake
+    /// jobs and new last UID are committed together before the next group is fetched, so memory
+    /// holds one group at a time.
     async fn ingest_chunk(
         &self,
         ctx: &Intake,
         session: &mut Session,
         uidvalidity: i64,
         uids: &[u32],
+        progress: &mut Progress,
     ) -> Result<usize, ImapError> {
-        let set = uid_set(uids);
-        let sizes: HashMap<u32, u32> = self
-            .timed("UID FETCH sizes", async {
-                let fetches: Vec<_> = session
-                    .uid_fetch(&set, "(UID RFC822.SIZE)")
-                    .await?
-                    .try_collect()
-                    .await?;
-                Ok(fetches
-                    .iter()
-                    .filter_map(|f| Some((f.uid?, f.size.unwrap_or(0))))
-                    .collect())
-            })
-            .await?;
+        let sizes = fetch::sizes(self, session, uids).await?;
         let max = ctx.max_message_bytes;
-        let (big, normal): (Vec<u32>, Vec<u32>) = uids
-            .iter()
-            .partition(|u| sizes.get(u).is_some_and(|&s| s as u64 > max));
-        let mut raws: Vec<(u32, Vec<u8>, bool)> = Vec::with_capacity(uids.len());
-        for group in byte_groups(&normal, &sizes) {
-            raws.extend(
-                self.fetch(session, &group, "(UID BODY.PEEK[])")
-                    .await?
-                    .into_iter()
-                    .map(|(u, b)| (u, b, false)),
-            );
+        let mut stored = 0;
+        for group in fetch::plan(uids, &sizes, max, BATCH_BYTES) {
+            if group.part == Part::Headers {
+                warn!(
+                    count = group.uids.len(),
+                    "messages over the size limit: storing headers only"
+                );
+            }
+            let got = fetch::fetch_group(self, session, &group, max).await?;
+            for uid in &got.missing {
+                warn!(
+                    uid,
+                    "the server twice sent this message without its content: not filed yet, \
+                     last UID kept below it so the next fetch tries again"
+                );
+            }
+            let last = progress.advance(&group.uids, &got.missing);
+            stored += self
+                .store_raws(ctx, uidvalidity, got.messages, last)
+                .await?;
         }
-        if !big.is_empty() {
-            warn!(
-                count = big.len(),
-                "messages over the size limit: storing headers only"
-            );
-            raws.extend(
-                self.fetch(session, &big, "(UID BODY.PEEK[HEADER])")
-                    .await?
-                    .into_iter()
-                    .map(|(u, b)| (u, b, true)),
-            );
-        }
-        raws.sort_by_key(|(u, _, _)| *u);
-        let stored = self
-            .store_raws(ctx, uidvalidity, raws, uids[uids.len() - 1])
-            .await?;
         ctx.wake.notify_waiters();
         Ok(stored)
-    }
-
-    async fn fetch(
-        &self,
-        session: &mut Session,
-        uids: &[u32],
-        items: &'static str,
-    ) -> Result<Vec<(u32, Vec<u8>)>, ImapError> {
-        let set = uid_set(uids);
-        self.timed("UID FETCH", async {
-            let fetches: Vec<_> = session.uid_fetch(&set, items).await?.try_collect().await?;
-            Ok(fetches
-                .iter()
-                .filter_map(|f| Some((f.uid?, f.body().or_else(|| f.header())?.to_vec())))
-                .collect())
-        })
-        .await
     }
 
     async fn store_raws(
         &self,
         ctx: &Intake,
         uidvalidity: i64,
-        raws: Vec<(u32, Vec<u8>, bool)>,
-        last: u32,
+        raws: Vec<Fetched>,
+        last: i64,
     ) -> Result<usize, ImapError> {
         let blobs = ctx.blobs.clone();
         let hashed = tokio::task::spawn_blocking(move || {
             raws.into_iter()
-                .map(|(uid, raw, truncated)| Ok((uid, blobs.put(&raw)?, raw.len(), truncated)))
+                .map(|m| Ok((m.uid, blobs.put(&m.raw)?, m.raw.len(), m.truncated)))
                 .collect::<Result<Vec<_>, crate::filing::blobs::BlobError>>()
         })
         .await
@@ -403,7 +374,7 @@ impl Mailbox {
                 None => debug!(uid, "message already stored"),
             }
         }
-        mailboxes::save_state(&mut tx, &self.state_key(), uidvalidity, last as i64).await?;
+        mailboxes::save_state(&mut tx, &self.state_key(), uidvalidity, last).await?;
         crate::filing::store::commit(tx).await?;
         if stored > 0 {
             info!(stored, last_uid = last, "new messages stored");
@@ -466,62 +437,18 @@ impl Mailbox {
                 return Ok(0);
             }
         }
-        self.move_uids(session, &to_move).await?;
+        if !to_move.is_empty() {
+            let caps = self.timed("CAPABILITY", session.capabilities()).await?;
+            let how = MoveCommand::for_server(&caps);
+            for chunk in to_move.chunks(500) {
+                let set = uid_set(chunk);
+                moves::move_uids(self, session, &set, &self.cfg.processed_mailbox, how).await?;
+            }
+        }
         drain_unsolicited(session);
         ctx.store.begin_steps(leases).await?.commit().await?;
         debug!(moved = to_move.len(), "filed messages moved");
         Ok(to_move.len())
-    }
-
-    /// Move these UIDs to the processed folder: UID MOVE where the server has it, else UID COPY,
-    /// flag, and UID EXPUNGE of exactly these UIDs (never a bare EXPUNGE, which would also
-    /// remove other clients' deleted messages).
-    async fn move_uids(&self, session: &mut Session, uids: &[u32]) -> Result<(), ImapError> {
-        if uids.is_empty() {
-            return Ok(());
-        }
-        let caps = self.timed("CAPABILITY", session.capabilities()).await?;
-        for chunk in uids.chunks(500) {
-            let set = uid_set(chunk);
-            if caps.has_str("MOVE") {
-                self.timed(
-                    "UID MOVE",
-                    session.uid_mv(&set, &self.cfg.processed_mailbox),
-                )
-                .await?;
-                continue;
-            }
-            self.timed(
-                "UID COPY",
-                session.uid_copy(&set, &self.cfg.processed_mailbox),
-            )
-            .await?;
-            self.timed("UID STORE", async {
-                session
-                    .uid_store(&set, "+FLAGS.SILENT (\\Deleted)")
-                    .await?
-                    .try_collect::<Vec<_>>()
-                    .await
-            })
-            .await?;
-            if caps.has_str("UIDPLUS") {
-                self.timed("UID EXPUNGE", async {
-                    session
-                        .uid_expunge(&set)
-                        .await?
-                        .try_collect::<Vec<_>>()
-                        .await
-                })
-                .await?;
-            } else {
-                warn!(
-                    server = %self.server,
-                    "server has neither MOVE nor UIDPLUS: copied messages are flagged \\Deleted \
-                     but not expunged (a bare EXPUNGE would remove other clients' messages too)"
-                );
-            }
-        }
-        Ok(())
     }
 
     /// Wait for new mail: IDLE when the server has it (woken by the server, by filed messages
@@ -572,6 +499,9 @@ impl Mailbox {
     }
 }
 
+/// Record the last UID stored. For the same UIDVALIDITY it never goes down (a slower worker
+/// finishing an older batch must not undo a newer one); a new UIDVALIDITY replaces it. `CASE`
+/// because `GREATEST` (PostgreSQL) and two-argument `MAX` (SQLite) are not portable.
 /// Unsolicited responses go to a bounded channel that silently drops when full: empty it.
 fn drain_unsolicited(session: &mut Session) {
     while session.unsolicited_responses.try_recv().is_ok() {}
@@ -588,26 +518,6 @@ fn uid_set(uids: &[u32]) -> String {
 /// LIST patterns are sent as given by async-imap: quote them (names with spaces).
 fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
-/// Split UIDs into groups whose messages together stay under `BATCH_BYTES`.
-fn byte_groups(uids: &[u32], sizes: &HashMap<u32, u32>) -> Vec<Vec<u32>> {
-    let mut groups = Vec::new();
-    let mut current = Vec::new();
-    let mut bytes = 0u64;
-    for &uid in uids {
-        let size = *sizes.get(&uid).unwrap_or(&0) as u64;
-        if !current.is_empty() && bytes + size > BATCH_BYTES {
-            groups.push(std::mem::take(&mut current));
-            bytes = 0;
-        }
-        current.push(uid);
-        bytes += size;
-    }
-    if !current.is_empty() {
-        groups.push(current);
-    }
-    groups
 }
 
 /// A TLS stream after STARTTLS. async-imap's `Client::new` does not read a greeting by itself
@@ -669,14 +579,6 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for NoGreeting<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn big_batches_are_split_by_bytes() {
-        let sizes: HashMap<u32, u32> = [(1, 40 << 20), (2, 40 << 20), (3, 1000)]
-            .into_iter()
-            .collect();
-        assert_eq!(byte_groups(&[1, 2, 3], &sizes), vec![vec![1], vec![2, 3]]);
-    }
 
     #[test]
     fn folder_names_are_quoted() {
