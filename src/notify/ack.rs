@@ -94,7 +94,7 @@ mod tests {
                 AckDocument {
                     filename: "scan.pdf".into(),
                     doc_type_name: None,
-                    error: Some("berkas PDF terkunci kata sandi".into()),
+                    error: Some("berkas PDF dilindungi kata sandi".into()),
                 },
             ],
             received_requirements: vec!["Fotokopi KTP pemohon".into()],
@@ -115,7 +115,7 @@ mod tests {
         );
         assert!(body.contains("NOMOR PELACAKAN: PSR-7K3M9-QXD2F"), "{body}");
         assert!(body.contains("ktp.pdf (KTP)"));
-        assert!(body.contains("TIDAK DAPAT DIBACA: berkas PDF terkunci kata sandi"));
+        assert!(body.contains("TIDAK DAPAT DIBACA: berkas PDF dilindungi kata sandi"));
         assert!(body.contains("MASIH KURANG"));
         assert!(body.contains("Sertifikat tanah"));
         assert!(body.contains("English:"));
