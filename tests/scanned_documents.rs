@@ -82,7 +82,6 @@ async fn applicant_emails_a_scanned_form_a_ktp_photo_and_a_word_form_and_all_are
 async fn unreadable_files_are_named_in_the_acknowledgement_with_a_reason() {
     let app = TestApp::spawn(Db::Sqlite).await.unwrap();
     let ani = unique_address("ani");
-    let encrypted = std::fs::read(repo().join("../shared/corpus/ocrmypdf/enormous.pdf")).ok();
     let raw = mail_with(
         &ani,
         "Permohonan izin reklame",
@@ -98,11 +97,6 @@ async fn unreadable_files_are_named_in_the_acknowledgement_with_a_reason() {
                 content_type: "application/octet-stream",
                 data: b"\x00\x01\x02\x03 random",
             },
-            Part {
-                filename: "besar.pdf",
-                content_type: "application/pdf",
-                data: encrypted.as_deref().unwrap_or(b"%PDF-1.4"),
-            },
         ],
     );
     app.deliver(&raw).await;
@@ -111,17 +105,110 @@ async fn unreadable_files_are_named_in_the_acknowledgement_with_a_reason() {
     for d in &case.documents {
         assert!(d.error.is_some(), "{} has a recorded reason", d.filename);
     }
-    let ack = &acks_to(&ani, 1).await[0];
-    let body = mail_parser::MessageParser::default()
-        .parse(ack.as_bytes())
-        .unwrap()
-        .body_text(0)
-        .unwrap()
-        .to_string();
+    let body = ack_body(&acks_to(&ani, 1).await[0]);
     assert!(
         body.contains("rusak.jpg") && body.contains("TIDAK DAPAT DIBACA"),
         "{body}"
     );
+}
+
+/// An applicant saves their letter "with a password" (qpdf, AES-128, see
+/// `fixtures/make_fixtures.py`): the case is still filed, the officer sees why the letter has
+/// no text, and the applicant learns which file to send again. The same letter protected by an
+/// owner password only (anyone may open it) is simply read.
+#[tokio::test]
+async fn a_password_protected_pdf_is_named_in_the_acknowledgement_and_an_openable_one_is_read() {
+    let app = TestApp::spawn(Db::Sqlite).await.unwrap();
+    let dwi = unique_address("dwi");
+    let locked = std::fs::read(repo().join("fixtures/pdf/permohonan-terkunci.pdf")).unwrap();
+    let openable = std::fs::read(repo().join("fixtures/pdf/permohonan-sandi-kosong.pdf")).unwrap();
+    let raw = mail_with(
+        &dwi,
+        "Permohonan izin reklame papan nama",
+        "Dengan hormat, surat permohonan saya terlampir.",
+        &[
+            Part {
+                filename: "surat-permohonan.pdf",
+                content_type: "application/pdf",
+                data: &locked,
+            },
+            Part {
+                filename: "salinan-surat.pdf",
+                content_type: "application/pdf",
+                data: &openable,
+            },
+        ],
+    );
+    app.deliver(&raw).await;
+    let run = app.command().args(["run", "--once"]).output().unwrap();
+    assert!(
+        run.status.success(),
+        "run --once: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+
+    let cases = app.cases().await;
+    assert_eq!(cases.len(), 1, "the case is filed");
+    let case = app.show(&cases[0].tracking_code).await;
+    let history = case.history.as_deref().unwrap_or_default();
+    let parked: Vec<_> = history
+        .iter()
+        .filter(|e| e.event.ends_with("_failed"))
+        .collect();
+    assert!(parked.is_empty(), "nothing parked: {parked:?}");
+    let [locked_doc, openable_doc] = &case.documents[..] else {
+        panic!("two documents: {:#?}", case.documents);
+    };
+    let error = locked_doc.error.as_deref().unwrap_or_default();
+    assert!(
+        error.contains("password protected"),
+        "{}: {error:?}",
+        locked_doc.filename
+    );
+    assert_eq!(locked_doc.text_chars, 0, "no text from a locked file");
+    assert!(openable_doc.error.is_none(), "{:?}", openable_doc.error);
+    assert!(
+        openable_doc
+            .text
+            .as_deref()
+            .unwrap_or_default()
+            .contains("Dwi Prasetyo"),
+        "{:?}",
+        openable_doc.text
+    );
+
+    let body = ack_body(&acks_to(&dwi, 1).await[0]);
+    let locked_entry = ack_entry(&body, "surat-permohonan.pdf");
+    assert!(
+        locked_entry.contains("TIDAK DAPAT DIBACA: berkas PDF dilindungi kata sandi"),
+        "the acknowledgement names the locked file and why: {body}"
+    );
+    let openable_entry = ack_entry(&body, "salinan-surat.pdf");
+    assert!(!openable_entry.contains("TIDAK DAPAT DIBACA"), "{body}");
+}
+
+/// A document's entry in the acknowledgement's list: its `  - name` line and the indented
+/// lines under it.
+fn ack_entry(body: &str, filename: &str) -> String {
+    let mut lines = body
+        .lines()
+        .skip_while(|l| !l.starts_with(&format!("  - {filename}")));
+    let Some(first) = lines.next() else {
+        panic!("the acknowledgement lists {filename}: {body}");
+    };
+    std::iter::once(first)
+        .chain(lines.take_while(|l| l.starts_with("    ")))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn ack_body(ack: &str) -> String {
+    mail_parser::MessageParser::default()
+        .parse(ack.as_bytes())
+        .unwrap()
+        .body_text(0)
+        .unwrap()
+        .to_string()
 }
 
 #[tokio::test]

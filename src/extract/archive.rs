@@ -65,7 +65,7 @@ pub fn unpack(data: &[u8], limits: &ArchiveLimits) -> Result<Vec<Entry>, Documen
             Err(zip::result::ZipError::UnsupportedArchive(msg))
                 if msg.to_lowercase().contains("password") =>
             {
-                return Err(DocumentError::Encrypted)
+                return Err(DocumentError::Encrypted("ZIP".to_string()))
             }
             Err(e) => return Err(corrupt(e)),
         };

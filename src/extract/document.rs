@@ -51,8 +51,9 @@ pub struct PageText {
 /// Why a document could not be read, in words for officers and applicants.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DocumentError {
-    #[error("encrypted PDF (password protected)")]
-    Encrypted,
+    /// A password is needed to open it (a PDF, a ZIP); the format is named.
+    #[error("encrypted {0} file (password protected)")]
+    Encrypted(String),
     #[error("corrupt or unreadable {kind} file: {detail}")]
     Corrupt { kind: String, detail: String },
     #[error("unsupported file format ({0})")]
@@ -70,7 +71,7 @@ impl DocumentError {
     /// The same reason in Bahasa Indonesia, for the acknowledgement.
     pub fn alasan(&self) -> String {
         match self {
-            Self::Encrypted => "berkas PDF terkunci kata sandi".to_string(),
+            Self::Encrypted(kind) => format!("berkas {kind} dilindungi kata sandi"),
             Self::Corrupt { kind, .. } => format!("berkas {kind} rusak atau tidak dapat dibaca"),
             Self::Unsupported(format) => format!("format berkas tidak didukung ({format})"),
             Self::TooLarge(_) => "berkas terlalu besar untuk diproses".to_string(),

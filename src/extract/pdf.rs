@@ -113,13 +113,13 @@ fn load(data: &[u8]) -> Result<Document, DocumentError> {
     let doc = Document::load_mem_with_options(data, options).map_err(|e| match e {
         lopdf::Error::InvalidPassword
         | lopdf::Error::Decryption(_)
-        | lopdf::Error::UnsupportedSecurityHandler(_) => DocumentError::Encrypted,
+        | lopdf::Error::UnsupportedSecurityHandler(_) => encrypted(),
         other => corrupt(&other.to_string()),
     })?;
     // After a successful decryption lopdf removes `/Encrypt` from the trailer, so a document
     // that still has it could not be opened without the user's password.
     if doc.is_encrypted() {
-        return Err(DocumentError::Encrypted);
+        return Err(encrypted());
     }
     Ok(doc)
 }
@@ -169,6 +169,10 @@ fn isolated<T: Send>(f: impl FnOnce() -> T + Send) -> Option<T> {
             .ok()
             .and_then(|handle| handle.join().ok())
     })
+}
+
+fn encrypted() -> DocumentError {
+    DocumentError::Encrypted(KIND.to_string())
 }
 
 fn corrupt(detail: &str) -> DocumentError {

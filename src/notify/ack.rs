@@ -109,7 +109,7 @@ mod tests {
                 AckDocument {
                     filename: "scan.pdf".into(),
                     doc_type_name: None,
-                    error: Some("berkas PDF terkunci kata sandi".into()),
+                    error: Some("berkas PDF dilindungi kata sandi".into()),
                     unreadable_pages: Vec::new(),
                 },
             ],
@@ -131,7 +131,7 @@ mod tests {
         );
         assert!(body.contains("NOMOR PELACAKAN: PSR-7K3M9-QXD2F"), "{body}");
         assert!(body.contains("ktp.pdf (KTP)"));
-        assert!(body.contains("TIDAK DAPAT DIBACA: berkas PDF terkunci kata sandi"));
+        assert!(body.contains("TIDAK DAPAT DIBACA: berkas PDF dilindungi kata sandi"));
         assert!(body.contains(
             "ktp.pdf (KTP)\n    Halaman 2 TIDAK DAPAT DIBACA: mesin pembaca teks (OCR) gagal pada \
              halaman ini. Mohon kirim ulang halaman ini.\n"

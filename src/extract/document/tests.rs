@@ -33,10 +33,10 @@ fn pdf_attachment_gives_its_text_per_page() {
 fn locked_pdf_tells_the_applicant_why() {
     let pdf = text_pdf(&["Laporan keuangan tahunan perusahaan"], Some("rahasia"));
     let got = read_document(&pdf, "application/pdf", "laporan.pdf");
-    assert_eq!(got.error, Some(DocumentError::Encrypted));
+    assert_eq!(got.error, Some(DocumentError::Encrypted("PDF".into())));
     assert_eq!(
         got.error.unwrap().alasan(),
-        "berkas PDF terkunci kata sandi"
+        "berkas PDF dilindungi kata sandi"
     );
 }
 
@@ -138,7 +138,7 @@ fn garbage_pdf_is_corrupt() {
 #[test]
 fn every_reason_has_indonesian_words() {
     let all = [
-        DocumentError::Encrypted,
+        DocumentError::Encrypted("PDF".into()),
         DocumentError::Corrupt {
             kind: "PDF".into(),
             detail: "x".into(),

@@ -130,6 +130,11 @@ impl PdfPages {
         } else {
             (g.h_in, g.w_in)
         };
+        if !square_pixels(w, h, g) && self.render_dpi(g).is_some() {
+            return Ok(Err(format!(
+                "the {w}x{h} image is stretched to fill the page (pixels not square)"
+            )));
+        }
         let mut dpi = f64::from(w.max(h)) / pw.max(ph);
         if dpi < 70.0 {
             if self.render_dpi(g).is_some() {
@@ -249,6 +254,20 @@ fn page_images<'a>(doc: &'a Document, page: &'a Dictionary) -> Vec<(u32, u32, &'
 }
 
 /// Turn the image clockwise by the page's /Rotate, as a viewer shows it.
+/// Whether a `w` x `h` image that fills the page has (about) the same resolution across and
+/// down, either way round. A fax at 200 x 100 dpi, drawn stretched to the page, must be read as
+/// it looks on the page: decoded as it is, every letter is half its height and OCR finds nothing.
+/// Which way round the image is drawn is not known here (scanners draw it turned under /Rotate),
+/// so either way counts; on A-series paper a 2:1 stretch happens to look like a turned square.
+fn square_pixels(w: u32, h: u32, g: &Geometry) -> bool {
+    let (w, h) = (f64::from(w), f64::from(h));
+    let square = |across: f64, down: f64| {
+        let ratio = (w / across) / (h / down);
+        (0.9..=1.1).contains(&ratio)
+    };
+    square(g.w_in, g.h_in) || square(g.h_in, g.w_in)
+}
+
 fn rotate(img: GrayImage, degrees: u32) -> GrayImage {
     match degrees {
         90 => imageops::rotate90(&img),
@@ -352,5 +371,24 @@ mod tests {
             (img.width(), img.height(), img.get_pixel(2, 1).0[0]),
             (3, 2, 6)
         );
+    }
+
+    #[test]
+    fn a_fax_at_200_by_100_dpi_is_not_square_but_a_scan_either_way_round_is() {
+        let letter = Geometry {
+            w_in: 8.5,
+            h_in: 11.0,
+            rotate: 0,
+        };
+        assert!(square_pixels(2550, 3300, &letter), "300 dpi scan");
+        assert!(square_pixels(3300, 2550, &letter), "drawn sideways");
+        assert!(!square_pixels(1700, 1100, &letter), "200 x 100 dpi");
+        // OCRmyPDF's aspect.pdf: 1000x400 pixels on a 5 x 4 inch page.
+        let card = Geometry {
+            w_in: 5.0,
+            h_in: 4.0,
+            rotate: 0,
+        };
+        assert!(!square_pixels(1000, 400, &card));
     }
 }

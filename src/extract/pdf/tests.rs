@@ -114,7 +114,10 @@ fn pdf_with_too_many_pages_is_refused() {
 #[test]
 fn encrypted_pdf_is_reported() {
     let pdf = text_pdf(&["Rahasia: laporan keuangan perusahaan"], Some("sandi123"));
-    assert_eq!(read_pdf(&pdf).unwrap_err(), DocumentError::Encrypted);
+    assert_eq!(
+        read_pdf(&pdf).unwrap_err(),
+        DocumentError::Encrypted("PDF".into())
+    );
 }
 
 #[test]
@@ -214,4 +217,19 @@ fn every_corpus_pdf_reads_without_panic() {
             path.display()
         );
     }
+}
+
+/// The same letters encrypted by another library (qpdf, AES-128; `fixtures/make_fixtures.py`),
+/// not only by lopdf itself.
+#[test]
+fn pdfs_encrypted_by_qpdf_are_refused_or_read_as_their_password_allows() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/pdf");
+    let locked = std::fs::read(dir.join("permohonan-terkunci.pdf")).unwrap();
+    assert_eq!(
+        read_pdf(&locked).unwrap_err(),
+        DocumentError::Encrypted("PDF".into())
+    );
+    let openable = std::fs::read(dir.join("permohonan-sandi-kosong.pdf")).unwrap();
+    let pages = read_pdf(&openable).unwrap();
+    assert!(pages[0].text.contains("Dwi Prasetyo"), "{pages:?}");
 }
