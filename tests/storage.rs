@@ -255,7 +255,7 @@ async fn heartbeats_keep_a_long_step_leased() {
         for _ in 0..4 {
             tokio::time::sleep(Duration::from_millis(400)).await;
             let held = store
-                .renew_leases(&[long.lease.token.clone()])
+                .renew_leases(std::slice::from_ref(&long.lease.token))
                 .await
                 .unwrap();
             assert_eq!(held, vec![long.lease.token.clone()], "{name}");

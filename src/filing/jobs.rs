@@ -394,7 +394,10 @@ impl Store {
     /// Is the lease still ours? Renews it when it is. Called before a side effect outside the
     /// database (SMTP DATA, IMAP MOVE) that a lost lease must not repeat.
     pub async fn confirm_lease(&self, lease: &Lease) -> Result<bool, StoreError> {
-        Ok(!self.renew_leases(&[lease.token.clone()]).await?.is_empty())
+        Ok(!self
+            .renew_leases(std::slice::from_ref(&lease.token))
+            .await?
+            .is_empty())
     }
 
     /// Begin the transaction that commits a step's effects. The lease is checked first (a runner

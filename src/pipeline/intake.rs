@@ -331,7 +331,6 @@ fn new_case(
         no_reply: headers.no_reply.clone(),
         error,
         received_at: msg.received_at,
-        ..NewCase::default()
     }
 }
 
