@@ -91,9 +91,10 @@ async fn applicant_emails_pbg_application_and_gets_one_acknowledgement_postgres(
     applicant_emails_pbg_application_and_gets_one_acknowledgement(Db::Postgres).await;
 }
 
-#[tokio::test]
-async fn worker_killed_between_filing_and_sending_sends_exactly_one_acknowledgement() {
-    let app = TestApp::spawn(Db::Sqlite).await.unwrap();
+async fn worker_killed_between_filing_and_sending_sends_exactly_one_acknowledgement(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
     let siti = unique_address("siti");
     app.deliver(&text_mail(
         &siti,
@@ -124,9 +125,10 @@ async fn worker_killed_between_filing_and_sending_sends_exactly_one_acknowledgem
     assert_eq!(app.cases().await.len(), 1);
 }
 
-#[tokio::test]
-async fn worker_killed_after_storing_resumes_without_a_second_case() {
-    let app = TestApp::spawn(Db::Sqlite).await.unwrap();
+async fn worker_killed_after_storing_resumes_without_a_second_case(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
     let rudi = unique_address("rudi");
     app.deliver(&text_mail(
         &rudi,
@@ -158,9 +160,10 @@ async fn worker_killed_after_storing_resumes_without_a_second_case() {
     assert!(app.inbox().await.is_empty());
 }
 
-#[tokio::test]
-async fn machines_get_no_acknowledgement_but_are_recorded() {
-    let app = TestApp::spawn(Db::Sqlite).await.unwrap();
+async fn machines_get_no_acknowledgement_but_are_recorded(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
     let (ooo, bounce, news) = (
         unique_address("ooo"),
         unique_address("mailer-daemon"),
@@ -230,14 +233,15 @@ async fn broken_mime_is_recorded_and_the_next_message_still_processed() {
     assert!(app.inbox().await.is_empty());
 }
 
-#[tokio::test]
-async fn dead_smtp_server_delays_the_acknowledgement_but_never_loses_or_repeats_it() {
+async fn dead_smtp_server_delays_the_acknowledgement_but_never_loses_or_repeats_it(db: Db) {
     let dead = support::dead_smtp_port();
-    let app = TestApp::spawn_with(Db::Sqlite, |t| {
+    let Some(app) = TestApp::spawn_with(db, |t| {
         t["smtp"]["port"] = toml::Value::Integer(dead as i64);
     })
     .await
-    .unwrap();
+    else {
+        return;
+    };
     let ani = unique_address("ani");
     app.deliver(&text_mail(
         &ani,
@@ -270,9 +274,10 @@ async fn dead_smtp_server_delays_the_acknowledgement_but_never_loses_or_repeats_
     assert_eq!(acks_to(&ani, 1).await.len(), 1);
 }
 
-#[tokio::test]
-async fn applicant_replies_with_more_documents_to_the_same_case() {
-    let app = TestApp::spawn(Db::Sqlite).await.unwrap();
+async fn applicant_replies_with_more_documents_to_the_same_case(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
     let budi = unique_address("budi");
     app.deliver(&text_mail(
         &budi,
@@ -461,4 +466,54 @@ async fn mailbox_with_starttls() {
     assert_eq!(app.cases().await.len(), 1);
     assert!(app.inbox().await.is_empty());
     assert_eq!(acks_to(&eko, 1).await.len(), 1);
+}
+
+#[tokio::test]
+async fn worker_killed_between_filing_and_sending_sends_exactly_one_acknowledgement_sqlite() {
+    worker_killed_between_filing_and_sending_sends_exactly_one_acknowledgement(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn worker_killed_between_filing_and_sending_sends_exactly_one_acknowledgement_postgres() {
+    worker_killed_between_filing_and_sending_sends_exactly_one_acknowledgement(Db::Postgres).await;
+}
+
+#[tokio::test]
+async fn worker_killed_after_storing_resumes_without_a_second_case_sqlite() {
+    worker_killed_after_storing_resumes_without_a_second_case(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn worker_killed_after_storing_resumes_without_a_second_case_postgres() {
+    worker_killed_after_storing_resumes_without_a_second_case(Db::Postgres).await;
+}
+
+#[tokio::test]
+async fn machines_get_no_acknowledgement_but_are_recorded_sqlite() {
+    machines_get_no_acknowledgement_but_are_recorded(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn machines_get_no_acknowledgement_but_are_recorded_postgres() {
+    machines_get_no_acknowledgement_but_are_recorded(Db::Postgres).await;
+}
+
+#[tokio::test]
+async fn applicant_replies_with_more_documents_to_the_same_case_sqlite() {
+    applicant_replies_with_more_documents_to_the_same_case(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn applicant_replies_with_more_documents_to_the_same_case_postgres() {
+    applicant_replies_with_more_documents_to_the_same_case(Db::Postgres).await;
+}
+
+#[tokio::test]
+async fn dead_smtp_server_delays_the_acknowledgement_but_never_loses_or_repeats_it_sqlite() {
+    dead_smtp_server_delays_the_acknowledgement_but_never_loses_or_repeats_it(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn dead_smtp_server_delays_the_acknowledgement_but_never_loses_or_repeats_it_postgres() {
+    dead_smtp_server_delays_the_acknowledgement_but_never_loses_or_repeats_it(Db::Postgres).await;
 }

@@ -427,3 +427,63 @@ async fn blank_pages_split_a_batch_only_when_asked_and_a_crash_mid_import_files_
         "without --split-blank a blank page is just a page"
     );
 }
+
+#[tokio::test]
+async fn two_clerks_printing_at_the_same_moment_print_each_letter_once() {
+    if !tool("pdftotext") {
+        return;
+    }
+    let app = TestApp::spawn(Db::Sqlite).await.unwrap();
+    let mut codes = Vec::new();
+    for name in [
+        "formulir-pbg-tanpa-email.pdf",
+        "formulir-reklame-siti.pdf",
+        "formulir-sipa-andi.pdf",
+    ] {
+        let path = repo().join("fixtures/postal").join(name);
+        let (code, stdout, stderr) = import(&app, &[path.to_str().unwrap()]);
+        assert_eq!(code, 0, "{stderr}");
+        codes.push(stdout.split('\t').next().unwrap().to_string());
+    }
+    let dir = app.dir.path();
+    // Both clerks press "print" together.
+    let clerks: Vec<_> = ["a.pdf", "b.pdf"]
+        .iter()
+        .map(|out| {
+            app.command()
+                .args(["letters", "--out"])
+                .arg(dir.join(out))
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in clerks {
+        assert!(c.wait().unwrap().success());
+    }
+    let texts: Vec<String> = ["a.pdf", "b.pdf"]
+        .iter()
+        .filter(|out| dir.join(out).exists())
+        .map(|out| {
+            let text = std::process::Command::new("pdftotext")
+                .arg(dir.join(out))
+                .arg("-")
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&text.stdout).into_owned()
+        })
+        .collect();
+    assert!(!texts.is_empty(), "someone printed");
+    for c in &codes {
+        let in_pdfs = texts.iter().filter(|t| t.contains(c.as_str())).count();
+        assert_eq!(in_pdfs, 1, "{c} is printed by exactly one clerk");
+    }
+    // Naming a case reprints it, even though it was printed.
+    let reprint = app
+        .command()
+        .args(["letters", &codes[0], "--out"])
+        .arg(dir.join("ulang.pdf"))
+        .output()
+        .unwrap();
+    assert!(reprint.status.success());
+    assert!(dir.join("ulang.pdf").exists());
+}
