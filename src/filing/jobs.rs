@@ -284,26 +284,19 @@ impl Store {
         filter: ClaimFilter<'_>,
         owner: &str,
     ) -> Result<Option<Job>, StoreError> {
-        let now = now_ms();
-        let token = new_token();
-        let sql = format!(
-            "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, owner = $3, \
-             lease_token = $5, again = 0, updated_at = $2 WHERE id = (SELECT id FROM jobs WHERE kind IN ({kinds}) \
-             AND {DUE} ORDER BY id LIMIT 1 {skip}) AND {DUE} \
-             RETURNING id, kind, target, attempts, retries",
+        let select = format!(
+            "SELECT id FROM jobs WHERE kind IN ({kinds}) AND {DUE} ORDER BY id LIMIT 1 {skip}",
             kinds = kinds_list(filter.kinds),
             skip = self.skip_locked(),
         );
-        let row: Option<ClaimedRow> = sqlx::query_as(&sql)
-            .bind(now + self.lease_ms())
-            .bind(now)
-            .bind(owner)
-            .bind(filter.once_started.unwrap_or(i64::MIN))
-            .bind(&token)
-            .fetch_optional(self.pool())
-            .await
-            .what("claim job")?;
-        row.map(|r| r.into_job(&token)).transpose()
+        // `id = (SELECT ...)`, not `IN`: PostgreSQL evaluates it once, while a semi-join re-checked
+        // under a concurrent update can come back empty although jobs are due.
+        let since = filter.once_started.unwrap_or(i64::MIN);
+        Ok(self
+            .claim_where(&format!("id = ({select})"), None, since, owner)
+            .await?
+            .into_iter()
+            .next())
     }
 
     /// Claim up to `limit` due move jobs whose message is in `mailbox` (the moves of that
@@ -319,8 +312,13 @@ impl Store {
              AND m.mailbox = $6 AND {DUE_J} ORDER BY j.id LIMIT $7 {skip}",
             skip = self.skip_locked(),
         );
-        self.claim_batch(&select, Some((mailbox, limit)), owner)
-            .await
+        self.claim_where(
+            &format!("id IN ({select})"),
+            Some((mailbox, limit)),
+            i64::MIN,
+            owner,
+        )
+        .await
     }
 
     /// Claim every due letter job (a clerk printing the day's letters) under one lease token.
@@ -329,28 +327,31 @@ impl Store {
             "SELECT id FROM jobs WHERE kind = 'letter' AND {DUE} ORDER BY id {skip}",
             skip = self.skip_locked(),
         );
-        self.claim_batch(&select, None, owner).await
+        self.claim_where(&format!("id IN ({select})"), None, i64::MIN, owner)
+            .await
     }
 
-    /// Claim the jobs `select_ids` finds (it may use `$6` text and `$7` number from `extra`).
-    async fn claim_batch(
+    /// Claim the jobs `which` picks under one fresh token (it may use `$6` text and `$7`
+    /// number from `extra`; `$4` is `once_started`, see [`ClaimFilter`]).
+    async fn claim_where(
         &self,
-        select_ids: &str,
+        which: &str,
         extra: Option<(&str, i64)>,
+        once_started: i64,
         owner: &str,
     ) -> Result<Vec<Job>, StoreError> {
         let now = now_ms();
         let token = new_token();
         let sql = format!(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, owner = $3, \
-             lease_token = $5, again = 0, updated_at = $2 WHERE id IN ({select_ids}) AND {DUE} \
+             lease_token = $5, again = 0, updated_at = $2 WHERE {which} AND {DUE} \
              RETURNING id, kind, target, attempts, retries"
         );
         let mut q = sqlx::query_as::<_, ClaimedRow>(&sql)
             .bind(now + self.lease_ms())
             .bind(now)
             .bind(owner)
-            .bind(i64::MIN)
+            .bind(once_started)
             .bind(&token);
         if let Some((text, number)) = extra {
             q = q.bind(text.to_string()).bind(number);
