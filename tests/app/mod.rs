@@ -139,6 +139,13 @@ impl TestApp {
             .await;
     }
 
+    /// Deliver many raw messages to this test's INBOX, in order, over one IMAP session.
+    pub async fn deliver_all(&self, raws: &[Vec<u8>]) {
+        support::dovecot()
+            .append_all(&self.user, &self.pass, "INBOX", raws)
+            .await;
+    }
+
     pub async fn cases(&self) -> Vec<CaseView> {
         let store = self.store().await;
         let cases = store.list_cases(&Default::default()).await.unwrap();
