@@ -142,7 +142,7 @@ impl TestApp {
     /// Deliver many raw messages to this test's INBOX, in order, over one IMAP session.
     pub async fn deliver_all(&self, raws: &[Vec<u8>]) {
         support::dovecot()
-            .append_all(&self.user, &self.pass, "INBOX", raws)
+            .append_many(&self.user, &self.pass, "INBOX", raws)
             .await;
     }
 

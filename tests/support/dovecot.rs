@@ -36,16 +36,17 @@ pub struct Dovecot {
     users: Vec<(String, String)>,
     next_user: AtomicUsize,
     extra_users: Mutex<Vec<(String, String)>>,
+    pid: Mutex<Option<u32>>,
 }
 
 /// The Dovecot instance shared by all tests of this binary.
 pub fn dovecot() -> &'static Dovecot {
     static DOVECOT: OnceLock<Result<Dovecot, String>> = OnceLock::new();
-    started(&DOVECOT, Dovecot::start)
+    started(&DOVECOT, Dovecot::launch)
 }
 
 impl Dovecot {
-    fn start() -> Result<Dovecot, String> {
+    fn launch() -> Result<Dovecot, String> {
         let dir = server_dir("dovecot");
         let tls_dir = server_dir("dovecot/tls");
         tls::make_self_signed(&tls_dir)?;
@@ -67,10 +68,23 @@ impl Dovecot {
             users,
             next_user: AtomicUsize::new(0),
             extra_users: Mutex::new(Vec::new()),
+            pid: Mutex::new(None),
         };
         dovecot.write_passwd(&[])?;
-        let conf = dovecot.dir.join("dovecot.conf");
+        let conf = dovecot.conf_path();
         fs::write(&conf, dovecot.config()).map_err(|e| format!("write {}: {e}", conf.display()))?;
+        dovecot.spawn()?;
+        Ok(dovecot)
+    }
+
+    fn conf_path(&self) -> PathBuf {
+        self.dir.join("dovecot.conf")
+    }
+
+    /// Starts the master process in the foreground and waits until both ports listen.
+    fn spawn(&self) -> Result<(), String> {
+        let dovecot = self;
+        let conf = self.conf_path();
         let mut cmd = Command::new(find_dovecot());
         // Configuration errors go to stderr before Dovecot opens its own log: same file.
         let log = fs::OpenOptions::new()
@@ -89,7 +103,85 @@ impl Dovecot {
             .map_err(|e| format!("start dovecot (deploy/install-deps.sh installs it): {e}"))?;
         process::wait_listening("dovecot", dovecot.port, pid, &dovecot.log_path)?;
         process::wait_listening("dovecot (imaps)", dovecot.tls_port, pid, &dovecot.log_path)?;
-        Ok(dovecot)
+        *self.pid.lock().unwrap_or_else(|e| e.into_inner()) = Some(pid);
+        Ok(())
+    }
+
+    /// Stops Dovecot: every client connection is cut and the ports refuse connections until
+    /// [`start`](Self::start). Mail stays. Only for a test binary of its own: the instance is
+    /// shared by every test in the binary.
+    pub fn stop(&self) {
+        let Some(pid) = self.pid.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+            return;
+        };
+        // Session processes outlive a stopped master for about nine seconds, still serving
+        // their clients: stop them first (clients are cut at once, as when the machine
+        // restarts), then the master, then any session started meanwhile.
+        let mut sessions = descendants(pid);
+        for &child in &sessions {
+            signal_if_dovecot(child, libc::SIGTERM);
+        }
+        let late = descendants(pid);
+        process::stop_server(pid);
+        for &child in &late {
+            signal_if_dovecot(child, libc::SIGTERM);
+        }
+        sessions.extend(late);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while sessions.iter().any(|&c| is_dovecot(c)) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        for &child in &sessions {
+            signal_if_dovecot(child, libc::SIGKILL);
+        }
+    }
+
+    /// Starts a stopped Dovecot again on the same ports with the same mail.
+    pub fn start(&self) {
+        if self.pid.lock().unwrap_or_else(|e| e.into_inner()).is_none() {
+            self.spawn().unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+
+    /// [`stop`](Self::stop), then [`start`](Self::start): a server restart as a mail admin does.
+    pub fn restart(&self) {
+        self.stop();
+        self.start();
+    }
+
+    /// Gives `user`'s `mailbox` a new UIDVALIDITY through Dovecot itself
+    /// (`doveadm mailbox update --uid-validity`); the UIDs stay as they are.
+    pub fn set_uid_validity(&self, user: &str, mailbox: &str, uid_validity: u32) {
+        let out = Command::new("doveadm")
+            .arg("-c")
+            .arg(self.conf_path())
+            .args(["mailbox", "update", "-u", user, "--uid-validity"])
+            .arg(uid_validity.to_string())
+            .arg(mailbox)
+            .output()
+            .unwrap_or_else(|e| panic!("run doveadm: {e}"));
+        assert!(
+            out.status.success(),
+            "doveadm mailbox update: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Makes Dovecot rebuild `user`'s INBOX index from the Maildir, as after a restore from
+    /// backup: it deletes `dovecot-uidlist` and the index files, so at the next access Dovecot
+    /// picks a new UIDVALIDITY and numbers the messages again from 1. No client may have the
+    /// mailbox open.
+    pub fn rebuild_inbox_uids(&self, user: &str) {
+        let maildir = self.dir.join("mail").join(user).join("Maildir");
+        let entries =
+            fs::read_dir(&maildir).unwrap_or_else(|e| panic!("read {}: {e}", maildir.display()));
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name == "dovecot-uidlist" || name.starts_with("dovecot.index") {
+                fs::remove_file(entry.path())
+                    .unwrap_or_else(|e| panic!("remove {}: {e}", entry.path().display()));
+            }
+        }
     }
 
     fn config(&self) -> String {
@@ -205,18 +297,20 @@ service imap-login {{
         .await
     }
 
-    /// APPENDs every message of `raws` to `mailbox` over one session, in order: hundreds of
-    /// messages take a fraction of a second instead of one login each.
-    pub async fn append_all(&self, user: &str, pass: &str, mailbox: &str, raws: &[Vec<u8>]) {
+    /// APPENDs every message of `raws` to `mailbox` in one session (fast bulk delivery).
+    pub async fn append_many(&self, user: &str, pass: &str, mailbox: &str, raws: &[Vec<u8>]) {
         let mut s = self.login(user, pass).await;
-        for (i, raw) in raws.iter().enumerate() {
-            timed(&format!("APPEND {i} to {user}/{mailbox}"), async {
-                s.append(mailbox, None, None, raw).await?;
+        timed(
+            &format!("APPEND {} to {user}/{mailbox}", raws.len()),
+            async {
+                for raw in raws {
+                    s.append(mailbox, None, None, raw).await?;
+                }
+                s.logout().await?;
                 Ok(())
-            })
-            .await;
-        }
-        timed("LOGOUT", async { Ok(s.logout().await?) }).await
+            },
+        )
+        .await
     }
 
     /// Creates `mailbox` for `user`.
@@ -289,6 +383,45 @@ async fn timed<T>(what: &str, f: impl std::future::Future<Output = Result<T, Box
         Ok(Ok(v)) => v,
         Ok(Err(e)) => panic!("{what}: {e}"),
         Err(_) => panic!("{what}: timed out after {IMAP_TIMEOUT:?}"),
+    }
+}
+
+/// Every process below `pid` (from `/proc`).
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut parents: Vec<(u32, u32)> = Vec::new();
+    for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+        let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+        if let Some(Ok(ppid)) = after.split_whitespace().nth(1).map(str::parse::<u32>) {
+            parents.push((child, ppid));
+        }
+    }
+    let mut found = vec![pid];
+    let mut i = 0;
+    while i < found.len() {
+        let p = found[i];
+        found.extend(parents.iter().filter(|(_, pp)| *pp == p).map(|(c, _)| *c));
+        i += 1;
+    }
+    found.remove(0);
+    found
+}
+
+/// Whether `pid` is (still) a Dovecot process, so a recycled pid is never signalled.
+fn is_dovecot(pid: u32) -> bool {
+    fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.starts_with(b"dovecot/"))
+}
+
+fn signal_if_dovecot(pid: u32, signal: libc::c_int) {
+    if is_dovecot(pid) {
+        // SAFETY: signalling a process this harness's Dovecot started, checked just above.
+        unsafe { libc::kill(pid as libc::pid_t, signal) };
     }
 }
 

@@ -22,16 +22,24 @@
 //! - [`dovecot()`] -> `&'static Dovecot`: fields `host`, `port` (IMAP, plaintext login allowed),
 //!   `tls_port` (IMAPS), `ca_cert_path` (self-signed PEM, CA:FALSE, SAN `localhost` and
 //!   `127.0.0.1`), `dir`, `log_path`; `new_user() -> (String, String)`; async helpers `login`,
-//!   `login_tls`, `append`, `append_all` (many messages, one session), `list`,
-//!   `create_mailbox`, `mailboxes`. IDLE and MOVE are on; no folder exists but INBOX until
-//!   someone creates it.
+//!   `login_tls`, `append`, `append_many`, `list`, `create_mailbox`, `mailboxes`. IDLE and MOVE
+//!   are on; no folder exists but INBOX until someone creates it. Faults made by Dovecot itself:
+//!   `stop()`, `start()`, `restart()` (same ports, same mail; only in a test binary of its own,
+//!   as the instance is shared), `set_uid_validity(user, mailbox, n)` (doveadm) and
+//!   `rebuild_inbox_uids(user)` (new UIDVALIDITY, UIDs from 1).
+//! - [`ScriptedImap`]: a scripted IMAP server for faults Dovecot never shows (FETCH without
+//!   RFC822.SIZE or without the message; no MOVE, no UIDPLUS): `ScriptedImap::start(caps)` with
+//!   [`scripted_imap::DOVECOT_CAPS`] or fewer, `deliver(raw) -> uid`, `omit_size(uid)`,
+//!   `omit_body(uid, Omit::Once | Omit::Always)`, `clear_faults()`, `before_first(command, change)`,
+//!   `commands()`, `messages(folder)`.
 //! - [`smtp()`] -> `&'static SmtpSink` (shared; tests tell their mail apart by recipient):
 //!   `host`, `port`, `maildir`; `messages()`, `messages_to(addr)`, async
 //!   `wait_for(addr, n, timeout)`. [`new_smtp_sink()`] gives a private `SmtpSink` that can also
 //!   `stop()` and `start()` again on the same port (for "SMTP was down, then came back" tests);
 //!   it stops when dropped.
 //! - [`postgres()`] -> `Option<&'static Postgres>`: `host`, `port`, `user`, `password`;
-//!   `new_database() -> String` (URL of a new empty database), `admin_url()`. `None` (with a
+//!   `new_database() -> String` (URL of a new empty database), `admin_url()`,
+//!   `restore(url, path)` (run a SQL file such as a plain `pg_dump` with psql). `None` (with a
 //!   note on stderr) only when PostgreSQL is not installed and `LOKET_REQUIRE_PG` is unset; with
 //!   `LOKET_REQUIRE_PG=1` (CI) a missing PostgreSQL is a panic.
 //! - [`dead_smtp_port()`] -> `u16`: a loopback port that refuses connections (bound, never
@@ -54,6 +62,7 @@
 mod dovecot;
 mod postgres;
 mod process;
+pub mod scripted_imap;
 mod smtp;
 mod tls;
 
@@ -64,6 +73,7 @@ use std::sync::OnceLock;
 
 pub use dovecot::{dovecot, Dovecot};
 pub use postgres::{postgres, Postgres};
+pub use scripted_imap::{Omit, ScriptedImap};
 pub use smtp::{new_smtp_sink, smtp, SmtpSink};
 pub use tls::rustls_client_config;
 
