@@ -552,21 +552,8 @@ impl StepTx {
     /// Mark the jobs done (or pending again, when asked to run once more while running) and
     /// commit; rolls back with [`LeaseLost`] if any lease was taken over.
     pub async fn commit(mut self) -> Result<(), StepError> {
-        let now = now_ms();
         for lease in &self.leases {
-            let done = sqlx::query(
-                "UPDATE jobs SET state = CASE WHEN again = 1 THEN 'pending' ELSE 'done' END, \
-                 attempts = CASE WHEN again = 1 THEN 0 ELSE attempts END, run_after = $1, again = 0, \
-                 lease_until = NULL, lease_token = NULL, last_error = NULL, updated_at = $1 \
-                 WHERE id = $2 AND lease_token = $3 AND state = 'running'",
-            )
-            .bind(now)
-            .bind(lease.job)
-            .bind(&lease.token)
-            .execute(&mut *self.tx)
-            .await
-            .what("complete job")?;
-            if done.rows_affected() != 1 {
+            if !finish(&mut self.tx, lease).await? {
                 // Dropping the transaction rolls it back.
                 return Err(StepError::LeaseLost(LeaseLost { job: lease.job }));
             }
@@ -575,26 +562,33 @@ impl StepTx {
         Ok(())
     }
 
-    /// Commit the effects even if the leases were lost, and mark done those still held. For
-    /// effects that already happened outside (a mail the SMTP server accepted): recording them
-    /// must not depend on the lease.
+    /// Commit the effects even if the leases were lost, and mark done those still held; true
+    /// when all were. For effects that already happened outside (a mail the SMTP server
+    /// accepted): recording them must not depend on the lease.
     pub async fn commit_regardless(mut self) -> Result<bool, StoreError> {
-        let now = now_ms();
         let mut all = true;
         for lease in &self.leases {
-            let done = sqlx::query(
-                "UPDATE jobs SET state = 'done', again = 0, lease_until = NULL, lease_token = NULL, \
-                 last_error = NULL, updated_at = $1 WHERE id = $2 AND lease_token = $3 AND state = 'running'",
-            )
-            .bind(now)
-            .bind(lease.job)
-            .bind(&lease.token)
-            .execute(&mut *self.tx)
-            .await
-            .what("complete job")?;
-            all &= done.rows_affected() == 1;
+            all &= finish(&mut self.tx, lease).await?;
         }
         self.tx.commit().await.what("commit step")?;
         Ok(all)
     }
+}
+
+/// Mark a job done (or pending again, when it was asked to run once more while running), only
+/// while `lease` still holds it; false when it does not.
+async fn finish(conn: &mut Conn, lease: &Lease) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE jobs SET state = CASE WHEN again = 1 THEN 'pending' ELSE 'done' END, \
+         attempts = CASE WHEN again = 1 THEN 0 ELSE attempts END, run_after = $1, again = 0, \
+         lease_until = NULL, lease_token = NULL, last_error = NULL, updated_at = $1 \
+         WHERE id = $2 AND lease_token = $3 AND state = 'running'",
+    )
+    .bind(now_ms())
+    .bind(lease.job)
+    .bind(&lease.token)
+    .execute(conn)
+    .await
+    .what("complete job")?;
+    Ok(done.rows_affected() == 1)
 }
