@@ -165,10 +165,12 @@ async fn wait_for_dead_watcher(ctx: &Context, key: &str) -> Result<Option<String
             info!("the previous watcher of the mailbox stopped; this run takes the mailbox");
             return Ok(Some(token));
         }
-        let Some(holder) = ctx.store.watcher_of(key).await? else {
-            continue;
+        // Released or expired between the two reads: look again after the pause below, within
+        // the same deadline (never a tight loop).
+        let beat = match ctx.store.watcher_of(key).await? {
+            Some(holder) => ctx.store.heartbeat_of(&holder.watcher).await?.unwrap_or(0),
+            None => 0,
         };
-        let beat = ctx.store.heartbeat_of(&holder.watcher).await?.unwrap_or(0);
         let now = now_ms();
         if beat > started || now > deadline {
             return Ok(None);
