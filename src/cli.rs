@@ -81,6 +81,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The officers' desk and the public status page over HTTP (`[web] listen`), until SIGTERM.
+    Serve,
+    /// Desk accounts.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
     /// Steps given up on after repeated failures; `parked retry ID` queues one again.
     Parked {
         #[arg(long)]
@@ -88,6 +95,41 @@ pub enum Command {
         #[command(subcommand)]
         command: Option<ParkedCommand>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create an account; the password is read from standard input (one line) or a file.
+    Add {
+        username: String,
+        /// admin | head | officer | triage | mailroom
+        #[arg(long)]
+        role: String,
+        /// The department (bidang) of a head or officer: a department id from the rules.
+        #[arg(long)]
+        department: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+    /// Every account.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable an account: its sessions and tokens stop working at once.
+    Disable { username: String },
+    /// A new password (read like `add`); the account's sessions end.
+    Passwd {
+        username: String,
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+    /// Print a new API token (bearer) for scripts.
+    Token { username: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -219,6 +261,8 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
         }
         Command::Cases { command } => crate::commands::cases(load()?, command).await,
         Command::Workers { json } => crate::commands::workers(load()?, json).await,
+        Command::Serve => crate::commands::serve(load()?).await,
+        Command::Users { command } => crate::users::run(load()?, command).await,
         Command::Parked { json, command } => {
             let retry = command.map(|ParkedCommand::Retry { id }| id);
             crate::commands::parked(load()?, json, retry).await

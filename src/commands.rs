@@ -83,6 +83,58 @@ fn spawn_signal_handlers(ctx: crate::pipeline::Context, cancel: CancellationToke
     });
 }
 
+/// `loket serve`: the desk until SIGTERM/SIGINT. Registered in `workers` like the other
+/// processes (it holds no jobs), so `loket workers` shows it.
+pub async fn serve(cfg: Config) -> Result<(), Failure> {
+    use crate::desk::ServeError;
+    let store = Store::open_with(&cfg.database.url, cfg.store_options())
+        .await
+        .map_err(|e| Failure::Runtime(anyhow!(error_chain(&e))))?;
+    let me = crate::filing::workers::WorkerInfo::this_process("serve");
+    store
+        .register_worker(&me)
+        .await
+        .map_err(|e| Failure::Runtime(anyhow!(error_chain(&e))))?;
+    let beat = {
+        let (store, id) = (store.clone(), me.id.clone());
+        let period = crate::pipeline::heartbeat_period(&store);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(period).await;
+                if let Err(e) = store.worker_heartbeat(&id).await {
+                    warn!(error = %error_chain(&e), "heartbeat failed");
+                }
+            }
+        })
+    };
+    let shutdown = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {},
+                    _ = int.recv() => {},
+                }
+            }
+            _ => std::future::pending::<()>().await,
+        }
+        info!("stopping the desk");
+    };
+    let result = crate::desk::serve(cfg, shutdown).await;
+    beat.abort();
+    let _ = store.worker_stopped(&me.id).await;
+    store.close().await;
+    result.map_err(|e| match e {
+        ServeError::Rules(_) | ServeError::Templates(_) | ServeError::Proxy(_) => {
+            Failure::Usage(e.to_string())
+        }
+        other => Failure::Runtime(anyhow!(error_chain(&other))),
+    })
+}
+
 /// Store each scanned file as a postal case, process them, print `CODE<TAB>FILE` per case.
 pub async fn import(
     cfg: Config,
@@ -259,6 +311,7 @@ pub async fn cases(cfg: Config, command: CasesCommand) -> Result<(), Failure> {
                 status,
                 kind,
                 limit,
+                ..CaseFilter::default()
             };
             let cases = store
                 .list_cases(&filter)

@@ -205,6 +205,29 @@ pub struct Worker {
     pub lease_seconds: u64,
 }
 
+/// `[web]`: the officers' desk and the public status page (`loket serve`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Web {
+    /// Address `loket serve` listens on.
+    pub listen: String,
+    /// Public address of the desk: links in emails, letters and QR codes are BASE/status/CODE
+    /// (an explicit `office.status_url` still wins).
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// Addresses (or CIDR ranges) of reverse proxies whose X-Forwarded-For is believed.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// Per client address on /status and /api/status; then 429.
+    pub status_requests_per_minute: u32,
+    /// Largest mail-room upload (all files of one form together).
+    pub max_upload_bytes: u64,
+    /// A session unused this long ends (hours).
+    pub session_idle_hours: u64,
+    /// Send the session cookie with `Secure` (set false only for plain-HTTP tests on loopback).
+    pub secure_cookies: bool,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -221,6 +244,7 @@ pub struct Config {
     pub notify: Notify,
     pub limits: Limits,
     pub worker: Worker,
+    pub web: Web,
 }
 
 fn default_utc_offset() -> i8 {
@@ -253,6 +277,8 @@ fn defaults() -> serde_json::Value {
         "notify": {"templates_dir": "templates"},
         "limits": {"max_message_bytes": 25 * 1024 * 1024, "max_attachments": 50, "max_attempts": 3},
         "worker": {"concurrency": 2, "lease_seconds": 60},
+        "web": {"listen": "127.0.0.1:8080", "trusted_proxies": [], "status_requests_per_minute": 30,
+                "max_upload_bytes": 50 * 1024 * 1024, "session_idle_hours": 8, "secure_cookies": true},
     })
 }
 
@@ -339,7 +365,50 @@ impl Config {
                 "worker.lease_seconds must be at least 3 (heartbeats renew every third)".into(),
             );
         }
+        if self.web.listen.parse::<std::net::SocketAddr>().is_err() {
+            out.push(format!(
+                "web.listen {:?} must be an address like 127.0.0.1:8080",
+                self.web.listen
+            ));
+        }
+        if let Some(base) = &self.web.base_url {
+            if !(base.starts_with("https://") || base.starts_with("http://")) {
+                out.push(format!("web.base_url {base:?} must start with https:// or http://"));
+            }
+        }
+        for p in &self.web.trusted_proxies {
+            if p.parse::<crate::desk::client::TrustedProxy>().is_err() {
+                out.push(format!(
+                    "web.trusted_proxies: {p:?} is not an address or CIDR range"
+                ));
+            }
+        }
+        if self.web.status_requests_per_minute == 0 || self.web.session_idle_hours == 0 {
+            out.push(
+                "web.status_requests_per_minute and web.session_idle_hours must be at least 1"
+                    .into(),
+            );
+        }
         out
+    }
+
+    /// The public status page of a case: `office.status_url` (with `{code}`) if set, else
+    /// `web.base_url` + `/status/CODE`, else none.
+    pub fn status_url_for(&self, code: &str) -> Option<String> {
+        self.office.status_url_for(code).or_else(|| {
+            self.web
+                .base_url
+                .as_ref()
+                .map(|b| format!("{}/status/{code}", b.trim_end_matches('/')))
+        })
+    }
+
+    /// A desk page's public address (`web.base_url` + path), if the office has set one.
+    pub fn desk_url(&self, path: &str) -> Option<String> {
+        self.web
+            .base_url
+            .as_ref()
+            .map(|b| format!("{}{path}", b.trim_end_matches('/')))
     }
 
     /// Relative paths are relative to the working directory, as an operator expects from

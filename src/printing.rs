@@ -109,7 +109,7 @@ fn letter_for(
             .map(|m| catalogue.requirement_name(m).unwrap_or(m).to_string())
             .collect(),
         permit_type_name: case.permit_type_name.clone(),
-        status_url: cfg.office.status_url_for(&case.tracking_code),
+        status_url: cfg.status_url_for(&case.tracking_code),
         kind_label: if case.channel == "postal" {
             "Berkas diterima melalui pos".into()
         } else {
@@ -132,7 +132,8 @@ pub async fn print_letters(
     result
 }
 
-async fn print_with(
+/// [`print_letters`] on an open store (the desk's mail-room page).
+pub async fn print_with(
     store: &Store,
     cfg: &Config,
     catalogue: &Catalogue,

@@ -9,13 +9,44 @@
 use super::format::Need;
 use super::matcher::{Field, FieldText, Matcher};
 use super::rules::Permit;
-use super::{Catalogue, ClassifyInput, Decision, DocDecision, Reason};
+use super::{Catalogue, ClassifyInput, Decision, DocDecision, Overrides, Reason};
 use super::{Identifier, RequirementStatus};
 use crate::domain::Kind;
 
 impl Catalogue {
     /// Classify one case.
     pub fn classify(&self, input: &ClassifyInput<'_>) -> Decision {
+        self.classify_with(input, &Overrides::default())
+    }
+
+    /// Classify one case, keeping the officers' corrections: forced document types count for
+    /// the checklist, a forced permit type skips the scoring (and triage), a forced kind or
+    /// department wins, and hand-marked requirements override what the documents show.
+    pub fn classify_with(&self, input: &ClassifyInput<'_>, ov: &Overrides) -> Decision {
+        let mut d = self.classify_raw(input, ov);
+        if let Some(kind) = ov.kind {
+            d.kind = kind;
+        }
+        if let Some(dept) = &ov.department {
+            d.department_name = self.department_name(dept).map(str::to_string);
+            d.department = Some(dept.clone());
+            d.triage = false;
+        }
+        for r in &mut d.requirements {
+            if let Some(&sat) = ov.requirements.get(&r.id) {
+                r.satisfied = sat;
+            }
+        }
+        d.missing = d
+            .requirements
+            .iter()
+            .filter(|r| r.required && !r.satisfied)
+            .map(|r| r.id.clone())
+            .collect();
+        d
+    }
+
+    fn classify_raw(&self, input: &ClassifyInput<'_>, ov: &Overrides) -> Decision {
         let lex = &self.lexicon;
         let subject = FieldText::new(Field::Subject, input.subject, lex);
         let body = FieldText::new(Field::Body, input.body, lex);
@@ -31,7 +62,19 @@ impl Catalogue {
             .collect();
         let documents: Vec<DocDecision> = docs
             .iter()
-            .map(|[t, f]| self.type_document(&[t, f]))
+            .enumerate()
+            .map(|(i, [t, f])| match ov.doc_types.get(&i) {
+                Some(forced) => DocDecision {
+                    doc_type: Some(forced.clone()),
+                    reasons: vec![Reason {
+                        rule: format!("officer:doc_type:{forced}"),
+                        field: "officer".into(),
+                        snippet: String::new(),
+                        weight: 0.0,
+                    }],
+                },
+                None => self.type_document(&[t, f]),
+            })
             .collect();
         let typed = documents.iter().filter(|d| d.doc_type.is_some()).count();
         let all: Vec<&FieldText<'_>> = [&subject, &body]
@@ -62,7 +105,11 @@ impl Catalogue {
         let best = permits.first().map_or(0.0, |p| p.0);
         let second = permits.get(1).map_or(0.0, |p| p.0);
 
-        let (kind, kind_score, kind_dept, mut reasons) = self.decide_kind(&texts, best, typed);
+        let (mut kind, kind_score, kind_dept, mut reasons) = self.decide_kind(&texts, best, typed);
+        let forced = ov.permit_type.as_deref().and_then(|id| self.permit(id));
+        if forced.is_some() {
+            kind = Kind::Application;
+        }
         let mut decision = Decision {
             kind,
             permit_type: None,
@@ -78,6 +125,18 @@ impl Catalogue {
             missing: Vec::new(),
             identifiers,
         };
+        if let Some(permit) = forced {
+            decision.confidence = 1.0;
+            reasons.push(Reason {
+                rule: format!("officer:permit:{}", permit.id),
+                field: "officer".into(),
+                snippet: String::new(),
+                weight: 0.0,
+            });
+            self.file_under(permit, &texts, &all, &mut decision, &mut reasons);
+            decision.reasons = reasons;
+            return decision;
+        }
         if kind != Kind::Application {
             decision.confidence = (kind_score / (2.0 * self.engine.kind_threshold)).min(1.0);
             decision.department_name = kind_dept
@@ -106,15 +165,27 @@ impl Catalogue {
             return decision;
         }
         let permit = permits[0].1;
+        self.file_under(permit, &texts, &all, &mut decision, &mut reasons);
+        decision.reasons = reasons;
+        decision
+    }
+
+    /// Give the decision a permit type: its department, application type and checklist.
+    fn file_under(
+        &self,
+        permit: &Permit,
+        texts: &[&FieldText<'_>],
+        all: &[&FieldText<'_>],
+        decision: &mut Decision,
+        reasons: &mut Vec<Reason>,
+    ) {
         decision.permit_type = Some(permit.id.clone());
         decision.permit_type_name = Some(permit.name.clone());
         decision.department = Some(permit.department.clone());
         decision.department_name = self.department_name(&permit.department).map(str::to_string);
-        let app_type = self.application_type(permit, &texts, &mut reasons);
-        self.checklist(permit, &app_type, &all, &mut decision, &mut reasons);
+        let app_type = self.application_type(permit, texts, reasons);
+        self.checklist(permit, &app_type, all, decision, reasons);
         decision.application_type = Some(app_type);
-        decision.reasons = reasons;
-        decision
     }
 
     fn type_document(&self, doc: &[&FieldText<'_>]) -> DocDecision {

@@ -67,6 +67,32 @@ pub struct Identifier {
     pub value: String,
 }
 
+/// Officers' corrections of the sorting (the desk's "classify" action and hand-marked
+/// requirements). Kept on the case and applied every time it is sorted again, so a re-sort
+/// after new documents never undoes an officer's decision; the checklist follows them.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq)]
+pub struct Overrides {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Kind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permit_type: Option<String>,
+    /// Routing to another department without changing the permit type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    /// Document type per document position (0-based, as in [`ClassifyInput::documents`]).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub doc_types: std::collections::BTreeMap<usize, String>,
+    /// Requirements an officer marked satisfied (true) or not (false) by hand.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub requirements: std::collections::BTreeMap<String, bool>,
+}
+
+impl Overrides {
+    pub fn is_empty(&self) -> bool {
+        *self == Overrides::default()
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Decision {
     pub kind: Kind,

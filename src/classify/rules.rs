@@ -197,6 +197,20 @@ impl Catalogue {
         self.departments.iter().find(|d| d.id == id)
     }
 
+    /// The document types that satisfy a requirement.
+    pub fn requirement_doc_types(&self, id: &str) -> &[String] {
+        self.requirements
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.doc_types.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// Every department id, in file order.
+    pub fn department_ids(&self) -> impl Iterator<Item = &str> + '_ {
+        self.departments.iter().map(|d| d.id.as_str())
+    }
+
     /// Requirement name by id (for the acknowledgement's "missing" list).
     pub fn requirement_name(&self, id: &str) -> Option<&str> {
         self.requirements

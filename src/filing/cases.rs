@@ -171,6 +171,7 @@ struct CaseRow {
     error: Option<String>,
     no_reply: Option<String>,
     received_at: i64,
+    overrides: Option<String>,
 }
 
 /// A case as the sorting step reads it.
@@ -187,12 +188,14 @@ pub struct CaseForSorting {
     /// Why the case's message must not be answered (auto-reply, bounce, list...).
     pub no_reply: Option<String>,
     pub received_at: i64,
+    /// Officers' corrections (JSON of `classify::Overrides`).
+    pub overrides: Option<String>,
 }
 
 pub async fn for_sorting(conn: &mut Conn, id: CaseId) -> Result<CaseForSorting, StoreError> {
     let r: CaseRow = sqlx::query_as(
         "SELECT id, tracking_code, channel, status, subject, body, applicant_name, applicant_email, \
-         applicant_address, applicant_phone, error, no_reply, received_at FROM cases WHERE id = $1",
+         applicant_address, applicant_phone, error, no_reply, received_at, overrides FROM cases WHERE id = $1",
     )
     .bind(id)
     .fetch_one(conn)
@@ -215,6 +218,7 @@ pub async fn for_sorting(conn: &mut Conn, id: CaseId) -> Result<CaseForSorting, 
         error: r.error,
         no_reply: r.no_reply,
         received_at: r.received_at,
+        overrides: r.overrides,
     })
 }
 

@@ -31,4 +31,6 @@ row_id!(
     JobId,
     /// A letter to print in `letters`.
     LetterId,
+    /// A desk account in `users`.
+    UserId,
 );

@@ -9,6 +9,7 @@
 
 pub mod blobs;
 pub mod cases;
+pub mod desk;
 pub mod documents;
 pub mod ids;
 pub mod jobs;
@@ -18,12 +19,14 @@ pub mod messages;
 pub mod outbox;
 pub mod pages;
 pub mod parked;
+pub mod search;
 pub mod store;
+pub mod users;
 pub mod views;
 pub mod workers;
 
 pub use blobs::BlobStore;
-pub use ids::{CaseId, DocumentId, JobId, LetterId, MessageId, OutboxId};
+pub use ids::{CaseId, DocumentId, JobId, LetterId, MessageId, OutboxId, UserId};
 pub use jobs::{Job, JobKind, JobTarget, Lease, StepTx};
 pub use store::{Conn, Store, StoreError, StoreOptions, Tx};
 

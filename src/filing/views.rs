@@ -43,6 +43,9 @@ pub struct EventView {
     pub at: String,
     pub event: String,
     pub detail: String,
+    /// The officer's username for desk actions; absent for loket's own steps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
 }
 
 /// One case as SPEC.md describes it; `history` and the fields after it only in `cases show`.
@@ -62,6 +65,12 @@ pub struct CaseView {
     pub documents: Vec<DocumentView>,
     pub requirements: Vec<RequirementView>,
     pub missing: Vec<String>,
+    /// The officer the case is assigned to (username), if any.
+    pub assignee: Option<String>,
+    /// The service-standard deadline (office-local date), once the file is complete.
+    pub due_date: Option<String>,
+    /// Tracking codes that a message from someone other than the applicant named.
+    pub mentions: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<EventView>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -82,18 +91,78 @@ pub struct CaseDetails {
     pub decision: Option<serde_json::Value>,
 }
 
-/// Filters of `cases list`.
+/// Filters of `cases list` and the desk's queues. Every `Some` narrows the list.
 #[derive(Debug, Clone, Default)]
 pub struct CaseFilter {
     pub department: Option<String>,
     pub status: Option<String>,
     pub kind: Option<String>,
     pub limit: Option<i64>,
+    pub offset: Option<i64>,
+    pub permit_type: Option<String>,
+    pub assignee: Option<String>,
+    /// Only these departments (a department officer's scope); `Some(vec![])` matches nothing.
+    pub departments: Option<Vec<String>>,
+    /// Only cases waiting for triage: no department, or an application without permit type.
+    pub triage: bool,
+    /// Only open cases (not approved, rejected or closed).
+    pub open: bool,
+    /// Only these cases (search results), in this order.
+    pub ids: Option<Vec<CaseId>>,
+}
+
+impl CaseFilter {
+    /// The WHERE clause and its text binds, in order.
+    pub(crate) fn where_clause(&self) -> (String, Vec<String>) {
+        let mut sql = String::from("WHERE 1=1");
+        let mut binds: Vec<String> = Vec::new();
+        let mut eq = |col: &str, v: &Option<String>, sql: &mut String| {
+            if let Some(v) = v {
+                binds.push(v.clone());
+                sql.push_str(&format!(" AND {col} = ${}", binds.len()));
+            }
+        };
+        eq("department", &self.department, &mut sql);
+        eq("status", &self.status, &mut sql);
+        eq("kind", &self.kind, &mut sql);
+        eq("permit_type", &self.permit_type, &mut sql);
+        eq("assignee", &self.assignee, &mut sql);
+        if let Some(depts) = &self.departments {
+            if depts.is_empty() {
+                sql.push_str(" AND 1=0");
+            } else {
+                let marks: Vec<String> = depts
+                    .iter()
+                    .map(|d| {
+                        binds.push(d.clone());
+                        format!("${}", binds.len())
+                    })
+                    .collect();
+                sql.push_str(&format!(" AND department IN ({})", marks.join(", ")));
+            }
+        }
+        if self.triage {
+            sql.push_str(" AND (department IS NULL OR (kind = 'application' AND permit_type IS NULL))");
+        }
+        if self.open {
+            sql.push_str(" AND status NOT IN ('approved', 'rejected', 'closed')");
+        }
+        if let Some(ids) = &self.ids {
+            if ids.is_empty() {
+                sql.push_str(" AND 1=0");
+            } else {
+                // Ids are integers of our own making: inline them.
+                let list: Vec<String> = ids.iter().map(|i| i.0.to_string()).collect();
+                sql.push_str(&format!(" AND id IN ({})", list.join(", ")));
+            }
+        }
+        (sql, binds)
+    }
 }
 
 const CASE_COLUMNS: &str = "id, tracking_code, channel, kind, status, permit_type, department, application_type, \
     confidence, triage, applicant_name, applicant_email, applicant_address, applicant_phone, subject, body, \
-    no_reply, decision, requirements, missing, error, received_at";
+    no_reply, decision, requirements, missing, error, received_at, assignee, due_date";
 
 fn json_or<T: serde::de::DeserializeOwned + Default>(s: Option<String>) -> T {
     s.and_then(|s| serde_json::from_str(&s).ok())
@@ -124,6 +193,8 @@ struct CaseRecord {
     missing: Option<String>,
     error: Option<String>,
     received_at: i64,
+    assignee: Option<String>,
+    due_date: Option<String>,
 }
 
 impl CaseRecord {
@@ -159,6 +230,9 @@ impl CaseRecord {
             documents: Vec::new(),
             requirements: json_or(self.requirements),
             missing: json_or(self.missing),
+            assignee: self.assignee,
+            due_date: self.due_date,
+            mentions: Vec::new(),
             history: None,
             details: None,
         };
@@ -192,20 +266,26 @@ struct EventRecord {
     at: i64,
     event: String,
     detail: Option<String>,
+    actor: Option<String>,
 }
 
 impl Store {
-    /// Cases, newest first.
+    /// Cases, newest first (or in the order of `f.ids` when given).
     pub async fn list_cases(&self, f: &CaseFilter) -> Result<Vec<CaseView>, StoreError> {
+        let (clause, binds) = f.where_clause();
+        let n = binds.len();
         let sql = format!(
-            "SELECT {CASE_COLUMNS} FROM cases WHERE ($1 IS NULL OR department = $1) AND ($2 IS NULL OR status = $2) \
-             AND ($3 IS NULL OR kind = $3) ORDER BY received_at DESC, id DESC LIMIT $4"
+            "SELECT {CASE_COLUMNS} FROM cases {clause} ORDER BY received_at DESC, id DESC LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
         );
-        let rows: Vec<CaseRecord> = sqlx::query_as(&sql)
-            .bind(&f.department)
-            .bind(&f.status)
-            .bind(&f.kind)
+        let mut q = sqlx::query_as::<_, CaseRecord>(&sql);
+        for b in &binds {
+            q = q.bind(b);
+        }
+        let rows: Vec<CaseRecord> = q
             .bind(f.limit.unwrap_or(i64::MAX))
+            .bind(f.offset.unwrap_or(0))
             .fetch_all(self.pool())
             .await
             .what("list cases")?;
@@ -213,9 +293,39 @@ impl Store {
         for r in rows {
             let (id, mut view, _) = r.into_view();
             view.documents = self.documents(id, false).await?;
-            out.push(view);
+            out.push((id, view));
         }
-        Ok(out)
+        if let Some(ids) = &f.ids {
+            out.sort_by_key(|(id, _)| ids.iter().position(|i| i == id));
+        }
+        Ok(out.into_iter().map(|(_, v)| v).collect())
+    }
+
+    /// How many cases match (for pagination), ignoring limit and offset.
+    pub async fn count_cases(&self, f: &CaseFilter) -> Result<i64, StoreError> {
+        let (clause, binds) = f.where_clause();
+        let sql = format!("SELECT COUNT(*) FROM cases {clause}");
+        let mut q = sqlx::query_scalar::<_, i64>(&sql);
+        for b in &binds {
+            q = q.bind(b);
+        }
+        q.fetch_one(self.pool()).await.what("count cases")
+    }
+
+    /// Cases per status within a filter's scope (its `status` ignored), for the queue's tabs.
+    pub async fn count_by_status(&self, f: &CaseFilter) -> Result<Vec<(String, i64)>, StoreError> {
+        let f = CaseFilter {
+            status: None,
+            open: false,
+            ..f.clone()
+        };
+        let (clause, binds) = f.where_clause();
+        let sql = format!("SELECT status, COUNT(*) FROM cases {clause} GROUP BY status");
+        let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
+        for b in &binds {
+            q = q.bind(b);
+        }
+        q.fetch_all(self.pool()).await.what("count cases by status")
     }
 
     /// One case with documents' text, history and details; None if unknown.
@@ -271,7 +381,7 @@ impl Store {
 
     async fn history(&self, case_id: CaseId) -> Result<Vec<EventView>, StoreError> {
         let rows: Vec<EventRecord> = sqlx::query_as(
-            "SELECT at, event, detail FROM events WHERE case_id = $1 ORDER BY at, id",
+            "SELECT at, event, detail, actor FROM events WHERE case_id = $1 ORDER BY at, id",
         )
         .bind(case_id)
         .fetch_all(self.pool())
@@ -283,6 +393,7 @@ impl Store {
                 at: rfc3339(r.at),
                 event: r.event,
                 detail: r.detail.unwrap_or_default(),
+                actor: r.actor,
             })
             .collect())
     }

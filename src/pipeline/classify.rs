@@ -7,7 +7,7 @@
 use tracing::info;
 
 use super::{crash_point, stall_point, Context, JobError};
-use crate::classify::{Catalogue, ClassifyInput, Decision, DocInput};
+use crate::classify::{Catalogue, ClassifyInput, Decision, DocInput, Overrides};
 use crate::domain::{Channel, Status};
 use crate::extract::form::applicant_from_form;
 use crate::filing::cases::{self, CaseForSorting, Sorting};
@@ -38,8 +38,13 @@ pub(crate) fn decide(catalogue: &Catalogue, case: &CaseRow, docs: &[DocRow]) -> 
             })
             .collect(),
     };
-    let mut decision = catalogue.classify(&input);
-    if case.no_reply.is_some() {
+    let overrides: Overrides = case
+        .overrides
+        .as_deref()
+        .and_then(|o| serde_json::from_str(o).ok())
+        .unwrap_or_default();
+    let mut decision = catalogue.classify_with(&input, &overrides);
+    if case.no_reply.is_some() && overrides.is_empty() {
         // Auto-replies, bounces and newsletters quote applications but are none: keep the
         // engine's reasons for the record, but file them as `other`, out of every queue.
         decision.kind = crate::domain::Kind::Other;
@@ -74,6 +79,15 @@ pub async fn run(ctx: &Context, job: &Job, id: CaseId) -> Result<(), JobError> {
         letters::queue_receipts(&mut tx, case.id).await?;
     }
     let acks = write_acks(ctx, &mut tx, &case, &docs, &decision, &catalogue).await?;
+    let calendar = super::deadline::calendar(&ctx.cfg.rules.dir);
+    super::deadline::refresh(
+        &mut tx,
+        case.id,
+        &catalogue,
+        &calendar,
+        ctx.cfg.office.utc_offset_hours,
+    )
+    .await?;
     tx.commit().await?;
     info!(
         case = %case.code,
@@ -87,6 +101,23 @@ pub async fn run(ctx: &Context, job: &Job, id: CaseId) -> Result<(), JobError> {
     ctx.wake.notify_waiters();
     crash_point("classify");
     Ok(())
+}
+
+/// Sort a case again right now, inside the caller's transaction (an officer corrected the
+/// sorting at the desk): the decision and checklist follow the corrections; no mail is written.
+pub async fn resort(
+    conn: &mut Conn,
+    catalogue: &Catalogue,
+    id: CaseId,
+) -> Result<Decision, JobError> {
+    let case = cases::for_sorting(conn, id).await?;
+    let mut docs = documents::for_sorting(conn, case.id).await?;
+    for doc in &mut docs {
+        doc.unreadable_pages = pages::unreadable(conn, doc.id).await?;
+    }
+    let decision = decide(catalogue, &case, &docs);
+    save_decision(conn, &case, &docs, &decision).await?;
+    Ok(decision)
 }
 
 async fn save_decision(
@@ -257,7 +288,7 @@ fn ack_context(
             .collect(),
         missing: d.missing.iter().map(name_of).collect(),
         error: case.error.clone(),
-        status_url: office.status_url_for(&case.code),
+        status_url: ctx.cfg.status_url_for(&case.code),
         followup,
     }
 }

@@ -9,7 +9,8 @@
 //! claimed job's lease is renewed by this process's heartbeat ([`heartbeat`]) while the step
 //! runs; a step commits only while it still holds its lease.
 
-mod classify;
+pub mod classify;
+pub mod deadline;
 pub mod error;
 mod extract;
 mod intake;
