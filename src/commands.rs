@@ -9,7 +9,8 @@ use tracing::{info, warn};
 use crate::classify::{Catalogue, ClassifyInput, Decision, DocInput};
 use crate::cli::{CasesCommand, Failure};
 use crate::config::Config;
-use crate::domain::TrackingCode;
+use crate::domain::calendar::HOLIDAYS_FILE;
+use crate::domain::{Calendar, TrackingCode};
 use crate::extract::document::read_document;
 use crate::extract::mime::{self, MimeLimits};
 use crate::filing::views::{CaseFilter, CaseView};
@@ -443,9 +444,47 @@ fn print_case(c: &CaseView) {
 }
 
 pub fn rules_check(dir: &Path) -> Result<(), Failure> {
-    let catalogue = load_rules(dir)?;
+    let catalogue = load_rules(dir);
+    let calendar = load_calendar(dir);
+    let (catalogue, calendar) = (catalogue?, calendar?);
     println!("{}: OK ({})", dir.display(), catalogue.summary());
+    println!("{}", calendar_summary(&calendar));
     Ok(())
+}
+
+/// The holiday list, or every problem in it on stderr and a bad-config failure, as for the rules.
+pub fn load_calendar(dir: &Path) -> Result<Calendar, Failure> {
+    Calendar::load(dir).map_err(|errors| {
+        for e in &errors.0 {
+            eprintln!("{e}");
+        }
+        Failure::Usage(format!(
+            "{} problem(s) in {}",
+            errors.0.len(),
+            dir.join(HOLIDAYS_FILE).display()
+        ))
+    })
+}
+
+/// One line for `rules check`: how many days off per year, and which are still estimates.
+fn calendar_summary(calendar: &Calendar) -> String {
+    let mut years: std::collections::BTreeMap<i32, (usize, usize)> = Default::default();
+    for h in calendar.holidays() {
+        let entry = years.entry(h.date.year()).or_default();
+        entry.0 += 1;
+        entry.1 += usize::from(h.tentative);
+    }
+    if years.is_empty() {
+        return format!("{HOLIDAYS_FILE}: none listed, deadlines skip weekends only");
+    }
+    let per_year: Vec<String> = years
+        .iter()
+        .map(|(year, (days, tentative))| match tentative {
+            0 => format!("{year}: {days}"),
+            t => format!("{year}: {days} ({t} tentative)"),
+        })
+        .collect();
+    format!("{HOLIDAYS_FILE}: days off {}", per_year.join(", "))
 }
 
 /// The rule files, or every problem in them on stderr (file:line each) and a bad-config

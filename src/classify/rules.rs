@@ -1,4 +1,5 @@
-//! The loaded catalogue: reading `rules/**/*.toml` (except `rules/tests/`), and the lookups the
+//! The loaded catalogue: reading `rules/**/*.toml` (except `rules/tests/` and the calendar's
+//! `rules/holidays.toml`), and the lookups the
 //! rest of loket uses. Parsing is in [`super::format`], checking and compiling in
 //! [`super::compile`].
 //!
@@ -156,6 +157,9 @@ impl Catalogue {
             });
         }
         paths.sort();
+        // The holiday list is a rule file of the calendar, not of the catalogue.
+        let holidays = dir.join(crate::domain::calendar::HOLIDAYS_FILE);
+        paths.retain(|p| *p != holidays);
         let mut parsed = Vec::new();
         for path in paths {
             let file = path.display().to_string();
