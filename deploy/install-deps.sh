@@ -19,6 +19,9 @@ APT_PACKAGES=(
   dovecot-imapd postgresql
   # aiosmtpd SMTP sink lives in a virtualenv; openssl makes the test TLS certificate.
   python3-venv openssl ca-certificates
+  # Real-browser tests of the officers' desk: headless Chromium driven over WebDriver, and a
+  # font with Latin Extended glyphs so screenshots show text, not boxes (~133 MB download).
+  chromium chromium-driver fonts-dejavu-core
 )
 
 missing=()

@@ -6,16 +6,18 @@
 # compiles fast and keeps debug assertions and overflow checks on. A release build would cost a
 # cold ~4 min on 2 cores for little gain.
 #
-# PostgreSQL tests are mandatory here (LOKET_REQUIRE_PG=1); run with LOKET_REQUIRE_PG= (empty)
-# on a machine without PostgreSQL to skip them instead. OMP_THREAD_LIMIT=1 must be in
-# the environment before libgomp loads: tesseract is 3-4x faster with it on 2 cores, and tests
-# run two at a time anyway. `--all-targets` also builds and runs the benches once as smoke
+# PostgreSQL and browser tests are mandatory here (LOKET_REQUIRE_PG=1, LOKET_REQUIRE_BROWSER=1);
+# set either to empty on a machine without PostgreSQL or Chromium to skip those tests instead.
+# OMP_THREAD_LIMIT=1 must be in the environment before libgomp loads: tesseract is 3-4x faster
+# with it on 2 cores, and tests run two at a time anyway. `--all-targets` also builds and runs the benches once as smoke
 # tests; BENCH_SIZES keeps the intake benchmark small there (`cargo bench` uses its real sizes).
 # Extra arguments go to cargo test (e.g. `deploy/test.sh -- --nocapture`).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export LOKET_REQUIRE_PG="${LOKET_REQUIRE_PG-1}"
 [[ -n "$LOKET_REQUIRE_PG" ]] || unset LOKET_REQUIRE_PG
+export LOKET_REQUIRE_BROWSER="${LOKET_REQUIRE_BROWSER-1}"
+[[ -n "$LOKET_REQUIRE_BROWSER" ]] || unset LOKET_REQUIRE_BROWSER
 export OMP_THREAD_LIMIT=1
 export BENCH_SIZES="${BENCH_SIZES:-50}"
 exec cargo test --all-targets "$@"

@@ -1,6 +1,6 @@
-//! Test harness: real Dovecot, SMTP sink and PostgreSQL servers on loopback, one of each per
-//! test binary, started lazily on random free ports under one temp dir, stopped (and the temp
-//! dir removed) when the test process exits. Use it from an integration test with `mod support;`.
+//! Test harness: real Dovecot, SMTP sink, PostgreSQL and headless Chromium on loopback, one of
+//! each per test binary, started lazily on random free ports under one temp dir, stopped (and
+//! the temp dir removed) when the test process exits. Use it from an integration test with `mod support;`.
 //!
 //! ```ignore
 //! let imap = support::dovecot();                       // &'static Dovecot
@@ -16,6 +16,15 @@
 //!     let url = pg.new_database();                     // postgres://postgres:pw@127.0.0.1:port/db
 //! }
 //! let port = support::dead_smtp_port();                // nothing listens here: refused
+//!
+//! use support::browser::Viewport;
+//! if let Some(phone) = support::browser(Viewport::Phone).await {  // None if not installed
+//!     phone.goto(&format!("{base}/masuk")).await;
+//!     phone.fill("#nama", "siti").await;
+//!     phone.click("button[type=submit]").await;
+//!     assert!(!phone.has_horizontal_scroll().await);
+//!     phone.close().await;
+//! }
 //! ```
 //!
 //! # API
@@ -44,21 +53,32 @@
 //!   `LOKET_REQUIRE_PG=1` (CI) a missing PostgreSQL is a panic.
 //! - [`dead_smtp_port()`] -> `u16`: a loopback port that refuses connections (bound, never
 //!   listening, held for the whole run so nobody else takes it).
+//! - [`browser(viewport)`] -> `Option<Browser>` (async): a new headless Chromium session with a
+//!   fresh profile, [`Viewport::Phone`] (360 x 740 CSS px, pixel ratio 2, mobile emulation) or
+//!   [`Viewport::Desktop`] (1280 x 900); several may be open at once, all on one chromedriver.
+//!   Async helpers: `goto(url)`, `fill(css, text)`, `click(css)`, `text_of(css) -> String`
+//!   (these three wait up to 10 s for the element), `inner_width() -> u64`,
+//!   `has_horizontal_scroll() -> bool`, `js_global_set(name) -> bool` (did `window[name]` get
+//!   set: an XSS payload ran), `screenshot(path)` (full-page PNG in device pixels), `close()`;
+//!   `client()` for the rest of fantoccini. Pages need a `width=device-width` viewport meta tag,
+//!   else a phone lays them out 980 px wide. `None` (with a note on stderr) only when Chromium
+//!   is not installed and `LOKET_REQUIRE_BROWSER` is unset.
 //! - [`rustls_client_config(path)`] -> `Arc<rustls::ClientConfig>` trusting one PEM cert.
 //!
 //! Server start-up failures panic with the server's log. Stored messages from the SMTP sink
 //! start with the headers aiosmtpd adds (`X-Peer`, `X-MailFrom`, `X-RcptTo`) and have LF line
 //! endings.
 //!
-//! Environment: `LOKET_REQUIRE_PG=1` makes PostgreSQL mandatory; `LOKET_PG_BIN` points at the
-//! PostgreSQL bin dir (default: newest `/usr/lib/postgresql/*/bin`); `LOKET_AIOSMTPD_PYTHON` names
-//! a python with aiosmtpd (default: `deploy/.venv/bin/python`, then `python3`);
-//! `LOKET_TEST_KEEP=1` keeps the temp dir (its path is printed at exit).
-//! Needs root for Dovecot and PostgreSQL (as CI and the dev machines run); run
-//! `deploy/install-deps.sh` once.
+//! Environment: `LOKET_REQUIRE_PG=1` makes PostgreSQL mandatory, `LOKET_REQUIRE_BROWSER=1`
+//! Chromium; `LOKET_PG_BIN` points at the PostgreSQL bin dir (default: newest
+//! `/usr/lib/postgresql/*/bin`); `LOKET_AIOSMTPD_PYTHON` names a python with aiosmtpd
+//! (default: `deploy/.venv/bin/python`, then `python3`); `LOKET_TEST_KEEP=1` keeps the temp dir
+//! (its path is printed at exit). Needs root for Dovecot and PostgreSQL (as CI and the dev
+//! machines run); run `deploy/install-deps.sh` once.
 // Each test binary uses only part of the harness.
 #![allow(dead_code, unused_imports)]
 
+pub mod browser;
 mod dovecot;
 mod postgres;
 mod process;
@@ -71,6 +91,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+pub use browser::{browser, Browser, Viewport};
 pub use dovecot::{dovecot, Dovecot};
 pub use postgres::{postgres, Postgres};
 pub use scripted_imap::{Omit, ScriptedImap};

@@ -18,6 +18,9 @@ type Job = Box<dyn FnOnce() + Send>;
 
 struct Registry {
     children: Vec<(Child, libc::c_int)>,
+    /// Servers whose own children outlive them (chromedriver's browsers): their descendants are
+    /// killed before the server is stopped.
+    trees: Vec<u32>,
     dirs: Vec<PathBuf>,
 }
 
@@ -28,6 +31,7 @@ fn registry() -> MutexGuard<'static, Registry> {
         unsafe { libc::atexit(cleanup_at_exit) };
         Mutex::new(Registry {
             children: Vec::new(),
+            trees: Vec::new(),
             dirs: Vec::new(),
         })
     })
@@ -85,13 +89,26 @@ pub fn exited(pid: u32) -> Option<ExitStatus> {
     child.try_wait().ok().flatten()
 }
 
+/// Marks server `pid` as one whose children do not die with it (chromedriver leaves its
+/// browsers running): stopping it, or the end of the test process, first SIGKILLs every process
+/// descended from it. A test process that is SIGKILLed itself still leaves them behind.
+pub fn kill_descendants_on_stop(pid: u32) {
+    registry().trees.push(pid);
+}
+
 /// Stops one server with its death signal and reaps it (SIGKILL after 5 s).
 pub fn stop_server(pid: u32) {
-    let entry = {
+    let (entry, tree) = {
         let mut reg = registry();
         let i = reg.children.iter().position(|(c, _)| c.id() == pid);
-        i.map(|i| reg.children.swap_remove(i))
+        (
+            i.map(|i| reg.children.swap_remove(i)),
+            reg.trees.contains(&pid),
+        )
     };
+    if tree {
+        kill_descendants(pid);
+    }
     if let Some((mut child, sig)) = entry {
         // SAFETY: signalling our own child, which we have not reaped yet.
         unsafe { libc::kill(child.id() as libc::pid_t, sig) };
@@ -118,13 +135,17 @@ pub fn remove_at_exit(dir: &Path) {
 }
 
 extern "C" fn cleanup_at_exit() {
-    let (mut children, dirs) = {
+    let (mut children, trees, dirs) = {
         let mut reg = registry();
         (
             std::mem::take(&mut reg.children),
+            std::mem::take(&mut reg.trees),
             std::mem::take(&mut reg.dirs),
         )
     };
+    for pid in trees {
+        kill_descendants(pid);
+    }
     for (child, sig) in &children {
         // SAFETY: signalling our own unreaped children.
         unsafe { libc::kill(child.id() as libc::pid_t, *sig) };
@@ -140,6 +161,40 @@ extern "C" fn cleanup_at_exit() {
     }
     for d in &dirs {
         let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+/// SIGKILLs every live descendant of `root` (not `root` itself). Found by scanning
+/// `/proc/*/stat` for parent pids, as `/proc/PID/task/TID/children` needs a kernel option these
+/// machines lack.
+fn kill_descendants(root: u32) {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            // "pid (comm) state ppid ...": comm may contain spaces and parentheses.
+            let ppid = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?;
+            Some((pid, ppid.parse().ok()?))
+        })
+        .collect();
+    let mut tree = vec![root];
+    let mut i = 0;
+    while let Some(&parent) = tree.get(i) {
+        tree.extend(
+            parents
+                .iter()
+                .filter(|(_, pp)| *pp == parent)
+                .map(|(p, _)| *p),
+        );
+        i += 1;
+    }
+    for &pid in &tree[1..] {
+        // SAFETY: kill has no memory preconditions; these pids were alive a moment ago and are
+        // descendants of a server we started.
+        unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
     }
 }
 
