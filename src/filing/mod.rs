@@ -7,6 +7,7 @@
 //! moves through the pipeline is a row here before anything outside (the mailbox, the SMTP
 //! server) is touched.
 
+pub mod bench_data;
 pub mod blobs;
 pub mod cases;
 pub mod documents;
@@ -18,6 +19,7 @@ pub mod messages;
 pub mod outbox;
 pub mod pages;
 pub mod parked;
+pub mod search;
 pub mod store;
 pub mod views;
 pub mod workers;
