@@ -7,6 +7,7 @@
 //! moves through the pipeline is a row here before anything outside (the mailbox, the SMTP
 //! server) is touched.
 
+pub mod bench_data;
 pub mod blobs;
 pub mod cases;
 pub mod desk;
