@@ -197,6 +197,11 @@ impl Catalogue {
         self.departments.iter().find(|d| d.id == id)
     }
 
+    /// Every department, in file order.
+    pub fn departments(&self) -> impl Iterator<Item = &Department> + '_ {
+        self.departments.iter()
+    }
+
     /// Requirement name by id (for the acknowledgement's "missing" list).
     pub fn requirement_name(&self, id: &str) -> Option<&str> {
         self.requirements

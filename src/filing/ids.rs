@@ -31,4 +31,8 @@ row_id!(
     JobId,
     /// A letter to print in `letters`.
     LetterId,
+    /// A case's arrival in a department's queue, in `department_notices`.
+    NoticeId,
+    /// A department's daily digest mail, in `notice_digests`.
+    DigestId,
 );

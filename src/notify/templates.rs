@@ -11,6 +11,14 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../templates/ack_subject.txt"),
     ),
     ("ack_body.txt", include_str!("../../templates/ack_body.txt")),
+    (
+        "department_notice_subject.txt",
+        include_str!("../../templates/department_notice_subject.txt"),
+    ),
+    (
+        "department_notice_body.txt",
+        include_str!("../../templates/department_notice_body.txt"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
