@@ -269,7 +269,10 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
         }
         Command::Rules {
             command: RulesCommand::Check,
-        } => crate::commands::rules_check(&rules_dir(&cli.config)?),
+        } => {
+            let (dir, own) = rules_dir(&cli.config)?;
+            crate::commands::rules_check(&dir, &own)
+        }
         Command::Rules {
             command: RulesCommand::Explain { file },
         } => crate::commands::rules_explain(load()?, &file).await,
@@ -277,12 +280,14 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
 }
 
 /// `rules check` works without a complete config: the rules folder from the config if there is
-/// one, else `./rules`.
-fn rules_dir(config: &std::path::Path) -> Result<PathBuf, Failure> {
+/// one, else `./rules`; with the office's own addresses (none without a config).
+fn rules_dir(config: &std::path::Path) -> Result<(PathBuf, Vec<String>), Failure> {
     if config.exists() {
-        Ok(Config::load(config)?.rules.dir)
+        let cfg = Config::load(config)?;
+        let own = cfg.office_addresses();
+        Ok((cfg.rules.dir, own))
     } else {
-        Ok(PathBuf::from("rules"))
+        Ok((PathBuf::from("rules"), Vec::new()))
     }
 }
 

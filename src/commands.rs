@@ -443,10 +443,22 @@ fn print_case(c: &CaseView) {
     }
 }
 
-pub fn rules_check(dir: &Path) -> Result<(), Failure> {
+/// Validate the rules and the holiday list; warn (without failing) about a department whose
+/// email is an address loket itself watches or sends from: its notices would come straight
+/// back, so none are sent.
+pub fn rules_check(dir: &Path, own_addresses: &[String]) -> Result<(), Failure> {
     let catalogue = load_rules(dir);
     let calendar = load_calendar(dir);
     let (catalogue, calendar) = (catalogue?, calendar?);
+    for d in catalogue.departments() {
+        if own_addresses.contains(&d.email.trim().to_lowercase()) {
+            eprintln!(
+                "warning: department {:?} has email {} which loket itself watches or sends from: \
+                 department notices to it are never sent (rules/departments.toml)",
+                d.id, d.email
+            );
+        }
+    }
     println!("{}: OK ({})", dir.display(), catalogue.summary());
     println!("{}", calendar_summary(&calendar));
     Ok(())

@@ -183,6 +183,33 @@ impl Ocr {
 pub struct Notify {
     /// Folder with editable templates; the built-in ones are used for files not found there.
     pub templates_dir: PathBuf,
+    /// How departments hear of new cases in their queue (at `department.email` in the rules).
+    #[serde(default)]
+    pub department_notices: DepartmentNotices,
+    /// When the daily digest goes out, `HH:MM` office time (`office.utc_offset_hours`).
+    #[serde(default = "default_digest_time")]
+    pub digest_time: String,
+}
+
+/// `notify.department_notices`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DepartmentNotices {
+    /// One mail a day per department at `notify.digest_time`, listing the new cases.
+    #[default]
+    Digest,
+    /// One mail per new case.
+    Each,
+    Off,
+}
+
+impl Notify {
+    /// `digest_time` as minutes after midnight; None if it is not `HH:MM`.
+    pub fn digest_minutes(&self) -> Option<u32> {
+        let (h, m) = self.digest_time.split_once(':')?;
+        let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+        (h < 24 && m < 60 && self.digest_time.len() == 5).then_some(h * 60 + m)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -247,6 +274,9 @@ pub struct Config {
     pub web: Web,
 }
 
+fn default_digest_time() -> String {
+    "07:30".into()
+}
 fn default_utc_offset() -> i8 {
     7
 }
@@ -274,7 +304,7 @@ fn defaults() -> serde_json::Value {
         "spool": {"dir": "data/spool", "settle_seconds": 5, "max_file_bytes": 100 * 1024 * 1024},
         "rules": {"dir": "rules"},
         "ocr": {"languages": "ind+eng", "workers": 2, "page_timeout_seconds": 60},
-        "notify": {"templates_dir": "templates"},
+        "notify": {"templates_dir": "templates", "department_notices": "digest", "digest_time": "07:30"},
         "limits": {"max_message_bytes": 25 * 1024 * 1024, "max_attachments": 50, "max_attempts": 3},
         "worker": {"concurrency": 2, "lease_seconds": 60},
         "web": {"listen": "127.0.0.1:8080", "trusted_proxies": [], "status_requests_per_minute": 30,
@@ -353,6 +383,12 @@ impl Config {
                     smtp.from
                 ));
             }
+        }
+        if self.notify.digest_minutes().is_none() {
+            out.push(format!(
+                "notify.digest_time {:?} must be HH:MM (office time), e.g. \"07:30\"",
+                self.notify.digest_time
+            ));
         }
         if self.spool.max_file_bytes == 0 {
             out.push("spool.max_file_bytes must be at least 1".into());

@@ -1,4 +1,5 @@
-//! Printing for the mail room: the day's receipt letters and separator sheets.
+//! Printing for the mail room: the day's letters (receipts and status notices) and separator
+//! sheets.
 
 use std::path::Path;
 
@@ -10,7 +11,7 @@ use crate::filing::letters::{self, LetterToPrint};
 use crate::filing::views::CaseView;
 use crate::filing::workers::WorkerInfo;
 use crate::filing::{Job, JobTarget, Store};
-use crate::notify::letters::{render_letters, ReceiptLetter};
+use crate::notify::letters::{render_batch, Letter, ReceiptLetter, StatusNoticeLetter};
 
 const BULAN: [&str; 12] = [
     "Januari",
@@ -42,15 +43,16 @@ pub fn tanggal(cfg: &Config, ms: i64) -> String {
     )
 }
 
-/// The named cases' receipts (a reprint: no claim, nothing marked).
+/// The named cases' letters, receipts and status notices (a reprint: no claim, nothing
+/// marked).
 async fn named_letters(store: &Store, codes: &[String]) -> anyhow::Result<Vec<LetterToPrint>> {
     let mut out = Vec::with_capacity(codes.len());
     for code in codes {
-        let found = store
-            .letter_of_case(code)
-            .await?
-            .ok_or_else(|| anyhow!("no case with tracking code {code}"))?;
-        out.push(found);
+        let found = store.letters_of_case(code).await?;
+        if found.is_empty() {
+            return Err(anyhow!("no case with tracking code {code}"));
+        }
+        out.extend(found);
     }
     Ok(out)
 }
@@ -118,6 +120,20 @@ fn letter_for(
     }
 }
 
+/// A status notice: the receipt's header with the new status and the officer's note.
+fn status_notice(letter: ReceiptLetter, l: &LetterToPrint) -> StatusNoticeLetter {
+    let status = l.status.clone().unwrap_or_default();
+    let status_label = crate::domain::Status::parse(&status)
+        .map(|s| s.label_id().to_string())
+        .unwrap_or_else(|| status.clone());
+    StatusNoticeLetter {
+        letter,
+        status,
+        status_label,
+        note: l.note.clone().unwrap_or_default(),
+    }
+}
+
 /// Write the letters to `out` (one A4 PDF) and mark them printed; returns how many. The
 /// caller loads the rules (permit names), so broken rules are a config error like elsewhere.
 pub async fn print_letters(
@@ -162,9 +178,14 @@ pub async fn print_with(
             .show_case(&l.tracking_code)
             .await?
             .ok_or_else(|| anyhow!("case {} disappeared", l.tracking_code))?;
-        letters.push(letter_for(cfg, catalogue, &case, l.created_at));
+        let receipt = letter_for(cfg, catalogue, &case, l.created_at);
+        letters.push(if l.is_status_notice() {
+            Letter::StatusNotice(status_notice(receipt, l))
+        } else {
+            Letter::Receipt(receipt)
+        });
     }
-    let pdf = render_letters(&letters).map_err(|e| anyhow!("render letters: {e}"))?;
+    let pdf = render_batch(&letters).map_err(|e| anyhow!("render letters: {e}"))?;
     let tmp = out.with_extension("pdf.tmp");
     std::fs::write(&tmp, &pdf).with_context(|| format!("write {}", tmp.display()))?;
     std::fs::rename(&tmp, out).with_context(|| format!("write {}", out.display()))?;

@@ -101,6 +101,10 @@ pub async fn run_once(ctx: &Context) -> Result<OnceReport, WorkerError> {
         Err(e) => report.unreachable.push(error_chain(&e)),
     }
     report.jobs = pipeline::drain(ctx, Some(started)).await?;
+    // Digests after the cases of this run are sorted, so they are in today's digest.
+    if pipeline::notices::make_due_digests(ctx).await? > 0 {
+        report.jobs.merge(pipeline::drain(ctx, Some(started)).await?);
+    }
     if let (Some(mb), Some(_)) = (&mailbox, &watch) {
         if report.unreachable.is_empty() {
             match move_all(ctx, mb).await {
@@ -222,7 +226,11 @@ pub async fn run_forever(ctx: Context, cancel: CancellationToken) -> Result<(), 
     }
     for n in 0..pipeline::SEND_RUNNERS {
         let (ctx, cancel) = (ctx.clone(), cancel.clone());
-        tasks.spawn(async move { run_jobs(ctx, 100 + n, &[JobKind::Send], cancel).await });
+        tasks.spawn(async move { run_jobs(ctx, 100 + n, JobKind::MAIL, cancel).await });
+    }
+    {
+        let (ctx, cancel) = (ctx.clone(), cancel.clone());
+        tasks.spawn(async move { watch_digests(ctx, cancel).await });
     }
     info!(
         workers = ctx.cfg.worker.concurrency,
@@ -266,6 +274,20 @@ async fn run_jobs(ctx: Context, n: usize, kinds: &'static [JobKind], cancel: Can
         tokio::select! {
             _ = wake => {}
             _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            _ = cancel.cancelled() => {}
+        }
+    }
+}
+
+/// Make the day's department digests once the digest time has come (looked at every 30 s;
+/// whichever worker looks first makes each one, see `pipeline::notices`).
+async fn watch_digests(ctx: Context, cancel: CancellationToken) {
+    while !cancel.is_cancelled() {
+        if let Err(e) = pipeline::notices::make_due_digests(&ctx).await {
+            warn!(error = %error_chain(&e), "daily digests not made yet; trying again");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(30)) => {}
             _ = cancel.cancelled() => {}
         }
     }

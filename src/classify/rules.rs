@@ -215,6 +215,11 @@ impl Catalogue {
         self.departments.iter().map(|d| d.id.as_str())
     }
 
+    /// Every department, in file order.
+    pub fn departments(&self) -> impl Iterator<Item = &Department> + '_ {
+        self.departments.iter()
+    }
+
     /// Requirement name by id (for the acknowledgement's "missing" list).
     pub fn requirement_name(&self, id: &str) -> Option<&str> {
         self.requirements

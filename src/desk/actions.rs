@@ -20,7 +20,7 @@ use crate::filing::desk::{self as repo, CaseRef, Example};
 use crate::filing::jobs::enqueue;
 use crate::filing::outbox::{self, NewOutbox};
 use crate::filing::store::commit;
-use crate::filing::{Conn, JobTarget};
+use crate::filing::{notices, Conn, JobTarget};
 
 #[derive(Debug, Deserialize)]
 pub struct StatusInput {
@@ -185,7 +185,9 @@ async fn tell_applicant(
 ) -> Result<&'static str, DeskError> {
     let Some(to) = email_of(case) else {
         if let Some((status, note)) = letter {
-            super::stubs::queue_status_notice(conn, case.id, &mail.purpose, status, note).await?;
+            // Event ids are unique: the part after `status:`/`reply:`/`request:` keys the letter.
+            let key = mail.purpose.rsplit(':').next().unwrap_or(&mail.purpose);
+            notices::queue_status_notice(conn, case.id, key, status, note).await?;
             return Ok("letter");
         }
         return Ok("none");
@@ -539,7 +541,7 @@ pub async fn classify(
     )
     .await?;
     if department.is_some() && department != case.department {
-        super::stubs::case_routed(&mut tx, case.id, department.as_deref().unwrap_or("")).await?;
+        notices::case_routed(&mut tx, case.id, department.as_deref().unwrap_or("")).await?;
     }
     commit(tx).await?;
     Ok(case.code)

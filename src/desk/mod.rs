@@ -21,7 +21,6 @@ pub mod queries;
 pub mod render;
 pub mod secrets;
 pub mod state;
-mod stubs;
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;

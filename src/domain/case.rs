@@ -76,6 +76,22 @@ str_enum!(Status {
     Failed => "failed",
 });
 
+impl Status {
+    /// Bahasa Indonesia words for the applicant (letters, status page).
+    pub fn label_id(&self) -> &'static str {
+        match self {
+            Status::Received => "Diterima",
+            Status::Queued => "Dalam antrean pemeriksaan",
+            Status::InReview => "Sedang diperiksa petugas",
+            Status::NeedsCorrection => "Perlu dilengkapi atau diperbaiki",
+            Status::Approved => "Disetujui",
+            Status::Rejected => "Ditolak",
+            Status::Closed => "Selesai",
+            Status::Failed => "Gagal diproses",
+        }
+    }
+}
+
 impl Kind {
     /// Bahasa Indonesia label for letters and the officer UI.
     pub fn label_id(&self) -> &'static str {

@@ -33,4 +33,8 @@ row_id!(
     LetterId,
     /// A desk account in `users`.
     UserId,
+    /// A case's arrival in a department's queue, in `department_notices`.
+    NoticeId,
+    /// A department's daily digest mail, in `notice_digests`.
+    DigestId,
 );

@@ -14,7 +14,7 @@
 
 use std::ops::{Deref, DerefMut};
 
-use super::ids::{CaseId, DocumentId, JobId, LetterId, MessageId, OutboxId};
+use super::ids::{CaseId, DigestId, DocumentId, JobId, LetterId, MessageId, NoticeId, OutboxId};
 use super::now_ms;
 use super::store::{Conn, QueryContext, Store, StoreError, Tx};
 
@@ -33,6 +33,10 @@ pub enum JobKind {
     Move,
     /// A letter is printed (by `loket letters`).
     Letter,
+    /// A case that arrived in a department's queue is announced (its own mail, or the digest).
+    Notice,
+    /// A department's daily digest is sent.
+    Digest,
 }
 
 impl JobKind {
@@ -44,6 +48,8 @@ impl JobKind {
             JobKind::Send => "send",
             JobKind::Move => "move",
             JobKind::Letter => "letter",
+            JobKind::Notice => "notice",
+            JobKind::Digest => "digest",
         }
     }
 
@@ -58,6 +64,8 @@ impl JobKind {
         JobKind::Send,
         JobKind::Move,
         JobKind::Letter,
+        JobKind::Notice,
+        JobKind::Digest,
     ];
 
     /// Steps any worker runs (moves need the mailbox session, letters a clerk).
@@ -66,7 +74,12 @@ impl JobKind {
         JobKind::Extract,
         JobKind::Classify,
         JobKind::Send,
+        JobKind::Notice,
+        JobKind::Digest,
     ];
+
+    /// Steps that send mail (the mail runners).
+    pub const MAIL: &'static [JobKind] = &[JobKind::Send, JobKind::Digest];
 }
 
 /// What a job works on: the kind and its row, typed.
@@ -78,6 +91,8 @@ pub enum JobTarget {
     Send(OutboxId),
     Move(MessageId),
     Letter(LetterId),
+    Notice(NoticeId),
+    Digest(DigestId),
 }
 
 impl JobTarget {
@@ -89,6 +104,8 @@ impl JobTarget {
             JobTarget::Send(_) => JobKind::Send,
             JobTarget::Move(_) => JobKind::Move,
             JobTarget::Letter(_) => JobKind::Letter,
+            JobTarget::Notice(_) => JobKind::Notice,
+            JobTarget::Digest(_) => JobKind::Digest,
         }
     }
 
@@ -100,6 +117,8 @@ impl JobTarget {
             JobTarget::Classify(id) => id.0,
             JobTarget::Send(id) => id.0,
             JobTarget::Letter(id) => id.0,
+            JobTarget::Notice(id) => id.0,
+            JobTarget::Digest(id) => id.0,
         }
     }
 
@@ -111,6 +130,8 @@ impl JobTarget {
             JobKind::Send => JobTarget::Send(OutboxId(row)),
             JobKind::Move => JobTarget::Move(MessageId(row)),
             JobKind::Letter => JobTarget::Letter(LetterId(row)),
+            JobKind::Notice => JobTarget::Notice(NoticeId(row)),
+            JobKind::Digest => JobTarget::Digest(DigestId(row)),
         }
     }
 }

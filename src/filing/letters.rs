@@ -37,6 +37,18 @@ pub struct LetterToPrint {
     pub id: LetterId,
     pub tracking_code: String,
     pub created_at: i64,
+    /// `receipt:<message id>` or `status:<key>` (a status notice, see
+    /// [`super::notices::queue_status_notice`]).
+    pub purpose: String,
+    /// A status notice's new status and the officer's note.
+    pub status: Option<String>,
+    pub note: Option<String>,
+}
+
+impl LetterToPrint {
+    pub fn is_status_notice(&self) -> bool {
+        self.purpose.starts_with("status:")
+    }
 }
 
 impl Store {
@@ -46,8 +58,8 @@ impl Store {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let row: Option<LetterToPrint> = sqlx::query_as(
-                "SELECT l.id, c.tracking_code, l.created_at FROM letters l JOIN cases c ON c.id = l.case_id \
-                 WHERE l.id = $1",
+                "SELECT l.id, c.tracking_code, l.created_at, l.purpose, l.status, l.note FROM letters l \
+                 JOIN cases c ON c.id = l.case_id WHERE l.id = $1",
             )
             .bind(id)
             .fetch_optional(&mut *conn)
@@ -58,18 +70,29 @@ impl Store {
         Ok(out)
     }
 
-    /// The receipt of the case with this code (reprints name cases), or the case's own date
-    /// when it has no letter.
-    pub async fn letter_of_case(&self, code: &str) -> Result<Option<LetterToPrint>, StoreError> {
-        sqlx::query_as(
-            "SELECT COALESCE(MIN(l.id), 0) AS id, c.tracking_code, COALESCE(MIN(l.created_at), c.received_at) \
-             AS created_at FROM cases c LEFT JOIN letters l ON l.case_id = c.id WHERE c.tracking_code = $1 \
-             GROUP BY c.tracking_code, c.received_at",
+    /// Every letter of the case with this code, oldest first (reprints name cases), or a
+    /// receipt dated like the case when it has none.
+    pub async fn letters_of_case(&self, code: &str) -> Result<Vec<LetterToPrint>, StoreError> {
+        let mut conn = self.conn().await?;
+        let found: Vec<LetterToPrint> = sqlx::query_as(
+            "SELECT l.id, c.tracking_code, l.created_at, l.purpose, l.status, l.note FROM letters l \
+             JOIN cases c ON c.id = l.case_id WHERE c.tracking_code = $1 ORDER BY l.id",
         )
         .bind(code)
-        .fetch_optional(self.pool())
+        .fetch_all(&mut *conn)
         .await
-        .what("find letter")
+        .what("find letters")?;
+        if !found.is_empty() {
+            return Ok(found);
+        }
+        sqlx::query_as(
+            "SELECT CAST(0 AS BIGINT) AS id, tracking_code, received_at AS created_at, 'receipt' AS purpose, \
+             CAST(NULL AS TEXT) AS status, CAST(NULL AS TEXT) AS note FROM cases WHERE tracking_code = $1",
+        )
+        .bind(code)
+        .fetch_all(&mut *conn)
+        .await
+        .what("find case for a receipt")
     }
 }
 

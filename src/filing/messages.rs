@@ -40,6 +40,8 @@ pub enum MessageState {
     Duplicate,
     /// Could not be taken in; its case (status `failed`) says why.
     Failed,
+    /// Mail loket sent itself that came back into a watched mailbox: no case.
+    Own,
 }
 
 impl MessageState {
@@ -49,6 +51,7 @@ impl MessageState {
             MessageState::Filed => "filed",
             MessageState::Duplicate => "duplicate",
             MessageState::Failed => "failed",
+            MessageState::Own => "own",
         }
     }
 
@@ -57,6 +60,7 @@ impl MessageState {
             "filed" => MessageState::Filed,
             "duplicate" => MessageState::Duplicate,
             "failed" => MessageState::Failed,
+            "own" => MessageState::Own,
             _ => MessageState::New,
         }
     }

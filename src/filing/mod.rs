@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod letters;
 pub mod mailboxes;
 pub mod messages;
+pub mod notices;
 pub mod outbox;
 pub mod pages;
 pub mod parked;
@@ -27,7 +28,9 @@ pub mod views;
 pub mod workers;
 
 pub use blobs::BlobStore;
-pub use ids::{CaseId, DocumentId, JobId, LetterId, MessageId, OutboxId, UserId};
+pub use ids::{
+    CaseId, DigestId, DocumentId, JobId, LetterId, MessageId, NoticeId, OutboxId, UserId,
+};
 pub use jobs::{Job, JobKind, JobTarget, Lease, StepTx};
 pub use store::{Conn, Store, StoreError, StoreOptions, Tx};
 

@@ -45,6 +45,8 @@ pub async fn insert(conn: &mut Conn, o: &NewOutbox<'_>) -> Result<Option<OutboxI
 pub struct OutboxMail {
     pub id: OutboxId,
     pub case_id: CaseId,
+    /// `ack:<message id>`, `notice:<department>`, ...
+    pub purpose: String,
     pub to_addr: String,
     pub subject: String,
     pub body: String,
@@ -62,7 +64,7 @@ impl OutboxMail {
 
 pub async fn get(conn: &mut Conn, id: OutboxId) -> Result<OutboxMail, StoreError> {
     sqlx::query_as(
-        "SELECT id, case_id, to_addr, subject, body, message_id, in_reply_to, references_ids, state \
+        "SELECT id, case_id, purpose, to_addr, subject, body, message_id, in_reply_to, references_ids, state \
          FROM outbox WHERE id = $1",
     )
     .bind(id)

@@ -37,7 +37,8 @@ const CASE_OF_JOB: &str = "CASE j.kind \
     WHEN 'extract' THEN (SELECT case_id FROM documents WHERE id = j.target) \
     WHEN 'classify' THEN j.target \
     WHEN 'send' THEN (SELECT case_id FROM outbox WHERE id = j.target) \
-    WHEN 'letter' THEN (SELECT case_id FROM letters WHERE id = j.target) END";
+    WHEN 'letter' THEN (SELECT case_id FROM letters WHERE id = j.target) \
+    WHEN 'notice' THEN (SELECT case_id FROM department_notices WHERE id = j.target) END";
 
 impl Store {
     /// Parked steps, oldest first.

@@ -61,12 +61,12 @@ pub fn render(templates: &Templates, ctx: &AckContext) -> Result<(String, String
 }
 
 /// A subject is one line, whatever the template or the applicant's subject contains.
-fn one_line(s: &str) -> String {
+pub(crate) fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// At most one empty line in a row, so template conditionals leave no gaps.
-fn tidy(body: &str) -> String {
+pub(crate) fn tidy(body: &str) -> String {
     let mut out = String::with_capacity(body.len());
     let mut blank = 0;
     for line in body.lines() {

@@ -1,6 +1,7 @@
-//! Printed receipts (tanda terima berkas) for applications that came by post.
+//! Printed receipts (tanda terima berkas) for applications that came by post, and status
+//! notices (pemberitahuan status) for applicants loket can't tell by email.
 //!
-//! Takes [`ReceiptLetter`]s (already-formatted text: the caller picks the date format and the
+//! Takes [`ReceiptLetter`]s and [`StatusNoticeLetter`]s (already-formatted text: the caller picks the date format and the
 //! status URL) and gives one A4 PDF for the whole batch, one letter after another, so the mail
 //! room prints a single file. Each letter starts on a new page; long document lists continue on
 //! further pages. Text is real text with embedded, subset DejaVu fonts, so `pdftotext` and
@@ -48,6 +49,29 @@ pub struct ReceiptLetter {
     pub kind_label: String,
 }
 
+/// What one status-notice letter says: a case's status changed and the applicant is told by
+/// post. Printed as given, like [`ReceiptLetter`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusNoticeLetter {
+    /// Letterhead, envelope window, date, tracking code, permit type, what is still missing and
+    /// the status URL (QR code), as on the receipt; its `documents` and `kind_label` are not
+    /// printed.
+    pub letter: ReceiptLetter,
+    /// The new status as stored (`needs_correction`, ...), for the English line.
+    pub status: String,
+    /// The new status in words (Bahasa Indonesia).
+    pub status_label: String,
+    /// The officer's note, verbatim; line breaks are kept.
+    pub note: String,
+}
+
+/// Any letter of a print run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Letter {
+    Receipt(ReceiptLetter),
+    StatusNotice(StatusNoticeLetter),
+}
+
 /// Why a letter or separator sheet could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum LetterError {
@@ -77,12 +101,28 @@ impl LetterError {
 
 /// Renders all `letters` into one A4 PDF, each starting on a new page.
 pub fn render_letters(letters: &[ReceiptLetter]) -> Result<Vec<u8>, LetterError> {
+    let all: Vec<Letter> = letters.iter().cloned().map(Letter::Receipt).collect();
+    render_batch(&all)
+}
+
+/// Renders receipts and status notices into one A4 PDF, in the given order, each starting on a
+/// new page: the mail room's print run.
+pub fn render_batch(letters: &[Letter]) -> Result<Vec<u8>, LetterError> {
     if letters.is_empty() {
         return Err(LetterError::Empty);
     }
     let mut pages = Vec::new();
     for letter in letters {
-        pages.extend(layout::letter_pages(letter)?);
+        pages.extend(match letter {
+            Letter::Receipt(l) => layout::letter_pages(l)?,
+            Letter::StatusNotice(n) => layout::status_notice_pages(n)?,
+        });
     }
-    write_pdf(&pages, "Tanda terima berkas permohonan")
+    let receipts_only = letters.iter().all(|l| matches!(l, Letter::Receipt(_)));
+    let title = if receipts_only {
+        "Tanda terima berkas permohonan"
+    } else {
+        "Surat untuk pemohon"
+    };
+    write_pdf(&pages, title)
 }

@@ -6,6 +6,7 @@
 pub mod ack;
 pub mod letters;
 pub mod mailer;
+pub mod notices;
 pub mod separator;
 pub mod templates;
 

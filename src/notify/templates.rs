@@ -24,6 +24,14 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../templates/request_body.txt"),
     ),
     ("reply_body.txt", include_str!("../../templates/reply_body.txt")),
+    (
+        "department_notice_subject.txt",
+        include_str!("../../templates/department_notice_subject.txt"),
+    ),
+    (
+        "department_notice_body.txt",
+        include_str!("../../templates/department_notice_body.txt"),
+    ),
 ];
 
 /// Canned replies officers start from (`replies/*.txt` beside the templates; the first line's

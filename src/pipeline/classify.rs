@@ -14,7 +14,7 @@ use crate::filing::cases::{self, CaseForSorting, Sorting};
 use crate::filing::documents::{self, DocumentForSorting};
 use crate::filing::jobs::enqueue;
 use crate::filing::outbox::{self, NewOutbox};
-use crate::filing::{letters, messages, pages, CaseId, Conn, Job, JobTarget};
+use crate::filing::{letters, messages, notices, pages, CaseId, Conn, Job, JobTarget};
 use crate::notify::ack::{self, AckContext, AckDocument, AckPage};
 
 type CaseRow = CaseForSorting;
@@ -74,6 +74,10 @@ pub async fn run(ctx: &Context, job: &Job, id: CaseId) -> Result<(), JobError> {
     let mut tx = ctx.store.begin_step(&job.lease).await?;
     cases::lock(&mut tx, case.id).await?;
     save_decision(&mut tx, &case, &docs, &decision).await?;
+    if let (Some(department), false) = (&decision.department, decision.triage) {
+        // Into a department's queue (triage cases wait for an officer to route them).
+        notices::case_routed(&mut tx, case.id, department).await?;
+    }
     if case.channel == Channel::Postal {
         postal_details(&mut tx, &mut case, &docs).await?;
         letters::queue_receipts(&mut tx, case.id).await?;

@@ -15,7 +15,7 @@ use crate::filing::cases::{self, NewCase};
 use crate::filing::documents::{self, NewDocument};
 use crate::filing::jobs::{enqueue, enqueue_again};
 use crate::filing::messages::{self, Message, MessageHeaders, MessageState, Source};
-use crate::filing::{CaseId, Conn, Job, JobTarget, MessageId};
+use crate::filing::{notices, CaseId, Conn, Job, JobTarget, MessageId};
 
 /// Most text kept of a body (the rest is in the raw message).
 const MAX_BODY_CHARS: usize = 200_000;
@@ -25,7 +25,7 @@ pub async fn run(ctx: &Context, job: &Job, id: MessageId) -> Result<(), JobError
     let msg = messages::get(&mut conn, id).await?;
     drop(conn);
     stall_point("intake").await;
-    if msg.case_id.is_some() && msg.state != MessageState::Failed {
+    if (msg.case_id.is_some() && msg.state != MessageState::Failed) || msg.state == MessageState::Own {
         // Filed by an earlier attempt whose job was not marked done.
         ctx.store.begin_step(&job.lease).await?.commit().await?;
         return Ok(());
@@ -136,6 +136,11 @@ async fn intake_email(ctx: &Context, job: &Job, msg: &Message) -> Result<(), Job
             None,
         ),
     };
+    if let Some(p) = parsed.as_ref().filter(|p| p.message_id.is_some()) {
+        if own_mail_came_back(ctx, job, msg, p, &headers).await? {
+            return Ok(());
+        }
+    }
     let attachments = parsed
         .as_ref()
         .map(|p| p.attachments.clone())
@@ -193,6 +198,35 @@ async fn intake_email(ctx: &Context, job: &Job, msg: &Message) -> Result<(), Job
     ctx.wake.notify_waiters();
     crash_point("intake");
     Ok(())
+}
+
+/// Mail loket sent (an acknowledgement, a department notice, a digest) that came back into the
+/// watched mailbox, recognised by its Message-ID: recorded as `own`, no case, out of the inbox.
+/// Bounces carry their own Message-ID and are filed as before.
+async fn own_mail_came_back(
+    ctx: &Context,
+    job: &Job,
+    msg: &Message,
+    p: &ParsedMessage,
+    headers: &MessageHeaders,
+) -> Result<bool, JobError> {
+    let Some(mid) = &p.message_id else {
+        return Ok(false);
+    };
+    let mut conn = ctx.store.conn().await?;
+    let own = notices::is_own_message_id(&mut conn, mid).await?;
+    drop(conn);
+    if !own {
+        return Ok(false);
+    }
+    let mut tx = ctx.store.begin_step(&job.lease).await?;
+    notices::record_own_mail(&mut tx, msg.id, headers).await?;
+    enqueue(&mut tx, JobTarget::Move(msg.id)).await?;
+    tx.commit().await?;
+    info!(message_id = %mid, subject = headers.subject.as_deref().unwrap_or(""),
+        "loket's own mail came back into the mailbox: recorded, no case filed");
+    ctx.wake.notify_waiters();
+    Ok(true)
 }
 
 /// Headers worth keeping, and whether the message may be answered.

@@ -14,6 +14,7 @@ pub mod deadline;
 pub mod error;
 mod extract;
 mod intake;
+pub mod notices;
 mod ocr;
 mod parked;
 mod send;
@@ -257,7 +258,7 @@ pub struct DrainReport {
 pub const SEND_RUNNERS: usize = 8;
 
 impl DrainReport {
-    fn merge(&mut self, other: DrainReport) {
+    pub fn merge(&mut self, other: DrainReport) {
         self.done += other.done;
         self.retrying += other.retrying;
         self.parked += other.parked;
@@ -318,7 +319,7 @@ async fn drain_sends(
     busy: &std::sync::atomic::AtomicUsize,
 ) -> Result<DrainReport, JobError> {
     let filter = ClaimFilter {
-        kinds: &[JobKind::Send],
+        kinds: JobKind::MAIL,
         once_started,
     };
     let mut report = DrainReport::default();
@@ -413,6 +414,8 @@ async fn run_step(ctx: &Context, job: &Job) -> Result<(), JobError> {
                 JobTarget::Extract(id) => extract::run(&ctx2, &job2, id).await,
                 JobTarget::Classify(id) => classify::run(&ctx2, &job2, id).await,
                 JobTarget::Send(id) => send::run(&ctx2, &job2, id).await,
+                JobTarget::Notice(id) => notices::run(&ctx2, &job2, id).await,
+                JobTarget::Digest(id) => send::run_digest(&ctx2, &job2, id).await,
                 JobTarget::Move(_) | JobTarget::Letter(_) => Err(JobError::Other(
                     "move and letter jobs are run by the mailbox watcher and `loket letters`"
                         .into(),

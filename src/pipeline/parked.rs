@@ -7,7 +7,7 @@ use crate::domain::{Channel, Status};
 use crate::filing::cases::{self, NewCase};
 use crate::filing::jobs::enqueue;
 use crate::filing::messages::{self, Source};
-use crate::filing::{documents, outbox, Conn, Job, JobTarget, MessageId};
+use crate::filing::{documents, notices, outbox, Conn, Job, JobTarget, MessageId};
 
 /// Show a parked step on its case so officers see it.
 pub(crate) async fn record_parked(ctx: &Context, job: &Job, why: &str) -> Result<(), JobError> {
@@ -29,6 +29,11 @@ pub(crate) async fn record_parked(ctx: &Context, job: &Job, why: &str) -> Result
             Some(id)
         }
         JobTarget::Send(id) => outbox::mark_failed(&mut tx, id, why).await?,
+        JobTarget::Notice(id) => Some(notices::notice(&mut tx, id).await?.case_id),
+        JobTarget::Digest(id) => {
+            notices::mark_digest_failed(&mut tx, id, why).await?;
+            None
+        }
         JobTarget::Letter(_) => None,
     };
     if let Some(case_id) = case_id {

@@ -1,11 +1,12 @@
-//! Send step: one outbox mail through SMTP, then marked sent.
+//! Send step: one stored mail (an outbox row, or a department's digest) through SMTP, then
+//! marked sent.
 //!
-//! The mail was rendered and stored when the case was sorted; this step only delivers it. The
-//! lease is confirmed right before the SMTP exchange, so a runner that lost its job does not
-//! send. Once the server said 250, recording "sent" is retried on its own until it lands and
-//! never leads to a second SMTP transaction. A redelivery is possible only for a crash (or a
-//! pause past the lease) inside the SMTP exchange itself, and then carries the same Message-ID,
-//! which mail clients fold.
+//! The mail was rendered and stored when it was decided (a case sorted, a digest made); this
+//! step only delivers it. The lease is confirmed right before the SMTP exchange, so a runner
+//! that lost its job does not send. Once the server said 250, recording "sent" is retried on its
+//! own until it lands and never leads to a second SMTP transaction. A redelivery is possible
+//! only for a crash (or a pause past the lease) inside the SMTP exchange itself, and then
+//! carries the same Message-ID, which mail clients fold.
 
 use std::time::Duration;
 
@@ -13,9 +14,17 @@ use tracing::{info, warn};
 
 use super::{crash_point, error_chain, stall_point, Context, JobError};
 use crate::filing::jobs::LeaseLost;
+use crate::filing::notices::{self, Digest};
 use crate::filing::outbox::{self, OutboxMail};
-use crate::filing::{cases, Job, OutboxId};
+use crate::filing::{cases, DigestId, Job, OutboxId};
 use crate::notify::mailer::OutgoingMail;
+
+/// A sent mail to record.
+#[derive(Clone, Copy)]
+enum Sent<'a> {
+    Outbox(&'a OutboxMail),
+    Digest(&'a Digest),
+}
 
 pub async fn run(ctx: &Context, job: &Job, id: OutboxId) -> Result<(), JobError> {
     let mut conn = ctx.store.conn().await?;
@@ -27,16 +36,47 @@ pub async fn run(ctx: &Context, job: &Job, id: OutboxId) -> Result<(), JobError>
         ctx.store.begin_step(&job.lease).await?.commit().await?;
         return Ok(());
     }
-    let mailer = ctx.mailer.as_ref().ok_or(JobError::NoSmtp)?;
     let mail = outgoing(&row);
+    deliver(ctx, job, &mail).await?;
+    record_sent(ctx, job, Sent::Outbox(&row)).await;
+    info!(to = %mail.to, subject = %mail.subject, purpose = %row.purpose, "mail sent");
+    crash_point("send");
+    Ok(())
+}
+
+/// Send a department's daily digest.
+pub async fn run_digest(ctx: &Context, job: &Job, id: DigestId) -> Result<(), JobError> {
+    let mut conn = ctx.store.conn().await?;
+    let digest = notices::digest(&mut conn, id).await?;
+    drop(conn);
+    stall_point("send").await;
+    if digest.state != "pending" {
+        ctx.store.begin_step(&job.lease).await?.commit().await?;
+        return Ok(());
+    }
+    let mail = OutgoingMail {
+        to: digest.to_addr.clone().unwrap_or_default(),
+        subject: digest.subject.clone().unwrap_or_default(),
+        body: digest.body.clone().unwrap_or_default(),
+        message_id: digest.message_id.clone().unwrap_or_default(),
+        in_reply_to: None,
+        references: String::new(),
+    };
+    deliver(ctx, job, &mail).await?;
+    record_sent(ctx, job, Sent::Digest(&digest)).await;
+    info!(to = %mail.to, department = %digest.department, "daily digest sent");
+    crash_point("send");
+    Ok(())
+}
+
+/// The SMTP exchange, only while the lease is still ours.
+async fn deliver(ctx: &Context, job: &Job, mail: &OutgoingMail) -> Result<(), JobError> {
+    let mailer = ctx.mailer.as_ref().ok_or(JobError::NoSmtp)?;
     if !ctx.store.confirm_lease(&job.lease).await? {
         return Err(LeaseLost { job: job.id }.into());
     }
-    mailer.send(&mail).await?;
+    mailer.send(mail).await?;
     crash_point("smtp");
-    record_sent(ctx, job, &row).await;
-    info!(to = %mail.to, subject = %mail.subject, "acknowledgement sent");
-    crash_point("send");
     Ok(())
 }
 
@@ -52,12 +92,12 @@ fn outgoing(row: &OutboxMail) -> OutgoingMail {
 }
 
 /// Record that the server accepted the mail, retrying until the database takes it: the mail
-/// must never be sent again because recording it failed. The outbox row is marked sent even if
-/// the lease was lost meanwhile, so whoever holds the job now finds it sent.
-async fn record_sent(ctx: &Context, job: &Job, row: &OutboxMail) {
+/// must never be sent again because recording it failed. The row is marked sent even if the
+/// lease was lost meanwhile, so whoever holds the job now finds it sent.
+async fn record_sent(ctx: &Context, job: &Job, sent: Sent<'_>) {
     let mut delay = Duration::from_millis(200);
     loop {
-        match try_record_sent(ctx, job, row).await {
+        match try_record_sent(ctx, job, sent).await {
             Ok(true) => return,
             Ok(false) => {
                 warn!(job = %job.id, "mail recorded as sent; its lease had been taken over");
@@ -76,17 +116,24 @@ async fn record_sent(ctx: &Context, job: &Job, row: &OutboxMail) {
 async fn try_record_sent(
     ctx: &Context,
     job: &Job,
-    row: &OutboxMail,
+    sent: Sent<'_>,
 ) -> Result<bool, crate::filing::StoreError> {
     let mut tx = ctx.store.begin_steps(vec![job.lease.clone()]).await?;
-    if outbox::mark_sent(&mut tx, row.id).await? {
-        cases::add_event(
-            &mut tx,
-            row.case_id,
-            "acknowledged",
-            &format!("email to {}", row.to_addr),
-        )
-        .await?;
+    match sent {
+        Sent::Outbox(row) => {
+            if outbox::mark_sent(&mut tx, row.id).await? {
+                let event = if row.purpose.starts_with("notice:") {
+                    "department_notified"
+                } else {
+                    "acknowledged"
+                };
+                let detail = format!("email to {}", row.to_addr);
+                cases::add_event(&mut tx, row.case_id, event, &detail).await?;
+            }
+        }
+        Sent::Digest(digest) => {
+            notices::mark_digest_sent(&mut tx, digest).await?;
+        }
     }
     tx.commit_regardless().await
 }

@@ -78,6 +78,9 @@ impl TestApp {
             dir = "{rules}"
             [notify]
             templates_dir = "{templates}"
+            # Department notices depend on the time of day (digests); tests that are about them
+            # turn them on (tests/department_notices.rs).
+            department_notices = "off"
             [ocr]
             worker_program = "{loket}"
             [worker]

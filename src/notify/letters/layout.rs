@@ -9,7 +9,7 @@ use qrcode::EcLevel;
 
 use super::draw::{wrap, PageOps};
 use super::fonts::Face;
-use super::{LetterError, ReceiptLetter};
+use super::{LetterError, ReceiptLetter, StatusNoticeLetter};
 
 const LEFT: f32 = 20.0;
 const RIGHT: f32 = 190.0;
@@ -23,23 +23,63 @@ const BODY_SIZE: f32 = 10.0;
 const LINE: f32 = 5.0;
 const CODE_SIZE: f32 = 22.0;
 
-/// Lays out one letter; returns one or more pages.
+/// What differs between the kinds of letter besides the body.
+struct Texts {
+    title: &'static str,
+    continued: &'static str,
+    footer: &'static str,
+}
+
+const RECEIPT: Texts = Texts {
+    title: "TANDA TERIMA BERKAS PERMOHONAN",
+    continued: "TANDA TERIMA BERKAS PERMOHONAN (lanjutan)",
+    footer: "Tanda terima ini dibuat otomatis dan sah tanpa tanda tangan.",
+};
+
+const STATUS_NOTICE: Texts = Texts {
+    title: "PEMBERITAHUAN STATUS PERMOHONAN",
+    continued: "PEMBERITAHUAN STATUS PERMOHONAN (lanjutan)",
+    footer: "Pemberitahuan ini dibuat otomatis dan sah tanpa tanda tangan.",
+};
+
+/// Lays out one receipt; returns one or more pages.
 pub(super) fn letter_pages(letter: &ReceiptLetter) -> Result<Vec<PageOps>, LetterError> {
+    pages(letter, &RECEIPT, &letter.kind_label, |flow| body(flow, letter))
+}
+
+/// Lays out one status notice: the receipt's letterhead, window and code box, then the new
+/// status, the officer's note and what is still missing.
+pub(super) fn status_notice_pages(
+    notice: &StatusNoticeLetter,
+) -> Result<Vec<PageOps>, LetterError> {
+    let line = format!("Status baru: {}", notice.status_label);
+    pages(&notice.letter, &STATUS_NOTICE, &line, |flow| {
+        status_body(flow, notice)
+    })
+}
+
+fn pages(
+    letter: &ReceiptLetter,
+    texts: &'static Texts,
+    under_title: &str,
+    body: impl FnOnce(&mut Flow),
+) -> Result<Vec<PageOps>, LetterError> {
     let mut page = PageOps::default();
     letterhead(&mut page, letter);
     window(&mut page, letter);
     info_block(&mut page, letter);
-    code_box(&mut page, letter)?;
+    code_box(&mut page, letter, texts.title, under_title)?;
     let mut flow = Flow {
         pages: vec![page],
         y: 166.0,
         code: clean(&letter.tracking_code),
+        continued: texts.continued,
     };
-    body(&mut flow, letter);
+    body(&mut flow);
     let total = flow.pages.len();
     let office = clean(&letter.office_name);
     for (i, page) in flow.pages.iter_mut().enumerate() {
-        footer(page, &office, i + 1, total);
+        footer(page, &office, texts.footer, i + 1, total);
     }
     Ok(flow.pages)
 }
@@ -129,15 +169,14 @@ fn info_block(page: &mut PageOps, letter: &ReceiptLetter) {
 }
 
 /// Title, the tracking code in large type and the QR code to the status page.
-fn code_box(page: &mut PageOps, letter: &ReceiptLetter) -> Result<(), LetterError> {
-    page.text(
-        LEFT,
-        104.0,
-        Face::Bold,
-        15.0,
-        "TANDA TERIMA BERKAS PERMOHONAN",
-    );
-    let kind = clean(&letter.kind_label);
+fn code_box(
+    page: &mut PageOps,
+    letter: &ReceiptLetter,
+    title: &str,
+    under_title: &str,
+) -> Result<(), LetterError> {
+    page.text(LEFT, 104.0, Face::Bold, 15.0, title);
+    let kind = clean(under_title);
     if !kind.is_empty() {
         page.text(LEFT, 110.0, Face::Regular, BODY_SIZE, kind);
     }
@@ -241,11 +280,65 @@ fn body(flow: &mut Flow, letter: &ReceiptLetter) {
     ));
 }
 
-fn footer(page: &mut PageOps, office: &str, number: usize, total: usize) {
+/// The status notice's text: the new status, the officer's note verbatim (its line breaks
+/// kept), what is still missing and where to check the status.
+fn status_body(flow: &mut Flow, notice: &StatusNoticeLetter) {
+    let letter = &notice.letter;
+    let code = clean(&letter.tracking_code);
+    let permit = match &letter.permit_type_name {
+        Some(p) => format!(" {}", clean(p)),
+        None => String::new(),
+    };
+    flow.paragraph(&format!(
+        "Dengan hormat, kami memberitahukan bahwa status permohonan{permit} Anda dengan nomor \
+         pelacakan {code} telah berubah menjadi:"
+    ));
+    flow.gap();
+    flow.lines(LEFT + 8.0, Face::Bold, 12.0, 6.0, &clean(&notice.status_label));
+    flow.gap();
+    if !notice.note.trim().is_empty() {
+        flow.heading("Catatan petugas:");
+        for line in notice.note.lines() {
+            if line.trim().is_empty() {
+                flow.gap();
+            } else {
+                flow.lines(LEFT + 8.0, Face::Regular, BODY_SIZE, LINE, &clean(line));
+            }
+        }
+        flow.gap();
+    }
+    if !letter.missing.is_empty() {
+        flow.heading("Persyaratan yang masih kurang:");
+        for req in &letter.missing {
+            flow.item("–", &clean(req));
+        }
+        flow.paragraph(&format!(
+            "Mohon lengkapi persyaratan tersebut dengan menyebut nomor pelacakan {code}."
+        ));
+        flow.gap();
+    }
+    flow.heading("Cek status permohonan:");
+    match &letter.status_url {
+        Some(url) => flow.paragraph(&format!("Cek status: {}", clean(url))),
+        None => flow.paragraph(&format!(
+            "Hubungi kantor kami dengan menyebut nomor pelacakan {code}."
+        )),
+    }
+    if let Some(contact) = &letter.office_contact {
+        flow.paragraph(&format!("Kontak: {}", clean(contact)));
+    }
+    flow.gap();
+    flow.small(&format!(
+        "English: the status of your permit application {code} has changed to \"{}\". \
+         Please quote the tracking code whenever you contact us.",
+        clean(&notice.status.replace('_', " "))
+    ));
+}
+
+fn footer(page: &mut PageOps, office: &str, note: &str, number: usize, total: usize) {
     page.rule(LEFT, 281.0, WIDTH, 0.2);
     let office = wrap(office, Face::Regular, 7.0, WIDTH - 30.0).remove(0);
     page.text(LEFT, 285.0, Face::Regular, 7.0, office);
-    let note = "Tanda terima ini dibuat otomatis dan sah tanpa tanda tangan.";
     page.text(LEFT, 288.5, Face::Regular, 7.0, note);
     let pages = format!("Halaman {number} dari {total}");
     page.text_right(RIGHT, 285.0, Face::Regular, 7.0, &pages);
@@ -256,6 +349,8 @@ struct Flow {
     pages: Vec<PageOps>,
     y: f32,
     code: String,
+    /// The title of continuation pages.
+    continued: &'static str,
 }
 
 impl Flow {
@@ -271,8 +366,7 @@ impl Flow {
             return;
         }
         let mut page = PageOps::default();
-        let title = "TANDA TERIMA BERKAS PERMOHONAN (lanjutan)";
-        page.text(LEFT, 20.0, Face::Bold, 11.0, title);
+        page.text(LEFT, 20.0, Face::Bold, 11.0, self.continued);
         page.text_right(RIGHT, 20.0, Face::MonoBold, 11.0, &self.code);
         page.rule(LEFT, 23.0, WIDTH, 0.3);
         self.pages.push(page);
