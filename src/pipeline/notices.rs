@@ -23,9 +23,9 @@ use crate::filing::outbox::{self, NewOutbox};
 use crate::filing::{now_ms, Job, NoticeId};
 use crate::notify::notices::{render, NoticeContext, NoticeItem};
 
-/// The desk's address for links in notices (`web.base_url`); none until the desk has one.
-fn desk_base_url(_cfg: &Config) -> Option<String> {
-    None
+/// The desk's address for links in notices (`web.base_url`), if the office set one.
+fn desk_base_url(cfg: &Config) -> Option<String> {
+    cfg.desk_url("")
 }
 
 pub async fn run(ctx: &Context, job: &Job, id: NoticeId) -> Result<(), JobError> {
