@@ -409,7 +409,9 @@ impl Config {
         }
         if let Some(base) = &self.web.base_url {
             if !(base.starts_with("https://") || base.starts_with("http://")) {
-                out.push(format!("web.base_url {base:?} must start with https:// or http://"));
+                out.push(format!(
+                    "web.base_url {base:?} must start with https:// or http://"
+                ));
             }
         }
         for p in &self.web.trusted_proxies {

@@ -127,8 +127,7 @@ async fn run_with(cfg: &Config, store: &Store, command: UsersCommand) -> Result<
 fn check_username(u: &str) -> Result<(), Failure> {
     let ok = !u.is_empty()
         && u.len() <= 64
-        && u
-            .chars()
+        && u.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'));
     if ok {
         Ok(())

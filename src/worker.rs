@@ -103,7 +103,9 @@ pub async fn run_once(ctx: &Context) -> Result<OnceReport, WorkerError> {
     report.jobs = pipeline::drain(ctx, Some(started)).await?;
     // Digests after the cases of this run are sorted, so they are in today's digest.
     if pipeline::notices::make_due_digests(ctx).await? > 0 {
-        report.jobs.merge(pipeline::drain(ctx, Some(started)).await?);
+        report
+            .jobs
+            .merge(pipeline::drain(ctx, Some(started)).await?);
     }
     if let (Some(mb), Some(_)) = (&mailbox, &watch) {
         if report.unreachable.is_empty() {

@@ -159,7 +159,10 @@ async fn each_mode_sends_one_notice_per_new_case_and_none_for_triage(db: Db) {
         .iter()
         .find(|c| c.permit_type.as_deref() == Some("pbg"))
         .unwrap();
-    let vague = cases.iter().find(|c| c.tracking_code != pbg.tracking_code).unwrap();
+    let vague = cases
+        .iter()
+        .find(|c| c.tracking_code != pbg.tracking_code)
+        .unwrap();
     assert_eq!(pbg.department.as_deref(), Some("pupr"));
     assert!(app.show(&vague.tracking_code).await.details.unwrap().triage);
 
@@ -172,7 +175,10 @@ async fn each_mode_sends_one_notice_per_new_case_and_none_for_triage(db: Db) {
     assert!(body.contains(&pbg.tracking_code), "{body}");
     assert!(body.contains("Persetujuan Bangunan Gedung"), "{body}");
     assert!(body.contains("Permohonan PBG rumah tinggal"), "{body}");
-    assert!(!body.contains(&vague.tracking_code), "the triage case is nobody's yet");
+    assert!(
+        !body.contains(&vague.tracking_code),
+        "the triage case is nobody's yet"
+    );
     assert_no_documents(notice, &document_texts(app, &pbg.tracking_code).await);
     let others: Vec<_> = office
         .received()
@@ -205,16 +211,19 @@ async fn each_mode_sends_one_notice_per_new_case_and_none_for_triage(db: Db) {
     assert_eq!(app.cases().await.len(), 2, "loket's own mail is no case");
     assert!(app.inbox().await.is_empty(), "and it leaves the inbox");
     let db = app.sql().await;
-    let own: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM messages WHERE state = 'own' AND case_id IS NULL",
-    )
-    .fetch_one(&db)
-    .await
-    .unwrap();
+    let own: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE state = 'own' AND case_id IS NULL")
+            .fetch_one(&db)
+            .await
+            .unwrap();
     db.close().await;
     assert_eq!(own, 2);
     assert_eq!(acks_to(office.email("pupr"), 1).await.len(), 1);
-    assert_eq!(acks_to(&budi, 1).await.len(), 1, "nobody answers loket's own mail");
+    assert_eq!(
+        acks_to(&budi, 1).await.len(),
+        1,
+        "nobody answers loket's own mail"
+    );
 }
 
 #[tokio::test]
@@ -261,7 +270,11 @@ async fn digest_mode_sends_one_digest_per_department_listing_the_days_cases_once
     assert_eq!(digest.len(), 1, "one digest for PUPR");
     let (body, _) = body_and_attachments(&digest[0]);
     for code in &pupr {
-        assert_eq!(body.matches(code.as_str()).count(), 1, "{code} once: {body}");
+        assert_eq!(
+            body.matches(code.as_str()).count(),
+            1,
+            "{code} once: {body}"
+        );
     }
     let mut texts = Vec::new();
     for code in &pupr {
@@ -281,8 +294,11 @@ async fn digest_mode_sends_one_digest_per_department_listing_the_days_cases_once
     // Today's digests are made: another run sends nothing more, and a case that arrives now
     // waits for tomorrow's digest.
     app.run_once().await;
-    app.deliver(&fixture_from("pbg-application.eml", &unique_address("rina")))
-        .await;
+    app.deliver(&fixture_from(
+        "pbg-application.eml",
+        &unique_address("rina"),
+    ))
+    .await;
     app.run_once().await;
     assert_eq!(app.cases().await.len(), 5);
     assert_eq!(acks_to(office.email("pupr"), 1).await.len(), 1);
@@ -310,10 +326,16 @@ async fn two_workers_at_digest_time_make_one_digest_per_department(db: Db) {
         return;
     };
     let app = &office.app;
-    app.deliver(&fixture_from("pbg-application.eml", &unique_address("budi")))
-        .await;
-    app.deliver(&fixture_from("pbg-application.eml", &unique_address("andi")))
-        .await;
+    app.deliver(&fixture_from(
+        "pbg-application.eml",
+        &unique_address("budi"),
+    ))
+    .await;
+    app.deliver(&fixture_from(
+        "pbg-application.eml",
+        &unique_address("andi"),
+    ))
+    .await;
     // Sort the cases with the digest not due yet (at 23:59 office time, unless it is that late).
     let mut cfg = app.config();
     cfg.notify.digest_time = "23:59".into();
@@ -338,14 +360,21 @@ async fn two_workers_at_digest_time_make_one_digest_per_department(db: Db) {
     app.run_once().await;
     let digest = acks_to(office.email("pupr"), 1).await;
     assert_eq!(digest.len(), 1);
-    assert_eq!(body_and_attachments(&digest[0]).0.matches("PSR-").count(), 2);
+    assert_eq!(
+        body_and_attachments(&digest[0]).0.matches("PSR-").count(),
+        2
+    );
     let db = app.sql().await;
     let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notice_digests")
         .fetch_one(&db)
         .await
         .unwrap();
     db.close().await;
-    assert_eq!(rows as usize, DEPARTMENTS.len(), "one row per department and day");
+    assert_eq!(
+        rows as usize,
+        DEPARTMENTS.len(),
+        "one row per department and day"
+    );
 }
 
 #[tokio::test]
@@ -365,8 +394,11 @@ async fn a_department_whose_email_is_an_own_address_gets_nothing(db: Db, mode: &
     let app = &office.app;
     let own = office.email("pupr").to_string();
     let before = support::smtp().messages_to(&own).len();
-    app.deliver(&fixture_from("pbg-application.eml", &unique_address("budi")))
-        .await;
+    app.deliver(&fixture_from(
+        "pbg-application.eml",
+        &unique_address("budi"),
+    ))
+    .await;
     let report = app.run_once().await;
     assert!(report.unreachable.is_empty(), "{:?}", report.unreachable);
     let cases = app.cases().await;

@@ -1,6 +1,7 @@
 //! Status notices by post: when the status of a postal case changes, `loket letters` prints a
 //! letter with the new status in words, the officer's note verbatim and what is still missing,
-//! once; naming the case reprints it. The PDF's text is read back with lopdf.
+//! once; naming the case reprints it. The PDF's text is read back with lopdf. Set
+//! `LOKET_LETTERS_OUT=/some/dir` to keep the reprint for a look.
 
 mod app;
 mod support;
@@ -46,10 +47,19 @@ async fn a_status_change_of_a_postal_case_is_printed_once_with_the_officers_note
         .command()
         .arg("import")
         .arg(&form)
-        .args(["--name", "Slamet Riyadi", "--address", "Jl. Melati 3, Pandaan"])
+        .args([
+            "--name",
+            "Slamet Riyadi",
+            "--address",
+            "Jl. Melati 3, Pandaan",
+        ])
         .output()
         .unwrap();
-    assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
+    assert!(
+        import.status.success(),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
     let stdout = String::from_utf8_lossy(&import.stdout);
     let code = stdout.split('\t').next().unwrap().to_string();
     let dir = app.dir.path();
@@ -60,12 +70,12 @@ async fn a_status_change_of_a_postal_case_is_printed_once_with_the_officers_note
     let note = "Mohon kirim fotokopi sertifikat tanah yang terbaca jelas.\nGambar denah lantai 2 belum ada.";
     let store = app.store().await;
     let mut conn = store.conn().await.unwrap();
-    let case_id = cases::by_code(&mut *conn, &code).await.unwrap().unwrap();
-    notices::queue_status_notice(&mut *conn, case_id, "event-41", "needs_correction", note)
+    let case_id = cases::by_code(&mut conn, &code).await.unwrap().unwrap();
+    notices::queue_status_notice(&mut conn, case_id, "event-41", "needs_correction", note)
         .await
         .unwrap();
     // The same change queued again is the same letter.
-    notices::queue_status_notice(&mut *conn, case_id, "event-41", "needs_correction", note)
+    notices::queue_status_notice(&mut conn, case_id, "event-41", "needs_correction", note)
         .await
         .unwrap();
     drop(conn);
@@ -82,12 +92,19 @@ async fn a_status_change_of_a_postal_case_is_printed_once_with_the_officers_note
     assert!(text.contains("Perlu dilengkapi atau diperbaiki"), "{text}");
     assert!(text.contains(&squash(note)), "the note verbatim: {text}");
     assert!(text.contains("Persyaratan yang masih kurang"), "{text}");
-    assert!(text.contains("Slamet Riyadi"), "addressed to the applicant: {text}");
+    assert!(
+        text.contains("Slamet Riyadi"),
+        "addressed to the applicant: {text}"
+    );
     assert!(
         !text.contains("TANDA TERIMA BERKAS"),
         "the receipt was printed before: {text}"
     );
-    assert_eq!(text.matches("Catatan petugas").count(), 1, "printed once: {text}");
+    assert_eq!(
+        text.matches("Catatan petugas").count(),
+        1,
+        "printed once: {text}"
+    );
 
     // Printed once: the next run has nothing new.
     let again = dir.join("again.pdf");
@@ -100,6 +117,9 @@ async fn a_status_change_of_a_postal_case_is_printed_once_with_the_officers_note
     let reprint = dir.join("reprint.pdf");
     let (ok, stderr) = letters(&app, &[&code], &reprint);
     assert!(ok, "{stderr}");
+    if let Some(keep) = std::env::var_os("LOKET_LETTERS_OUT") {
+        std::fs::copy(&reprint, Path::new(&keep).join("status-notice.pdf")).unwrap();
+    }
     let text = squash(&pdf_text(&reprint));
     assert!(text.contains("TANDA TERIMA BERKAS PERMOHONAN"), "{text}");
     assert!(text.contains("PEMBERITAHUAN STATUS PERMOHONAN"), "{text}");

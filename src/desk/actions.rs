@@ -286,7 +286,11 @@ pub async fn set_status(
     let mut ctx = mail_context(desk, &told, caller);
     let missing: Vec<String> = ctx["missing_list"]
         .as_array()
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
     ctx["purpose"] = json!("status");
     ctx["note"] = json!(note);
@@ -333,7 +337,8 @@ pub async fn reply(
     let case = visible_case(desk, caller, code).await?;
     let text = text_ok(&input.text, "balasan")?;
     let mut tx = desk.store.begin_write().await?;
-    let event = repo::add_event_by(&mut tx, case.id, "reply", &text, Some(caller.username())).await?;
+    let event =
+        repo::add_event_by(&mut tx, case.id, "reply", &text, Some(caller.username())).await?;
     let mut ctx = mail_context(desk, &case, caller);
     ctx["purpose"] = json!("reply");
     ctx["text"] = json!(text);
@@ -396,7 +401,9 @@ pub async fn request_documents(
     let detail = format!(
         "{}{}",
         input.requirements.join(", "),
-        note.as_deref().map(|n| format!(": {n}")).unwrap_or_default()
+        note.as_deref()
+            .map(|n| format!(": {n}"))
+            .unwrap_or_default()
     );
     let event = repo::add_event_by(
         &mut tx,
@@ -570,7 +577,11 @@ pub async fn mark_requirement(
     input: &RequirementInput,
 ) -> Result<String, DeskError> {
     let case = visible_case(desk, caller, code).await?;
-    if desk.catalogue.requirement_name(&input.requirement).is_none() {
+    if desk
+        .catalogue
+        .requirement_name(&input.requirement)
+        .is_none()
+    {
         return Err(DeskError::Invalid(format!(
             "unknown requirement {:?}",
             input.requirement

@@ -55,7 +55,12 @@ async fn show(
 }
 
 /// Record a read of a case's contents (UU PDP audit).
-pub async fn log_view(desk: &Desk, caller: &Caller, code: &str, how: &str) -> Result<(), DeskError> {
+pub async fn log_view(
+    desk: &Desk,
+    caller: &Caller,
+    code: &str,
+    how: &str,
+) -> Result<(), DeskError> {
     let mut conn = desk.store.conn().await?;
     if let Some(id) = crate::filing::cases::by_code(&mut conn, code).await? {
         crate::filing::desk::log_access(

@@ -232,7 +232,12 @@ pub async fn login_form(
     State(state): State<AppState>,
     axum::extract::Query(q): axum::extract::Query<NextQuery>,
 ) -> Response {
-    login_page(&state, StatusCode::OK, None, q.next.as_deref().unwrap_or("/"))
+    login_page(
+        &state,
+        StatusCode::OK,
+        None,
+        q.next.as_deref().unwrap_or("/"),
+    )
 }
 
 #[derive(Debug, Deserialize)]

@@ -94,6 +94,10 @@ async fn retry(
     if !desk.store.retry_parked(JobId(id)).await? {
         return Err(DeskError::NotFound.into());
     }
-    tracing::info!(user = caller.username(), job = id, "parked step retried from the desk");
+    tracing::info!(
+        user = caller.username(),
+        job = id,
+        "parked step retried from the desk"
+    );
     Ok(Redirect::to("/dashboard").into_response())
 }

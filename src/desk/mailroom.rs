@@ -40,7 +40,7 @@ async fn render_mailroom(
         .into_iter()
         .map(|u| {
             context! { at => desk.cfg.office.local_time(u.received_at), name => u.original_name,
-                       state => u.state, error => u.error, code => u.tracking_code }
+            state => u.state, error => u.error, code => u.tracking_code }
         })
         .collect();
     let waiting = letters.iter().filter(|l| l.printed_at.is_none()).count();
@@ -48,8 +48,8 @@ async fn render_mailroom(
         .into_iter()
         .map(|l| {
             context! { code => l.tracking_code, purpose => l.purpose,
-                       at => desk.cfg.office.local_time(l.created_at),
-                       printed => l.printed_at.map(|p| desk.cfg.office.local_time(p)) }
+            at => desk.cfg.office.local_time(l.created_at),
+            printed => l.printed_at.map(|p| desk.cfg.office.local_time(p)) }
         })
         .collect();
     let ctx = context! {
@@ -150,7 +150,13 @@ async fn upload(
     }
     caller.check_csrf(csrf.as_deref())?;
     if files.is_empty() {
-        return render_mailroom(&desk, &caller, None, Some("Pilih minimal satu berkas.".into())).await;
+        return render_mailroom(
+            &desk,
+            &caller,
+            None,
+            Some("Pilih minimal satu berkas.".into()),
+        )
+        .await;
     }
     let intake = Intake {
         store: desk.store.clone(),
@@ -191,14 +197,27 @@ async fn print(
         .await
         .map_err(|e| DeskError::Internal(format!("{e:#}")))?;
     if n == 0 {
-        return render_mailroom(&desk, &caller, None, Some("Tidak ada surat yang perlu dicetak.".into())).await;
+        return render_mailroom(
+            &desk,
+            &caller,
+            None,
+            Some("Tidak ada surat yang perlu dicetak.".into()),
+        )
+        .await;
     }
     let pdf = std::fs::read(&out).map_err(|e| DeskError::Internal(format!("read letters: {e}")))?;
-    tracing::info!(user = caller.username(), letters = n, "letters printed from the desk");
+    tracing::info!(
+        user = caller.username(),
+        letters = n,
+        "letters printed from the desk"
+    );
     let name = format!("surat-{}.pdf", &rfc3339(now_ms())[..10]);
     let mut r = pdf.into_response();
     let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }

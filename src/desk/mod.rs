@@ -100,7 +100,9 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes())
         .merge(public::routes())
         .merge(dashboard::routes())
-        .merge(mailroom::routes().layer(DefaultBodyLimit::max(upload_limit.saturating_add(1 << 20))))
+        .merge(
+            mailroom::routes().layer(DefaultBodyLimit::max(upload_limit.saturating_add(1 << 20))),
+        )
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(1 << 20))
         .layer(SetResponseHeaderLayer::if_not_present(

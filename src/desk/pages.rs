@@ -166,9 +166,7 @@ async fn queue(
     let cat = &desk.catalogue;
     let permit_types: Vec<Value> = cat
         .permit_types()
-        .filter(|(_, _, d)| {
-            policy::scope(&caller.user).is_none_or(|s| s.iter().any(|x| x == d))
-        })
+        .filter(|(_, _, d)| policy::scope(&caller.user).is_none_or(|s| s.iter().any(|x| x == d)))
         .map(|(id, name, _)| context! { id => id, name => name })
         .collect();
     let statuses: Vec<Value> = all_statuses()
@@ -353,7 +351,11 @@ async fn case_page(
                 .map(|i| {
                     let kind = i.get("kind").and_then(|v| v.as_str()).unwrap_or("");
                     let value = i.get("value").and_then(|v| v.as_str()).unwrap_or("");
-                    let shown = if mask { mask_nik(value) } else { value.to_string() };
+                    let shown = if mask {
+                        mask_nik(value)
+                    } else {
+                        value.to_string()
+                    };
                     context! { kind => kind, value => shown }
                 })
                 .collect()
@@ -367,9 +369,13 @@ async fn case_page(
             a.iter()
                 .map(|r| {
                     let s = |k: &str| r.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
-                    let snippet = if mask { mask_nik(&s("snippet")) } else { s("snippet") };
+                    let snippet = if mask {
+                        mask_nik(&s("snippet"))
+                    } else {
+                        s("snippet")
+                    };
                     context! { rule => s("rule"), field => s("field"), snippet => snippet,
-                               weight => r.get("weight").and_then(|v| v.as_f64()).unwrap_or(0.0) }
+                    weight => r.get("weight").and_then(|v| v.as_f64()).unwrap_or(0.0) }
                 })
                 .collect()
         })
@@ -413,8 +419,8 @@ async fn case_page(
                 .map(|d| d.filename.clone())
                 .collect();
             context! { id => &r.id, name => &r.name, required => r.required,
-                       satisfied => r.satisfied, by => by,
-                       missing => view.missing.contains(&r.id) }
+            satisfied => r.satisfied, by => by,
+            missing => view.missing.contains(&r.id) }
         })
         .collect();
     let reply_text = match cq.reply.as_deref() {
@@ -437,7 +443,7 @@ async fn case_page(
         .map(|t| {
             let body = t.body.map(|b| if mask { mask_nik(&b) } else { b });
             context! { at => t.at, direction => t.direction, who => t.who, subject => t.subject,
-                       body => body, state => t.state, purpose => t.purpose }
+            body => body, state => t.state, purpose => t.purpose }
         })
         .collect();
     let status = Status::parse(&view.status).unwrap_or(Status::Received);
@@ -609,7 +615,10 @@ async fn download(
         HeaderValue::from_str(&content_disposition(&doc.filename))
             .unwrap_or_else(|_| HeaderValue::from_static("attachment")),
     );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
     Ok(r)
 }
 
@@ -695,7 +704,12 @@ fn page_png(data: &[u8], content_type: &str, page: usize) -> Option<Vec<u8>> {
     };
     let img = if img.width() > PREVIEW_WIDTH {
         let h = (img.height() as u64 * PREVIEW_WIDTH as u64 / img.width() as u64) as u32;
-        image::imageops::resize(&img, PREVIEW_WIDTH, h.max(1), image::imageops::FilterType::Triangle)
+        image::imageops::resize(
+            &img,
+            PREVIEW_WIDTH,
+            h.max(1),
+            image::imageops::FilterType::Triangle,
+        )
     } else {
         img
     };
@@ -708,7 +722,10 @@ fn page_png(data: &[u8], content_type: &str, page: usize) -> Option<Vec<u8>> {
 pub async fn not_found() -> impl IntoResponse {
     (
         axum::http::StatusCode::NOT_FOUND,
-        super::render::error_page(axum::http::StatusCode::NOT_FOUND, "Halaman tidak ditemukan."),
+        super::render::error_page(
+            axum::http::StatusCode::NOT_FOUND,
+            "Halaman tidak ditemukan.",
+        ),
     )
 }
 

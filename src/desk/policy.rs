@@ -117,6 +117,9 @@ mod tests {
             assert_eq!(may_set_status(&u, Status::Rejected), can, "{role}");
             assert!(!may_set_status(&u, Status::Failed));
         }
-        assert!(may_set_status(&user(Role::Officer, Some("d")), Status::NeedsCorrection));
+        assert!(may_set_status(
+            &user(Role::Officer, Some("d")),
+            Status::NeedsCorrection
+        ));
     }
 }

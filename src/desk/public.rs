@@ -111,7 +111,11 @@ async fn form(
                 .into_response(),
         });
     }
-    Ok(page("status.html", context! { office_name => &desk.cfg.office.name })?.into_response())
+    Ok(page(
+        "status.html",
+        context! { office_name => &desk.cfg.office.name },
+    )?
+    .into_response())
 }
 
 /// `GET /status/CODE`

@@ -60,7 +60,11 @@ pub struct Listing {
 
 /// The filter a caller's request means, within what the caller may see. Asking for another
 /// department than one's own is refused (403), not silently narrowed.
-pub fn filter_for(caller: &Caller, p: &ListParams, html_defaults: bool) -> Result<CaseFilter, DeskError> {
+pub fn filter_for(
+    caller: &Caller,
+    p: &ListParams,
+    html_defaults: bool,
+) -> Result<CaseFilter, DeskError> {
     let user = &caller.user;
     if !policy::works_cases(user) {
         return Err(DeskError::Forbidden);
@@ -71,13 +75,7 @@ pub fn filter_for(caller: &Caller, p: &ListParams, html_defaults: bool) -> Resul
             return Err(DeskError::Forbidden);
         }
     }
-    let assignee = nonempty(&p.assignee).map(|a| {
-        if a == "me" {
-            user.username.clone()
-        } else {
-            a
-        }
-    });
+    let assignee = nonempty(&p.assignee).map(|a| if a == "me" { user.username.clone() } else { a });
     let status = nonempty(&p.status);
     let triage = match p.triage.as_deref() {
         Some("1") | Some("true") => true,
@@ -107,7 +105,12 @@ pub fn filter_for(caller: &Caller, p: &ListParams, html_defaults: bool) -> Resul
 }
 
 /// The cases of a list request (searching when `q` is given).
-pub async fn list(desk: &Desk, caller: &Caller, p: &ListParams, html: bool) -> Result<Listing, DeskError> {
+pub async fn list(
+    desk: &Desk,
+    caller: &Caller,
+    p: &ListParams,
+    html: bool,
+) -> Result<Listing, DeskError> {
     let mut filter = filter_for(caller, p, html)?;
     let limit = filter.limit.unwrap_or(DEFAULT_LIMIT);
     let offset = filter.offset.unwrap_or(0);
@@ -252,7 +255,10 @@ mod tests {
         assert!(!html.contains("<script>"), "{html}");
         assert!(!html.contains("<b>"), "{html}");
         assert!(html.contains("&lt;script&gt;"), "{html}");
-        assert!(html.contains("<mark>&lt;b&gt;bangunan&lt;&#x2f;b&gt;</mark>"), "{html}");
+        assert!(
+            html.contains("<mark>&lt;b&gt;bangunan&lt;&#x2f;b&gt;</mark>"),
+            "{html}"
+        );
         assert!(html.contains("351406********02"), "{html}");
         assert!(snippet_html(&s, false).contains("3514061203850002"));
     }

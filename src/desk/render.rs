@@ -83,7 +83,8 @@ pub fn template_names() -> impl Iterator<Item = &'static str> {
 /// rest become `*`. Any 16-digit run in free text is treated as a NIK.
 pub fn mask_nik(text: &str) -> String {
     static RE: OnceLock<regex::Regex> = OnceLock::new();
-    let re = RE.get_or_init(|| regex::Regex::new(r"\b(\d{6})(\d{8})(\d{2})\b").expect("valid regex"));
+    let re =
+        RE.get_or_init(|| regex::Regex::new(r"\b(\d{6})(\d{8})(\d{2})\b").expect("valid regex"));
     re.replace_all(text, "${1}********${3}").into_owned()
 }
 
@@ -94,7 +95,10 @@ mod tests {
     #[test]
     fn every_template_compiles_and_autoescapes() {
         for name in template_names() {
-            assert!(name.ends_with(".html"), "{name} must end in .html to auto-escape");
+            assert!(
+                name.ends_with(".html"),
+                "{name} must end in .html to auto-escape"
+            );
             env().get_template(name).expect(name);
         }
         let out = error_page(StatusCode::NOT_FOUND, "<script>alert(1)</script>").0;

@@ -188,7 +188,11 @@ pub async fn set_assignee(
 }
 
 /// Keep the officers' corrections on the case (JSON of `classify::Overrides`).
-pub async fn save_overrides(conn: &mut Conn, case_id: CaseId, json: &str) -> Result<(), StoreError> {
+pub async fn save_overrides(
+    conn: &mut Conn,
+    case_id: CaseId,
+    json: &str,
+) -> Result<(), StoreError> {
     sqlx::query("UPDATE cases SET overrides = $1, updated_at = $2 WHERE id = $3")
         .bind(json)
         .bind(now_ms())
@@ -504,15 +508,24 @@ impl Store {
         .fetch_all(self.pool())
         .await
         .what("thread: letters")?;
-        items.extend(letters.into_iter().map(|l| ThreadItem {
-            at: rfc3339(l.created_at),
-            at_ms: l.created_at,
-            direction: "letter",
-            who: None,
-            subject: None,
-            body: None,
-            state: Some(if l.printed_at.is_some() { "printed" } else { "queued" }.into()),
-            purpose: Some(l.purpose),
+        items.extend(letters.into_iter().map(|l| {
+            ThreadItem {
+                at: rfc3339(l.created_at),
+                at_ms: l.created_at,
+                direction: "letter",
+                who: None,
+                subject: None,
+                body: None,
+                state: Some(
+                    if l.printed_at.is_some() {
+                        "printed"
+                    } else {
+                        "queued"
+                    }
+                    .into(),
+                ),
+                purpose: Some(l.purpose),
+            }
         }));
         items.sort_by_key(|i| i.at_ms);
         Ok(items)
@@ -576,13 +589,12 @@ impl Store {
         offset_ms: i64,
         today: &str,
     ) -> Result<Dashboard, StoreError> {
-        let rows: Vec<(i64, String, String)> = sqlx::query_as(
-            "SELECT received_at, channel, kind FROM cases WHERE received_at >= $1",
-        )
-        .bind(since_ms)
-        .fetch_all(self.pool())
-        .await
-        .what("dashboard: received")?;
+        let rows: Vec<(i64, String, String)> =
+            sqlx::query_as("SELECT received_at, channel, kind FROM cases WHERE received_at >= $1")
+                .bind(since_ms)
+                .fetch_all(self.pool())
+                .await
+                .what("dashboard: received")?;
         let mut received: std::collections::BTreeMap<(String, String, String), i64> =
             Default::default();
         for (at, channel, kind) in rows {

@@ -53,7 +53,8 @@ pub struct NoticeCase {
     pub received_at: i64,
 }
 
-const NOTICE_CASE: &str = "SELECT n.id AS notice, n.case_id, n.department, n.state, c.tracking_code, \
+const NOTICE_CASE: &str =
+    "SELECT n.id AS notice, n.case_id, n.department, n.state, c.tracking_code, \
      c.kind, c.permit_type, c.subject, c.received_at FROM department_notices n \
      JOIN cases c ON c.id = n.case_id";
 

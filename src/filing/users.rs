@@ -53,7 +53,10 @@ struct UserRow {
 impl UserRow {
     fn into_user(self) -> Result<User, StoreError> {
         let role = Role::parse(&self.role).ok_or_else(|| {
-            StoreError::NotFound(format!("user {}: unknown role {}", self.username, self.role))
+            StoreError::NotFound(format!(
+                "user {}: unknown role {}",
+                self.username, self.role
+            ))
         })?;
         Ok(User {
             id: self.id,
@@ -177,12 +180,14 @@ impl Store {
             return Ok(false);
         };
         end_sessions_of(&mut tx, id).await?;
-        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .what("revoke tokens")?;
+        sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .what("revoke tokens")?;
         super::store::commit(tx).await?;
         Ok(true)
     }
@@ -253,7 +258,11 @@ impl Store {
 
     /// The live session with this id hash, of an enabled account; extends it by `idle_ms` at
     /// most once a minute.
-    pub async fn session(&self, id_hash: &str, idle_ms: i64) -> Result<Option<Session>, StoreError> {
+    pub async fn session(
+        &self,
+        id_hash: &str,
+        idle_ms: i64,
+    ) -> Result<Option<Session>, StoreError> {
         let now = now_ms();
         let row: Option<SessionRow> = sqlx::query_as(&format!(
             "SELECT {USER_COLUMNS}, s.csrf_token, s.expires_at, s.seen_at FROM sessions s \
@@ -333,7 +342,11 @@ impl Store {
     }
 
     /// A successful login forgets the account's failures; old rows of everyone are pruned.
-    pub async fn login_succeeded(&self, username: &str, older_than_ms: i64) -> Result<(), StoreError> {
+    pub async fn login_succeeded(
+        &self,
+        username: &str,
+        older_than_ms: i64,
+    ) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM login_failures WHERE username = $1 OR at < $2")
             .bind(username)
             .bind(older_than_ms)

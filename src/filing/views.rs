@@ -142,7 +142,9 @@ impl CaseFilter {
             }
         }
         if self.triage {
-            sql.push_str(" AND (department IS NULL OR (kind = 'application' AND permit_type IS NULL))");
+            sql.push_str(
+                " AND (department IS NULL OR (kind = 'application' AND permit_type IS NULL))",
+            );
         }
         if self.open {
             sql.push_str(" AND status NOT IN ('approved', 'rejected', 'closed')");

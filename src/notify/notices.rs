@@ -106,7 +106,10 @@ mod tests {
             subject,
             "[loket] Berkas baru untuk Bidang PUPR: 2 berkas (23 November 2026)"
         );
-        assert!(body.contains("1. Nomor pelacakan: PSR-7K3M9-QXD2F"), "{body}");
+        assert!(
+            body.contains("1. Nomor pelacakan: PSR-7K3M9-QXD2F"),
+            "{body}"
+        );
         assert!(body.contains("Perihal: Permohonan PBG rumah\n"), "{body}");
         assert!(body.contains("https://loket.example.go.id/cases/PSR-3HF8W-QX2PA"));
         assert!(body.contains("Dokumen pemohon tidak dilampirkan"));

@@ -23,7 +23,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "request_body.txt",
         include_str!("../../templates/request_body.txt"),
     ),
-    ("reply_body.txt", include_str!("../../templates/reply_body.txt")),
+    (
+        "reply_body.txt",
+        include_str!("../../templates/reply_body.txt"),
+    ),
     (
         "department_notice_subject.txt",
         include_str!("../../templates/department_notice_subject.txt"),
@@ -103,7 +106,11 @@ impl Templates {
                 .unwrap_or_else(|| id.clone());
             env.add_template_owned(format!("replies/{id}.txt"), source)
                 .map_err(|source| TemplateError {
-                    name: dir.join("replies").join(format!("{id}.txt")).display().to_string(),
+                    name: dir
+                        .join("replies")
+                        .join(format!("{id}.txt"))
+                        .display()
+                        .to_string(),
                     source,
                 })?;
             replies.push(CannedReply { id, title });
@@ -122,10 +129,10 @@ impl Templates {
         id: &str,
         ctx: &serde_json::Value,
     ) -> Option<Result<String, TemplateError>> {
-        self.replies
-            .iter()
-            .any(|r| r.id == id)
-            .then(|| self.render(&format!("replies/{id}.txt"), ctx).map(|s| s.trim().to_string()))
+        self.replies.iter().any(|r| r.id == id).then(|| {
+            self.render(&format!("replies/{id}.txt"), ctx)
+                .map(|s| s.trim().to_string())
+        })
     }
 
     /// Render `name` with `ctx`.

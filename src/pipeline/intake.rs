@@ -25,7 +25,9 @@ pub async fn run(ctx: &Context, job: &Job, id: MessageId) -> Result<(), JobError
     let msg = messages::get(&mut conn, id).await?;
     drop(conn);
     stall_point("intake").await;
-    if (msg.case_id.is_some() && msg.state != MessageState::Failed) || msg.state == MessageState::Own {
+    if (msg.case_id.is_some() && msg.state != MessageState::Failed)
+        || msg.state == MessageState::Own
+    {
         // Filed by an earlier attempt whose job was not marked done.
         ctx.store.begin_step(&job.lease).await?.commit().await?;
         return Ok(());

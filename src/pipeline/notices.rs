@@ -23,9 +23,9 @@ use crate::filing::outbox::{self, NewOutbox};
 use crate::filing::{now_ms, Job, NoticeId};
 use crate::notify::notices::{render, NoticeContext, NoticeItem};
 
-/// The desk's address for links in notices (`web.base_url`); none until the desk has one.
-fn desk_base_url(_cfg: &Config) -> Option<String> {
-    None
+/// The desk's address for links in notices (`web.base_url`), if the office set one.
+fn desk_base_url(cfg: &Config) -> Option<String> {
+    cfg.desk_url("")
 }
 
 pub async fn run(ctx: &Context, job: &Job, id: NoticeId) -> Result<(), JobError> {
@@ -150,7 +150,8 @@ fn address(
 
 /// Does loket watch this address, or send from it? Mail to it would come back in.
 pub fn is_own_address(cfg: &Config, email: &str) -> bool {
-    cfg.office_addresses().contains(&email.trim().to_lowercase())
+    cfg.office_addresses()
+        .contains(&email.trim().to_lowercase())
 }
 
 /// Said once per process and department, not for every case.
@@ -173,12 +174,7 @@ fn office_day(cfg: &Config, ms: i64) -> (String, u32) {
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
         .to_offset(offset);
-    let day = format!(
-        "{:04}-{:02}-{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day()
-    );
+    let day = format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day());
     (day, u32::from(t.hour()) * 60 + u32::from(t.minute()))
 }
 
@@ -243,10 +239,7 @@ async fn make_digest(
                 department_name: name,
                 digest: true,
                 day: crate::printing::tanggal(&ctx.cfg, now),
-                cases: cases
-                    .iter()
-                    .map(|n| item(&ctx.cfg, catalogue, n))
-                    .collect(),
+                cases: cases.iter().map(|n| item(&ctx.cfg, catalogue, n)).collect(),
             };
             let (subject, body) = render(&ctx.templates, &context)?;
             let message_id = format!("digest.{department}.{day}.{id}@{}", mail_domain(ctx));

@@ -44,7 +44,9 @@ const STATUS_NOTICE: Texts = Texts {
 
 /// Lays out one receipt; returns one or more pages.
 pub(super) fn letter_pages(letter: &ReceiptLetter) -> Result<Vec<PageOps>, LetterError> {
-    pages(letter, &RECEIPT, &letter.kind_label, |flow| body(flow, letter))
+    pages(letter, &RECEIPT, &letter.kind_label, |flow| {
+        body(flow, letter)
+    })
 }
 
 /// Lays out one status notice: the receipt's letterhead, window and code box, then the new
@@ -294,7 +296,13 @@ fn status_body(flow: &mut Flow, notice: &StatusNoticeLetter) {
          pelacakan {code} telah berubah menjadi:"
     ));
     flow.gap();
-    flow.lines(LEFT + 8.0, Face::Bold, 12.0, 6.0, &clean(&notice.status_label));
+    flow.lines(
+        LEFT + 8.0,
+        Face::Bold,
+        12.0,
+        6.0,
+        &clean(&notice.status_label),
+    );
     flow.gap();
     if !notice.note.trim().is_empty() {
         flow.heading("Catatan petugas:");
@@ -329,8 +337,7 @@ fn status_body(flow: &mut Flow, notice: &StatusNoticeLetter) {
     }
     flow.gap();
     flow.small(&format!(
-        "English: the status of your permit application {code} has changed to \"{}\". \
-         Please quote the tracking code whenever you contact us.",
+        "English: the status of your application {code} is now \"{}\".",
         clean(&notice.status.replace('_', " "))
     ));
 }
