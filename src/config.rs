@@ -528,3 +528,53 @@ fn describe_figment(err: figment::Error) -> String {
 pub fn expose(secret: &SecretString) -> &str {
     secret.expose_secret()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The documented example is a valid config: every key it shows exists.
+    #[test]
+    fn the_example_config_loads_with_its_web_section() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/loket.toml.example");
+        let cfg = Config::load(&path).expect("deploy/loket.toml.example loads");
+        assert_eq!(cfg.web.listen, "127.0.0.1:8080");
+        assert_eq!(cfg.web.status_requests_per_minute, 30);
+        assert_eq!(cfg.web.max_upload_bytes, 52_428_800);
+        assert!(cfg.web.secure_cookies);
+        assert_eq!(
+            cfg.status_url_for("PSR-1"),
+            cfg.office
+                .status_url_for("PSR-1")
+                .or_else(|| Some("https://perizinan.pasuruankab.go.id/status/PSR-1".into()))
+        );
+    }
+
+    #[test]
+    fn status_links_come_from_the_base_url_unless_the_office_names_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("loket.toml");
+        std::fs::write(
+            &path,
+            "[office]\ncode = \"PSR\"\nname = \"X\"\n[web]\nbase_url = \"https://desk.example/\"\n\
+             trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n",
+        )
+        .unwrap();
+        let cfg = Config::load(&path).unwrap();
+        assert_eq!(
+            cfg.status_url_for("PSR-AB").as_deref(),
+            Some("https://desk.example/status/PSR-AB")
+        );
+        assert_eq!(
+            cfg.desk_url("/cases/PSR-AB").as_deref(),
+            Some("https://desk.example/cases/PSR-AB")
+        );
+        std::fs::write(
+            &path,
+            "[office]\ncode = \"PSR\"\nname = \"X\"\n[web]\ntrusted_proxies = [\"proxy\"]\n",
+        )
+        .unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains("web.trusted_proxies"), "{err}");
+    }
+}

@@ -810,10 +810,17 @@ async fn an_officers_actions_reach_the_applicant_by_email_in_the_thread() {
         mails.iter().all(|m| !m.contains("RAHASIA-INTERNAL")),
         "internal notes stay internal"
     );
-    // Sending again sends nothing more.
-    let n = support::smtp().messages().len();
+    // Sending again sends nothing more (the sink is shared: count this applicant's mail).
+    let to_budi = || {
+        support::smtp()
+            .messages()
+            .iter()
+            .filter(|m| String::from_utf8_lossy(m).contains(&budi))
+            .count()
+    };
+    let n = to_budi();
     w.app.run_once().await;
-    assert_eq!(support::smtp().messages().len(), n);
+    assert_eq!(to_budi(), n);
     w.stop().await;
 }
 
@@ -1233,4 +1240,246 @@ fn users_are_managed_from_the_command_line() {
         run(&["users", "disable", "nobody"], "").status.code(),
         Some(1)
     );
+}
+
+#[tokio::test]
+async fn canned_replies_hand_marks_deadlines_triage_and_merges() {
+    let Some(w) = World::start(Db::Sqlite).await else {
+        return;
+    };
+    let (pbg, _, budi, _) = two_departments(&w).await;
+    let (oc, _) = w.login("petugas").await;
+    // A canned reply comes filled in with the case's code and what is missing.
+    let html = oc
+        .get(w.url(&format!("/cases/{pbg}?reply=berkas-kurang")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let textarea = &html[html.find("name=\"text\" rows=\"6\"").expect("reply box")..];
+    let textarea = &textarea[..textarea.find("</textarea>").unwrap()];
+    assert!(textarea.contains(&pbg), "{textarea}");
+    assert!(textarea.contains("sertifikat tanah"), "{textarea}");
+
+    // Marking every missing requirement by hand completes the file: the deadline appears.
+    let officer = w.token("petugas").await;
+    let c = Client::new();
+    let case: Value = c
+        .get(w.url(&format!("/api/cases/{pbg}")))
+        .bearer_auth(&officer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        case["due_date"].is_null(),
+        "no deadline while documents are missing"
+    );
+    let missing: Vec<String> = case["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap().to_string())
+        .collect();
+    assert!(!missing.is_empty());
+    let mut last = Value::Null;
+    for m in &missing {
+        let (s, b) = post_json(
+            &c,
+            &w.url(&format!("/api/cases/{pbg}/requirement")),
+            &officer,
+            json!({"requirement": m, "satisfied": true}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        last = b;
+    }
+    assert_eq!(last["missing"], json!([]));
+    let due = last["due_date"]
+        .as_str()
+        .expect("a deadline once complete")
+        .to_string();
+    assert!(
+        due > loket::filing::rfc3339(loket::filing::now_ms())[..10].to_string(),
+        "{due}"
+    );
+    // Asking for a document again pauses the clock; the deadline doesn't move earlier.
+    let (s, b) = post_json(
+        &c,
+        &w.url(&format!("/api/cases/{pbg}/request-documents")),
+        &officer,
+        json!({"requirements": [missing[0]]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(b["due_date"].as_str().unwrap() >= due.as_str());
+
+    // Triage lands on unsorted cases; a plain question with no permit words goes there.
+    let from = unique_address("tanya");
+    w.app
+        .deliver(&app::text_mail(
+            &from,
+            "Halo",
+            "Selamat siang, saya mau bertanya.",
+            "",
+        ))
+        .await;
+    w.app.run_once().await;
+    let unsorted = w
+        .app
+        .cases()
+        .await
+        .into_iter()
+        .find(|c| c.applicant.email.as_deref() == Some(from.as_str()))
+        .unwrap();
+    let (tc, _) = w.login("triase").await;
+    let queue = tc
+        .get(w.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    if unsorted.department.is_none() {
+        assert!(
+            queue.contains(&unsorted.tracking_code),
+            "triage sees the unsorted case"
+        );
+    }
+    assert!(
+        !queue.contains(&pbg),
+        "sorted cases are not on the triage queue"
+    );
+
+    // The same applicant wrote twice: the second case merges into the first.
+    w.app
+        .deliver(&fixture_from("pbg-application.eml", &budi))
+        .await;
+    w.app.run_once().await;
+    let dup = w
+        .app
+        .cases()
+        .await
+        .into_iter()
+        .find(|c| c.tracking_code != pbg && c.applicant.email.as_deref() == Some(budi.as_str()))
+        .expect("a second case");
+    let docs_before = w.app.show(&pbg).await.documents.len();
+    let (s, b) = post_json(
+        &c,
+        &w.url(&format!("/api/cases/{}/merge", dup.tracking_code)),
+        &officer,
+        json!({"into": pbg.to_lowercase()}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["tracking_code"], pbg.as_str());
+    assert_eq!(
+        w.app.show(&pbg).await.documents.len(),
+        docs_before + dup.documents.len()
+    );
+    let merged = w.app.show(&dup.tracking_code).await;
+    assert_eq!(merged.status, "closed");
+    assert!(merged
+        .history
+        .unwrap()
+        .iter()
+        .any(|e| e.event == "merged" && e.detail.contains(&pbg)));
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn a_postal_applicant_is_told_by_letter_printed_from_the_mail_room() {
+    let Some(w) = World::start(Db::Sqlite).await else {
+        return;
+    };
+    let out = w
+        .app
+        .command()
+        .args([
+            "import",
+            "--name",
+            "Slamet Riyadi",
+            "--address",
+            "Jl. Raya 1, Pasuruan",
+        ])
+        .arg(app::repo().join("fixtures/postal/formulir-pbg-tanpa-email.pdf"))
+        .env("OMP_THREAD_LIMIT", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let code = String::from_utf8_lossy(&out.stdout)
+        .split('\t')
+        .next()
+        .unwrap()
+        .to_string();
+    let admin = w.token("admin").await;
+    let c = Client::new();
+    let (s, b) = post_json(
+        &c,
+        &w.url(&format!("/api/cases/{code}/status")),
+        &admin,
+        json!({"status": "in_review", "note": "Survei lokasi hari Kamis"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let history = b["history"].as_array().unwrap();
+    assert!(
+        history.iter().any(|e| e["event"] == "applicant_notified"
+            && e["detail"].as_str().unwrap().contains("letter")),
+        "{history:?}"
+    );
+    // The mail room prints the receipt and the status notice in one PDF.
+    let (mc, csrf) = w.login("surat").await;
+    let page = mc
+        .get(w.url("/mailroom"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = if csrf.is_empty() {
+        meta_csrf(&page).unwrap()
+    } else {
+        csrf
+    };
+    assert!(page.contains(&code));
+    let r = mc
+        .post(w.url("/mailroom/letters"))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    assert!(r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    let pdf = r.bytes().await.unwrap();
+    let doc = lopdf::Document::load_mem(&pdf).expect("a PDF");
+    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+    let text = doc.extract_text(&pages).unwrap_or_default();
+    assert!(
+        text.contains("Survei lokasi hari Kamis"),
+        "the note verbatim: {text}"
+    );
+    // Printed once: nothing is left to print.
+    let r = mc
+        .post(w.url("/mailroom/letters"))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.text().await.unwrap().contains("Tidak ada surat"));
+    w.stop().await;
 }

@@ -443,7 +443,8 @@ struct LetterRow {
 impl Store {
     /// The access log of a case, newest first.
     pub async fn access_log(&self, case_id: CaseId) -> Result<Vec<AccessView>, StoreError> {
-        let rows: Vec<(i64, String, String, Option<String>, Option<String>)> = sqlx::query_as(
+        type Row = (i64, String, String, Option<String>, Option<String>);
+        let rows: Vec<Row> = sqlx::query_as(
             "SELECT a.at, a.username, a.action, d.filename, a.client FROM access_log a \
              LEFT JOIN documents d ON d.id = a.document_id WHERE a.case_id = $1 ORDER BY a.at DESC, a.id DESC LIMIT 500",
         )
