@@ -9,7 +9,8 @@
 //! and prints them next to the targets (queue p95 < 50 ms, search p95 < 200 ms) with the time
 //! generation took.
 //!
-//! `cargo bench --bench desk` (sizes from `BENCH_SIZES`, default `100000`). `cargo test
+//! `cargo bench --bench desk` (sizes from `BENCH_SIZES`, default `100000`; `BENCH_DB=sqlite`
+//! or `postgres` for one database only). `cargo test
 //! --all-targets` runs it too when `BENCH_SIZES` is set (deploy/test.sh sets a small size), as a
 //! smoke test of the benchmark itself. Each measured call is a closure returning a future: swap
 //! in HTTP requests against `loket serve` without touching the rest.
@@ -76,9 +77,16 @@ async fn bench(n: usize) {
         "cases", "db", "filed in", "scenario", "p50 ms", "p95 ms", "target", "rows", "ok"
     );
 
+    let only = std::env::var("BENCH_DB").ok();
+    let wanted = |db: &str| only.as_deref().is_none_or(|o| o == db);
     let dir = tempfile::tempdir_in(support::root_dir()).unwrap();
-    let sqlite = format!("sqlite://{}/desk.db", dir.path().display());
-    run_on("sqlite", &sqlite, &cases).await;
+    if wanted("sqlite") {
+        let sqlite = format!("sqlite://{}/desk.db", dir.path().display());
+        run_on("sqlite", &sqlite, &cases).await;
+    }
+    if !wanted("postgres") {
+        return;
+    }
     match support::postgres() {
         Some(pg) => run_on("postgres", &pg.new_database(), &cases).await,
         None => println!(

@@ -167,11 +167,11 @@ async fn an_officer_finds_only_the_cases_of_their_department(db: Db) {
     };
     assert_eq!(
         codes(search(&store, &in_departments(&["kesehatan"])).await),
-        [kesehatan.clone()]
+        std::slice::from_ref(&kesehatan)
     );
     assert_eq!(
         codes(search(&store, &in_departments(&["pupr"])).await),
-        [pupr.clone()]
+        [pupr]
     );
     assert_eq!(
         search(&store, &in_departments(&["pupr", "kesehatan"]))
@@ -304,4 +304,74 @@ async fn hostile_text_never_breaks_a_search_or_its_snippet_sqlite() {
 #[tokio::test]
 async fn hostile_text_never_breaks_a_search_or_its_snippet_postgres() {
     hostile_text_never_breaks_a_search_or_its_snippet(Db::Postgres).await;
+}
+
+/// A database made by v0.1.0 (`tests/fixtures/upgrade`, see tests/upgrade.rs): the migration
+/// indexes the cases already there, with the text read from their documents back then.
+async fn cases_filed_before_the_upgrade_are_found(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    let fixture = repo().join("tests/fixtures/upgrade/v0.1.0");
+    match db {
+        Db::Sqlite => {
+            std::fs::copy(fixture.join("loket.db"), app.dir.path().join("loket.db")).unwrap();
+        }
+        Db::Postgres => support::postgres()
+            .expect("TestApp made a PostgreSQL database")
+            .restore(&app.db_url, &fixture.join("postgres.sql")),
+    }
+    let store = app.store().await;
+
+    let text = std::fs::read_to_string(fixture.join("expected.json")).unwrap();
+    let expected: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let name = if db == Db::Sqlite {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    let cases = expected["databases"][name]["cases"].as_array().unwrap();
+
+    // Budi's KTP (a PDF read by v0.1.0) names his village.
+    let budi = cases
+        .iter()
+        .find(|c| c["subject"] == "Permohonan PBG rumah tinggal - Budi Santoso")
+        .and_then(|c| c["tracking_code"].as_str())
+        .expect("Budi's case in the fixture");
+    let hits = search(&store, &query("Petungasri")).await;
+    assert!(hits.iter().any(|h| h.tracking_code == budi), "{hits:#?}");
+
+    let mut searched = 0;
+    for case in cases {
+        let (Some(code), Some(subject)) =
+            (case["tracking_code"].as_str(), case["subject"].as_str())
+        else {
+            continue;
+        };
+        let hits = search(
+            &store,
+            &SearchQuery {
+                limit: 1000,
+                ..query(subject)
+            },
+        )
+        .await;
+        assert!(
+            hits.iter().any(|h| h.tracking_code == code),
+            "{code} by its subject {subject:?}: {hits:#?}"
+        );
+        searched += 1;
+    }
+    assert!(searched >= 5, "{searched} cases with a subject");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn cases_filed_before_the_upgrade_are_found_sqlite() {
+    cases_filed_before_the_upgrade_are_found(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn cases_filed_before_the_upgrade_are_found_postgres() {
+    cases_filed_before_the_upgrade_are_found(Db::Postgres).await;
 }

@@ -16,15 +16,23 @@ CREATE FUNCTION loket_search_text(t TEXT) RETURNS TEXT LANGUAGE sql IMMUTABLE PA
                      chr(57346) || chr(57347))
 $$;
 
+-- The words of a text as loket's query side sees them (search.rs splits a query at every
+-- character that is not a letter or digit): ASCII punctuation becomes a space before the
+-- parser reads it, else `formulir-reklame-siti.pdf` or `budi@example.com` would be one
+-- lexeme (a file name, an address) and no search for "reklame" or "budi" would find it.
+CREATE FUNCTION loket_search_words(t TEXT) RETURNS TEXT LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT translate(t, '!"#$%&''()*+,-./:;=?@[\]^_`{|}~' || chr(57346) || chr(57347), repeat(' ', 40))
+$$;
+
 CREATE TABLE case_search (
     case_id BIGINT PRIMARY KEY REFERENCES cases(id) ON DELETE CASCADE,
     subject TEXT NOT NULL DEFAULT '',
     body TEXT NOT NULL DEFAULT '',
     documents TEXT NOT NULL DEFAULT '',
     tsv TSVECTOR GENERATED ALWAYS AS (
-        setweight(to_tsvector('indonesian', subject), 'A')
-        || setweight(to_tsvector('indonesian', body), 'B')
-        || setweight(to_tsvector('indonesian', documents), 'C')
+        setweight(to_tsvector('indonesian', loket_search_words(subject)), 'A')
+        || setweight(to_tsvector('indonesian', loket_search_words(body)), 'B')
+        || setweight(to_tsvector('indonesian', loket_search_words(documents)), 'C')
     ) STORED
 );
 CREATE INDEX case_search_tsv ON case_search USING GIN (tsv);

@@ -19,297 +19,37 @@ use crate::domain::{ApplicantDetails, Channel, Kind, Status};
 /// few hundred of 100,000: no Indonesian affix shape, so it is searched as itself.
 pub const WORD_IN_ONE_PERCENT: &str = "kincir";
 
-/// Common words of applications, letters and forms, roughly most frequent first.
-const VOCABULARY: &[&str] = &[
-    "dan",
-    "yang",
-    "di",
-    "dengan",
-    "untuk",
-    "ini",
-    "dalam",
-    "pada",
-    "kami",
-    "saya",
-    "permohonan",
-    "izin",
-    "bangunan",
-    "tanah",
-    "surat",
-    "nomor",
-    "tahun",
-    "kabupaten",
-    "kecamatan",
-    "desa",
-    "kelurahan",
-    "jalan",
-    "rumah",
-    "usaha",
-    "data",
-    "pemohon",
-    "nama",
-    "alamat",
-    "luas",
-    "meter",
-    "persegi",
-    "lokasi",
-    "sesuai",
-    "dokumen",
-    "persyaratan",
-    "lampiran",
-    "salinan",
-    "ktp",
-    "npwp",
-    "sertifikat",
-    "hak",
-    "milik",
-    "gambar",
-    "rencana",
-    "teknis",
-    "pembangunan",
-    "gedung",
-    "persetujuan",
-    "perizinan",
-    "pelayanan",
-    "terpadu",
-    "satu",
-    "pintu",
-    "dinas",
-    "penanaman",
-    "modal",
-    "kepala",
-    "bidang",
-    "tanggal",
-    "bulan",
-    "hari",
-    "kerja",
-    "berlaku",
-    "masa",
-    "perpanjangan",
-    "baru",
-    "lama",
-    "lantai",
-    "dua",
-    "tiga",
-    "tinggal",
-    "toko",
-    "kantor",
-    "gudang",
-    "pabrik",
-    "warung",
-    "restoran",
-    "hotel",
-    "klinik",
-    "apotek",
-    "praktik",
-    "dokter",
-    "bidan",
-    "perawat",
-    "tenaga",
-    "kesehatan",
-    "sarana",
-    "reklame",
-    "papan",
-    "nama",
-    "baliho",
-    "ukuran",
-    "lingkungan",
-    "hidup",
-    "limbah",
-    "air",
-    "listrik",
-    "parkir",
-    "kendaraan",
-    "akses",
-    "berdasarkan",
-    "peraturan",
-    "daerah",
-    "bupati",
-    "menteri",
-    "undang",
-    "ketentuan",
-    "pasal",
-    "ayat",
-    "tentang",
-    "mengajukan",
-    "mohon",
-    "diproses",
-    "terlampir",
-    "berkas",
-    "lengkap",
-    "kurang",
-    "pemeriksaan",
-    "verifikasi",
-    "lapangan",
-    "petugas",
-    "tim",
-    "rekomendasi",
-    "hasil",
-    "pernyataan",
-    "bertanda",
-    "tangan",
-    "materai",
-    "benar",
-    "pajak",
-    "bumi",
-    "retribusi",
-    "pembayaran",
-    "bukti",
-    "lunas",
-    "rekening",
-    "bank",
-    "kode",
-    "tagihan",
-    "sistem",
-    "online",
-    "oss",
-    "nib",
-    "berusaha",
-    "risiko",
-    "rendah",
-    "menengah",
-    "tinggi",
-    "kegiatan",
-    "jenis",
-    "fungsi",
-    "hunian",
-    "keagamaan",
-    "sosial",
-    "budaya",
-    "khusus",
-    "konstruksi",
-    "struktur",
-    "arsitektur",
-    "utilitas",
-    "pondasi",
-    "atap",
-    "dinding",
-    "beton",
-    "baja",
-    "kayu",
-    "tangga",
-    "jendela",
-    "pintu",
-    "halaman",
-    "pagar",
-    "sempadan",
-    "garis",
-    "koefisien",
-    "dasar",
-    "hijau",
-    "ruang",
-    "terbuka",
-    "tata",
-    "wilayah",
-    "zonasi",
-    "peruntukan",
-    "pemukiman",
-    "perdagangan",
-    "jasa",
-    "industri",
-    "pertanian",
-    "sawah",
-    "kebun",
-    "sungai",
-    "saluran",
-    "drainase",
-    "sumur",
-    "resapan",
-    "septik",
-    "tank",
-    "sampah",
-    "kebersihan",
-    "keamanan",
-    "ketertiban",
-    "warga",
-    "rukun",
-    "tetangga",
-    "ketua",
-    "lurah",
-    "camat",
-    "pengantar",
-    "keterangan",
-    "domisili",
-    "kartu",
-    "keluarga",
-    "akta",
-    "pendirian",
-    "perusahaan",
-    "direktur",
-    "komisaris",
-    "pemilik",
-    "penanggung",
-    "jawab",
-    "kuasa",
-    "pengurusan",
-    "hormat",
-    "terima",
-    "kasih",
-    "atas",
-    "perhatian",
-    "bapak",
-    "ibu",
-    "demikian",
-    "disampaikan",
-    "sebagaimana",
-    "mestinya",
-    "selanjutnya",
-    "telah",
-    "akan",
-    "dapat",
-    "tidak",
-    "belum",
-    "sudah",
-    "harus",
-    "wajib",
-    "segera",
-    "mohon",
-    "bantuan",
-];
+/// Common words of applications, letters and forms, roughly most frequent first (split on
+/// whitespace).
+const VOCABULARY: &str =
+    "dan yang di dengan untuk ini dalam pada kami saya permohonan izin bangunan tanah surat \
+    nomor tahun kabupaten kecamatan desa kelurahan jalan rumah usaha data pemohon nama alamat \
+    luas meter persegi lokasi sesuai dokumen persyaratan lampiran salinan ktp npwp sertifikat \
+    hak milik gambar rencana teknis pembangunan gedung persetujuan perizinan pelayanan terpadu \
+    satu pintu dinas penanaman modal kepala bidang tanggal bulan hari kerja berlaku masa \
+    perpanjangan baru lama lantai dua tiga tinggal toko kantor gudang pabrik warung restoran \
+    hotel klinik apotek praktik dokter bidan perawat tenaga kesehatan sarana reklame papan \
+    nama baliho ukuran lingkungan hidup limbah air listrik parkir kendaraan akses berdasarkan \
+    peraturan daerah bupati menteri undang ketentuan pasal ayat tentang mengajukan mohon \
+    diproses terlampir berkas lengkap kurang pemeriksaan verifikasi lapangan petugas tim \
+    rekomendasi hasil pernyataan bertanda tangan materai benar pajak bumi retribusi pembayaran \
+    bukti lunas rekening bank kode tagihan sistem online oss nib berusaha risiko rendah \
+    menengah tinggi kegiatan jenis fungsi hunian keagamaan sosial budaya khusus konstruksi \
+    struktur arsitektur utilitas pondasi atap dinding beton baja kayu tangga jendela pintu \
+    halaman pagar sempadan garis koefisien dasar hijau ruang terbuka tata wilayah zonasi \
+    peruntukan pemukiman perdagangan jasa industri pertanian sawah kebun sungai saluran \
+    drainase sumur resapan septik tank sampah kebersihan keamanan ketertiban warga rukun \
+    tetangga ketua lurah camat pengantar keterangan domisili kartu keluarga akta pendirian \
+    perusahaan direktur komisaris pemilik penanggung jawab kuasa pengurusan hormat terima \
+    kasih atas perhatian bapak ibu demikian disampaikan sebagaimana mestinya selanjutnya telah \
+    akan dapat tidak belum sudah harus wajib segera mohon bantuan";
 
-/// Words few cases use, each in roughly 0.1% of them.
-const RARE_WORDS: &[&str] = &[
-    "tambak",
-    "kolam",
-    "bengkel",
-    "asrama",
-    "masjid",
-    "gereja",
-    "pura",
-    "vihara",
-    "sekolah",
-    "pesantren",
-    "panti",
-    "jompo",
-    "laboratorium",
-    "kolonoskopi",
-    "radiologi",
-    "krematorium",
-    "peternakan",
-    "unggas",
-    "sapi",
-    "kambing",
-    "menara",
-    "telekomunikasi",
-    "pemancar",
-    "antena",
-    "galangan",
-    "dermaga",
-    "jembatan",
-    "terowongan",
-    "bendungan",
-    "embung",
-    "tandon",
-    "genset",
-    "panel",
-    "surya",
-    "biogas",
-    "insinerator",
-    "karaoke",
-    "bioskop",
-    "gelanggang",
-    "stadion",
-];
+/// Words few cases use, each in roughly 0.1% of them (split on whitespace).
+const RARE_WORDS: &str =
+    "tambak kolam bengkel asrama masjid gereja pura vihara sekolah pesantren panti jompo \
+    laboratorium kolonoskopi radiologi krematorium peternakan unggas sapi kambing menara \
+    telekomunikasi pemancar antena galangan dermaga jembatan terowongan bendungan embung \
+    tandon genset panel surya biogas insinerator karaoke bioskop gelanggang stadion";
 
 const NAMES: &[&str] = &[
     "Budi Santoso",
@@ -358,10 +98,21 @@ pub struct Mix {
 /// `n` cases, the same for the same `seed`, received over the year before `now_ms`.
 pub fn generate(n: usize, seed: u64, mix: &Mix, now_ms: i64) -> Vec<SyntheticCase> {
     let mut rng = StdRng::seed_from_u64(seed);
-    (0..n).map(|i| one_case(&mut rng, i, mix, now_ms)).collect()
+    let words = Words {
+        common: VOCABULARY.split_whitespace().collect(),
+        rare: RARE_WORDS.split_whitespace().collect(),
+    };
+    (0..n)
+        .map(|i| one_case(&mut rng, &words, i, mix, now_ms))
+        .collect()
 }
 
-fn one_case(rng: &mut StdRng, i: usize, mix: &Mix, now_ms: i64) -> SyntheticCase {
+struct Words {
+    common: Vec<&'static str>,
+    rare: Vec<&'static str>,
+}
+
+fn one_case(rng: &mut StdRng, words: &Words, i: usize, mix: &Mix, now_ms: i64) -> SyntheticCase {
     const YEAR_MS: i64 = 365 * 24 * 3600 * 1000;
     let name = NAMES[rng.random_range(0..NAMES.len())];
     let roll: f64 = rng.random();
@@ -383,8 +134,8 @@ fn one_case(rng: &mut StdRng, i: usize, mix: &Mix, now_ms: i64) -> SyntheticCase
     for d in 0..rng.random_range(1..=3) {
         let pages: Vec<String> = (0..rng.random_range(1..=2))
             .map(|_| {
-                let words = rng.random_range(60..=140);
-                prose(rng, words)
+                let len = rng.random_range(60..=140);
+                prose(rng, words, len)
             })
             .collect();
         documents.push((format!("lampiran-{}.pdf", d + 1), pages.join("\u{c}")));
@@ -410,7 +161,7 @@ fn one_case(rng: &mut StdRng, i: usize, mix: &Mix, now_ms: i64) -> SyntheticCase
         },
         body: format!(
             "Dengan hormat,\n\n{}\n\nNIK {}\n\nHormat saya,\n{name}",
-            prose(rng, 40),
+            prose(rng, words, 40),
             rng.random_range(1_000_000_000_000_000u64..9_999_999_999_999_999)
         ),
         subject,
@@ -442,20 +193,20 @@ fn status(rng: &mut StdRng) -> Status {
 }
 
 /// `words` words, frequent ones more often (a skewed pick), now and then a rare one or a number.
-fn prose(rng: &mut StdRng, words: usize) -> String {
-    let mut out = String::with_capacity(words * 8);
-    for w in 0..words {
+fn prose(rng: &mut StdRng, words: &Words, len: usize) -> String {
+    let mut out = String::with_capacity(len * 8);
+    for w in 0..len {
         if w > 0 {
             out.push(if w % 12 == 0 { '\n' } else { ' ' });
         }
         let roll: f64 = rng.random();
         if roll < 0.003 {
-            out.push_str(RARE_WORDS[rng.random_range(0..RARE_WORDS.len())]);
+            out.push_str(words.rare[rng.random_range(0..words.rare.len())]);
         } else if roll < 0.03 {
             out.push_str(&rng.random_range(1..2030).to_string());
         } else {
             let skew: f64 = rng.random::<f64>().powi(2);
-            out.push_str(VOCABULARY[(skew * VOCABULARY.len() as f64) as usize]);
+            out.push_str(words.common[(skew * words.common.len() as f64) as usize]);
         }
     }
     out
