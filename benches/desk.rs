@@ -2,12 +2,14 @@
 //! a few hundred words of Indonesian text each, spread over the departments and statuses of
 //! `rules/`, files them through the filing repositories in big transactions (search index
 //! triggers included) on SQLite and on PostgreSQL, then measures p50/p95 of
-//! - the queue: a department's newest 50 cases (`Store::list_cases`),
-//! - search: a word in about 1% of the cases (`Store::search_cases`), also within a department,
-//!   and a word in nearly every case (no target: the worst case of ranking),
+//! - over HTTP against the desk (`loket::desk` served on loopback, a bearer token): the queue
+//!   page `GET /` and `GET /api/cases` for one department (newest 50), and a search `GET /?q=`
+//!   for a word that is in about 1% of the cases' document text,
+//! - the repositories underneath: `Store::list_cases` and `Store::search_cases` (also within a
+//!   department, and a word in nearly every case: no target, the worst case of ranking),
 //!
-//! and prints them next to the targets (queue p95 < 50 ms, search p95 < 200 ms) with the time
-//! generation took.
+//! and prints them next to the targets (queue and API p95 < 50 ms, search p95 < 200 ms) with the
+//! time generation took.
 //!
 //! `cargo bench --bench desk` (sizes from `BENCH_SIZES`, default `100000`; `BENCH_DB=sqlite`
 //! or `postgres` for one database only). `cargo test
@@ -73,7 +75,7 @@ async fn bench(n: usize) {
         started.elapsed().as_secs_f64()
     );
     println!(
-        "{:>7} {:>9} {:>11} {:<36} {:>8} {:>8} {:>8} {:>7} {:>6}",
+        "{:>7} {:>9} {:>11} {:<38} {:>8} {:>8} {:>8} {:>7} {:>6}",
         "cases", "db", "filed in", "scenario", "p50 ms", "p95 ms", "target", "rows", "ok"
     );
 
@@ -110,19 +112,138 @@ async fn run_on(db: &str, url: &str, cases: &[SyntheticCase]) {
     let filed = started.elapsed();
     let filed = format!("{:.1} s", filed.as_secs_f64());
 
-    for s in scenarios(&store) {
+    let desk = Desk::start(url).await;
+    let mut all = http_scenarios(&desk);
+    all.extend(scenarios(&store));
+    for s in all {
         let (p50, p95, rows) = measure(&s.run).await;
         let (target, ok) = match s.target_ms {
             Some(t) => (format!("{t:.0}"), if p95 < t { "yes" } else { "NO" }),
             None => ("-".to_string(), ""),
         };
         println!(
-            "{:>7} {db:>9} {filed:>11} {:<36} {p50:>8.1} {p95:>8.1} {target:>8} {rows:>7} {ok:>6}",
+            "{:>7} {db:>9} {filed:>11} {:<38} {p50:>8.1} {p95:>8.1} {target:>8} {rows:>7} {ok:>6}",
             cases.len(),
             s.name
         );
     }
     store.close().await;
+    desk.stop();
+}
+
+/// The desk served in this process on a loopback port, with an admin's bearer token.
+struct Desk {
+    base: String,
+    token: String,
+    client: reqwest::Client,
+    stop: tokio::sync::oneshot::Sender<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl Desk {
+    async fn start(db_url: &str) -> Desk {
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dir = tempfile::tempdir_in(support::root_dir()).unwrap();
+        let port = support::free_port();
+        let cfg_path = dir.path().join("loket.toml");
+        std::fs::write(
+            &cfg_path,
+            format!(
+                "[office]\ncode = \"PSR\"\nname = \"DPMPTSP Bench\"\n[database]\nurl = \"{db_url}\"\n\
+                 [storage]\ndir = \"{d}/blobs\"\n[rules]\ndir = \"{rules}\"\n[notify]\ntemplates_dir = \"{templates}\"\n\
+                 [web]\nlisten = \"127.0.0.1:{port}\"\nsecure_cookies = false\n",
+                d = dir.path().display(),
+                rules = repo.join("rules").display(),
+                templates = repo.join("templates").display(),
+            ),
+        )
+        .unwrap();
+        let cfg = loket::config::Config::load(&cfg_path).expect("bench config");
+        let state = std::sync::Arc::new(loket::desk::desk(cfg).await.expect("desk starts"));
+        let token = loket::desk::secrets::new_secret();
+        let admin = state
+            .store
+            .add_user(&loket::filing::users::NewUser {
+                username: "bench",
+                name: None,
+                email: None,
+                role: loket::domain::Role::Admin,
+                department: None,
+                password_hash: "-",
+            })
+            .await
+            .unwrap()
+            .expect("bench user");
+        state
+            .store
+            .add_token(admin, &loket::desk::secrets::hash_secret(&token))
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(loket::desk::serve_on(listener, state, async {
+            let _ = stopped.await;
+        }));
+        Desk {
+            base: format!("http://127.0.0.1:{port}"),
+            token,
+            client: reqwest::Client::new(),
+            stop,
+            _dir: dir,
+        }
+    }
+
+    /// GET a desk path; gives the body's length in bytes (asserting 200).
+    async fn get(&self, path: &str) -> usize {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("desk answers");
+        assert_eq!(r.status(), reqwest::StatusCode::OK, "{path}");
+        r.bytes().await.expect("body").len()
+    }
+
+    fn stop(self) {
+        let _ = self.stop.send(());
+    }
+}
+
+const DEPARTMENTS: [&str; 4] = ["pupr", "kesehatan", "usaha", "pengaduan"];
+
+/// The desk over HTTP, as an officer's browser or a script uses it. Rows are response bytes.
+fn http_scenarios(desk: &Desk) -> Vec<Scenario<'_>> {
+    let department = |i: usize| DEPARTMENTS[i % DEPARTMENTS.len()];
+    vec![
+        Scenario {
+            name: "HTTP GET / (queue page), department",
+            target_ms: Some(QUEUE_TARGET_MS),
+            run: Box::new(move |i| {
+                Box::pin(async move { desk.get(&format!("/?department={}", department(i))).await })
+            }),
+        },
+        Scenario {
+            name: "HTTP GET /api/cases, department, 50",
+            target_ms: Some(QUEUE_TARGET_MS),
+            run: Box::new(move |i| {
+                Box::pin(async move {
+                    desk.get(&format!("/api/cases?department={}&limit=50", department(i)))
+                        .await
+                })
+            }),
+        },
+        Scenario {
+            name: "HTTP GET /?q= word in 1% of cases",
+            target_ms: Some(SEARCH_TARGET_MS),
+            run: Box::new(move |_| {
+                Box::pin(async move { desk.get(&format!("/?q={WORD_IN_ONE_PERCENT}")).await })
+            }),
+        },
+    ]
 }
 
 /// One measured call: returns how many rows it gave.
@@ -137,7 +258,6 @@ struct Scenario<'a> {
 /// What an officer does at the desk. Departments rotate between runs, so no run measures a
 /// cache the previous one warmed for the same query.
 fn scenarios(store: &Store) -> Vec<Scenario<'_>> {
-    const DEPARTMENTS: [&str; 4] = ["pupr", "kesehatan", "usaha", "pengaduan"];
     let department = |i: usize| DEPARTMENTS[i % DEPARTMENTS.len()].to_string();
     let search = move |text: &'static str, in_department: bool| -> Call<'_> {
         Box::new(move |i| {

@@ -291,10 +291,12 @@ impl Store {
             .fetch_all(self.pool())
             .await
             .what("list cases")?;
+        let ids: Vec<CaseId> = rows.iter().map(|r| r.id).collect();
+        let mut docs = self.documents_of(&ids).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let (id, mut view, _) = r.into_view();
-            view.documents = self.documents(id, false).await?;
+            view.documents = docs.remove(&id).unwrap_or_default();
             out.push((id, view));
         }
         if let Some(ids) = &f.ids {
@@ -346,6 +348,55 @@ impl Store {
         view.history = Some(self.history(id).await?);
         view.details = Some(details);
         Ok(Some(view))
+    }
+
+    /// The documents of many cases in one query, without their text (lists count its
+    /// characters in the database).
+    async fn documents_of(
+        &self,
+        ids: &[CaseId],
+    ) -> Result<std::collections::HashMap<CaseId, Vec<DocumentView>>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            case_id: CaseId,
+            filename: String,
+            content_type: String,
+            sha256: String,
+            size: i64,
+            pages: Option<i64>,
+            doc_type: Option<String>,
+            text_chars: Option<i64>,
+            error: Option<String>,
+        }
+        let mut out: std::collections::HashMap<CaseId, Vec<DocumentView>> = Default::default();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        // Ids are integers of our own making: inline them.
+        let list: Vec<String> = ids.iter().map(|i| i.0.to_string()).collect();
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT case_id, filename, content_type, sha256, size, pages, doc_type, \
+             CAST(LENGTH(text) AS BIGINT) AS text_chars, error FROM documents \
+             WHERE case_id IN ({}) ORDER BY case_id, position, id",
+            list.join(", ")
+        ))
+        .fetch_all(self.pool())
+        .await
+        .what("list documents")?;
+        for r in rows {
+            out.entry(r.case_id).or_default().push(DocumentView {
+                filename: r.filename,
+                content_type: r.content_type,
+                sha256: r.sha256,
+                size: r.size,
+                pages: r.pages,
+                doc_type: r.doc_type,
+                text_chars: r.text_chars.unwrap_or(0),
+                error: r.error,
+                text: None,
+            });
+        }
+        Ok(out)
     }
 
     async fn documents(
