@@ -1304,7 +1304,7 @@ async fn canned_replies_hand_marks_deadlines_triage_and_merges() {
         .expect("a deadline once complete")
         .to_string();
     assert!(
-        due > loket::filing::rfc3339(loket::filing::now_ms())[..10].to_string(),
+        *due > loket::filing::rfc3339(loket::filing::now_ms())[..10],
         "{due}"
     );
     // Asking for a document again pauses the clock; the deadline doesn't move earlier.
