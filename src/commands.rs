@@ -595,7 +595,10 @@ fn print_decision(d: &Decision, docs: &[(String, crate::extract::document::Extra
     for r in &d.reasons {
         println!(
             "  {:+.2} {} in {}: {:?}",
-            r.weight, r.rule, r.field, r.snippet
+            r.weight,
+            r.rule,
+            r.field,
+            crate::classify::identifiers::mask_in_text(&r.snippet)
         );
     }
     println!("documents:");
@@ -613,7 +616,10 @@ fn print_decision(d: &Decision, docs: &[(String, crate::extract::document::Extra
         for r in &dd.reasons {
             println!(
                 "      {:+.2} {} in {}: {:?}",
-                r.weight, r.rule, r.field, r.snippet
+                r.weight,
+                r.rule,
+                r.field,
+                crate::classify::identifiers::mask_in_text(&r.snippet)
             );
         }
     }
@@ -630,6 +636,10 @@ fn print_decision(d: &Decision, docs: &[(String, crate::extract::document::Extra
     }
     println!("missing: {}", d.missing.join(", "));
     for i in &d.identifiers {
-        println!("identifier: {} {}", i.kind, i.value);
+        println!(
+            "identifier: {} {}",
+            i.kind,
+            crate::classify::identifiers::mask(&i.value)
+        );
     }
 }

@@ -1483,3 +1483,29 @@ async fn a_postal_applicant_is_told_by_letter_printed_from_the_mail_room() {
     assert!(r.text().await.unwrap().contains("Tidak ada surat"));
     w.stop().await;
 }
+
+#[tokio::test]
+async fn rules_explain_shows_identifiers_masked() {
+    let Some(app) = TestApp::spawn(Db::Sqlite).await else {
+        return;
+    };
+    let out = app
+        .command()
+        .args(["rules", "explain"])
+        .arg(app::repo().join("fixtures/mail/pbg-application.eml"))
+        .env("OMP_THREAD_LIMIT", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let all = format!("{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("identifier: nik 351406********03"), "{text}");
+    assert!(
+        !all.contains("3514061208850003"),
+        "the whole NIK never shows: {all}"
+    );
+}

@@ -108,6 +108,43 @@ pub fn extract(text: &str) -> Vec<Identifier> {
     out
 }
 
+/// An identifier as `rules explain`, logs and officers see it: the first 6 and the last 2
+/// digits stay, every other digit becomes `*` (separators are kept), so a NIK still shows its
+/// region and an NPWP its taxpayer prefix, and neither can be copied whole.
+pub fn mask(value: &str) -> String {
+    let total = value.chars().filter(|c| c.is_ascii_digit()).count();
+    if total <= 8 {
+        return value
+            .chars()
+            .map(|c| if c.is_ascii_digit() { '*' } else { c })
+            .collect();
+    }
+    let mut seen = 0;
+    value
+        .chars()
+        .map(|c| {
+            if !c.is_ascii_digit() {
+                return c;
+            }
+            seen += 1;
+            if seen <= 6 || seen > total - 2 {
+                c
+            } else {
+                '*'
+            }
+        })
+        .collect()
+}
+
+/// Free text with every NIK and NPWP in it masked like [`mask`] (a run of 15 or 16 digits,
+/// spaces or dots allowed between groups, and the dotted NPWP form).
+pub fn mask_in_text(text: &str) -> String {
+    static RUN: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\b\d(?:[ .\-]?\d){14,15}\b").expect("regex"));
+    RUN.replace_all(text, |m: &regex::Captures<'_>| mask(&m[0]))
+        .into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +178,16 @@ mod tests {
         assert!(found.contains(&("phone".into(), "081234567890".into())));
         assert!(found.contains(&("phone".into(), "081311112222".into())));
         assert!(found.contains(&("email".into(), "budi@example.co.id".into())));
+    }
+
+    #[test]
+    fn identifiers_are_masked_to_their_first_six_and_last_two_digits() {
+        assert_eq!(mask("3514061208850003"), "351406********03");
+        assert_eq!(mask("01.234.567.8-901.000"), "01.234.5**.*-***.*00");
+        assert_eq!(
+            mask_in_text("NIK : 3514 0612 0885 0003, NPWP 01.234.567.8-901.000; telp 081234567"),
+            "NIK : 3514 06** **** **03, NPWP 01.234.5**.*-***.*00; telp 081234567"
+        );
     }
 
     #[test]

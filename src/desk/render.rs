@@ -79,13 +79,10 @@ pub fn template_names() -> impl Iterator<Item = &'static str> {
     TEMPLATES.iter().map(|(n, _)| *n)
 }
 
-/// Mask a NIK for officers: the first 6 and the last 2 digits stay (region and check), the
-/// rest become `*`. Any 16-digit run in free text is treated as a NIK.
+/// Mask NIKs and NPWPs in text for officers: the first 6 and the last 2 digits stay (region
+/// and check), the rest become `*`.
 pub fn mask_nik(text: &str) -> String {
-    static RE: OnceLock<regex::Regex> = OnceLock::new();
-    let re =
-        RE.get_or_init(|| regex::Regex::new(r"\b(\d{6})(\d{8})(\d{2})\b").expect("valid regex"));
-    re.replace_all(text, "${1}********${3}").into_owned()
+    crate::classify::identifiers::mask_in_text(text)
 }
 
 #[cfg(test)]
