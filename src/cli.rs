@@ -168,6 +168,11 @@ pub enum RulesCommand {
     Check,
     /// Extract and classify an .eml, PDF or image without filing it.
     Explain { file: PathBuf },
+    /// Export the cases officers re-sorted at the desk as labelled cases (rules/tests format).
+    Corrections {
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// A failure and the exit status it maps to.
@@ -272,6 +277,13 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
         } => {
             let (dir, own) = rules_dir(&cli.config)?;
             crate::commands::rules_check(&dir, &own)
+        }
+        Command::Rules {
+            command: RulesCommand::Corrections { out },
+        } => {
+            let n = crate::corrections::export(&load()?, &out).await?;
+            eprintln!("{n} corrected case(s) written to {}", out.display());
+            Ok(())
         }
         Command::Rules {
             command: RulesCommand::Explain { file },

@@ -8,6 +8,7 @@ pub mod classify;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod corrections;
 pub mod desk;
 pub mod domain;
 pub mod extract;

@@ -897,6 +897,30 @@ async fn a_correction_moves_the_case_and_its_checklist_and_is_kept_as_an_example
             .any(|e| e.tracking_code == pbg && e.field == "permit_type" && e.actor == "triase"),
         "{examples:?}"
     );
+    // Exported as labelled cases for the rules' tuning sets, identifiers masked.
+    let out = w.app.dir.path().join("corrections.toml");
+    let run = w
+        .app
+        .command()
+        .args(["rules", "corrections", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    let file: toml::Table = toml::from_str(&text).unwrap();
+    let case = &file["case"].as_array().unwrap()[0];
+    assert_eq!(case["permit_type"].as_str(), after["permit_type"].as_str());
+    assert_eq!(case["kind"].as_str(), Some("application"));
+    assert!(!case["document"].as_array().unwrap().is_empty());
+    assert!(
+        !text.contains("3514061208850003") && text.contains("351406"),
+        "NIK masked"
+    );
     w.stop().await;
 }
 

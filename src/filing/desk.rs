@@ -710,3 +710,17 @@ impl Store {
         .what("list letters")
     }
 }
+
+impl Store {
+    /// Tracking codes of the cases officers corrected, oldest correction first.
+    pub async fn corrected_cases(&self) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT c.tracking_code, MIN(e.at) AS first_at FROM sorting_examples e JOIN cases c ON c.id = e.case_id \
+             GROUP BY c.tracking_code ORDER BY first_at",
+        )
+        .fetch_all(self.pool())
+        .await
+        .what("list corrected cases")?;
+        Ok(rows.into_iter().map(|(c, _)| c).collect())
+    }
+}
