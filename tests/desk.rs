@@ -944,6 +944,38 @@ async fn documents_download_as_attachments_and_every_read_is_audited() {
         .starts_with("attachment"));
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["content-type"], "application/octet-stream");
+    // Page previews are PNGs loket renders itself.
+    let r = oc
+        .get(w.url(&format!("/cases/{pbg}/documents/0/pages/0")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    let png = r.bytes().await.unwrap();
+    assert!(image::load_from_memory(&png).unwrap().width() > 100);
+    let missing_page = w.url(&format!("/cases/{pbg}/documents/0/pages/99"));
+    assert_eq!(
+        oc.get(missing_page).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    let missing_doc = w.url(&format!("/cases/{pbg}/documents/9"));
+    assert_eq!(
+        oc.get(missing_doc).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    // Who am I, for scripts.
+    let me: Value = Client::new()
+        .get(w.url("/api/me"))
+        .bearer_auth(w.token("petugas").await)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["role"], "officer");
+    assert_eq!(me["department"], "pupr");
     let page = oc
         .get(w.url(&format!("/cases/{pbg}")))
         .send()
@@ -1532,4 +1564,49 @@ async fn rules_explain_shows_identifiers_masked() {
         !all.contains("3514061208850003"),
         "the whole NIK never shows: {all}"
     );
+}
+
+#[tokio::test]
+async fn the_dashboard_shows_figures_and_retries_parked_steps_for_admins_only() {
+    let Some(w) = World::start(Db::Sqlite).await else {
+        return;
+    };
+    two_departments(&w).await;
+    let (ac, csrf) = w.login("admin").await;
+    let html = ac
+        .get(w.url("/dashboard"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("<svg") && html.contains("Berkas masuk per hari"),
+        "charts"
+    );
+    let retry = w.url("/dashboard/parked/999999/retry");
+    let r = ac
+        .post(&retry)
+        .form(&[("csrf_token", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "CSRF");
+    let r = ac
+        .post(&retry)
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND, "no such parked step");
+    let (oc, ocsrf) = w.login("petugas").await;
+    let r = oc
+        .post(&retry)
+        .form(&[("csrf_token", ocsrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    w.stop().await;
 }
