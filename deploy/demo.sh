@@ -77,6 +77,12 @@ dir = "rules"
 
 [ocr]
 languages = "ind+eng"
+
+[web]
+listen = "127.0.0.1:8080"
+base_url = "http://127.0.0.1:8080"
+# Plain HTTP on loopback for the demo; behind TLS in an office.
+secure_cookies = false
 TOML
 chmod 600 "$cfg"
 echo "config: $cfg"
@@ -98,6 +104,15 @@ for f in "${acks[@]}"; do
   subject="$(sed -n 's/^Subject: //p' "$f" | head -n1)"
   echo "  to ${to:-?}: ${subject:-(no subject)}"
 done
+echo
+echo "== the officers' desk"
+pwfile="$demo/admin-password"
+if [[ ! -s "$pwfile" ]]; then
+  (umask 077; head -c 12 /dev/urandom | base64 | tr -d '/+=' >"$pwfile")
+  "$loket" --config "$cfg" users add admin --role admin --password-file "$pwfile" || status=$?
+fi
+echo "start it with: $loket --config $cfg serve"
+echo "then open http://127.0.0.1:8080 and log in as admin, password in $pwfile"
 echo
 echo "IMAP: $IMAP_HOST:$IMAP_PORT user $IMAP_USER (password in $svc/env); stop the servers with"
 echo "  deploy/services.sh stop $svc"
