@@ -1288,10 +1288,39 @@ fn users_are_managed_from_the_command_line() {
     let token = run(&["users", "token", "siti"], "");
     assert!(token.status.success());
     assert!(String::from_utf8_lossy(&token.stdout).trim().len() >= 40);
+    // A password can come from a file too (first line).
+    let pw = app.dir.path().join("pw");
+    std::fs::write(&pw, "sandi-dari-berkas\nabaikan\n").unwrap();
+    let pw = pw.display().to_string();
+    assert!(
+        run(&["users", "passwd", "siti", "--password-file", &pw], "")
+            .status
+            .success()
+    );
+    assert!(run(
+        &[
+            "users",
+            "add",
+            "ani",
+            "--role",
+            "mailroom",
+            "--password-file",
+            &pw
+        ],
+        ""
+    )
+    .status
+    .success());
     assert!(run(&["users", "disable", "siti"], "").status.success());
     let users: Value =
         serde_json::from_slice(&run(&["users", "list", "--json"], "").stdout).unwrap();
-    assert_eq!(users[0]["disabled"], true);
+    let siti = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "siti")
+        .unwrap();
+    assert_eq!(siti["disabled"], true);
     assert_eq!(
         run(&["users", "disable", "nobody"], "").status.code(),
         Some(1)
