@@ -33,6 +33,8 @@ enum Role {
     Row,
     Break,
     Tab,
+    /// DOCX `w:noBreakHyphen`: a hyphen written as an element.
+    Hyphen,
     /// `text:s`: one or `text:c` spaces.
     Spaces,
     /// DOCX `w:t`: the only element whose text is document text.
@@ -59,9 +61,12 @@ fn docx_role(name: &str) -> Role {
         "w:br" | "w:cr" => Role::Break,
         "w:tab" => Role::Tab,
         "w:t" => Role::TextRun,
+        "w:noBreakHyphen" => Role::Hyphen,
         // `mc:Fallback` repeats a text box (`v:textbox`) already read from `mc:Choice`.
-        // Properties hold `w:tab` stops that are not tabs in the text.
-        "mc:Fallback" | "w:pPr" | "w:rPr" | "w:sectPr" | "w:instrText" | "w:delText" => Role::Skip,
+        // Properties hold `w:tab` stops that are not tabs in the text. Tracked deletions and
+        // the old place of moved text are not the letter as sent.
+        "mc:Fallback" | "w:pPr" | "w:rPr" | "w:sectPr" | "w:instrText" | "w:delText" | "w:del"
+        | "w:moveFrom" => Role::Skip,
         _ => Role::Other,
     }
 }
@@ -178,6 +183,7 @@ impl Walk {
             Role::TextRun => self.runs += 1,
             Role::Break if self.in_text() => self.line_break(),
             Role::Tab if self.in_text() => self.push_raw("\t"),
+            Role::Hyphen if self.in_text() => self.push_raw("-"),
             Role::Spaces if self.in_text() => {
                 let count = space_count(e);
                 self.push_raw(&" ".repeat(count));

@@ -174,3 +174,28 @@ fn odt_hostile_space_count_is_bounded() {
     let text = odt(r#"<text:p>a<text:s text:c="999999999"/>b</text:p>"#, None);
     assert!(text.len() < 300, "{}", text.len());
 }
+
+#[test]
+fn docx_tracked_deletions_are_left_out_and_no_break_hyphens_kept() {
+    let xml = body(
+        r#"<w:p><w:r><w:t>RT 03</w:t></w:r><w:del w:id="1"><w:r><w:delText>/RW 9</w:delText></w:r></w:del><w:moveFrom><w:r><w:t>lama</w:t></w:r></w:moveFrom><w:r><w:noBreakHyphen/><w:t>05</w:t></w:r></w:p>"#,
+    );
+    assert_eq!(docx(&[("word/document.xml", &xml)]), "RT 03-05");
+}
+
+#[test]
+fn every_truncation_of_a_form_is_text_or_a_corrupt_document_never_a_panic() {
+    let xml = body(
+        r#"<w:p><w:r><w:t>Caf&#233; &amp; &#x2014;</w:t><w:tab/></w:r></w:p><w:tbl><w:tr><w:tc><w:p><w:r><w:t>a</w:t></w:r></w:p></w:tc></w:tr></w:tbl>"#,
+    );
+    for end in 0..xml.len() {
+        let Some(prefix) = xml.get(..end) else {
+            continue;
+        };
+        let z = zip_of(&[("word/document.xml", prefix)]);
+        match office_text(&z, false) {
+            Ok(_) | Err(DocumentError::Corrupt { .. }) => {}
+            Err(e) => panic!("{prefix}: {e:?}"),
+        }
+    }
+}
