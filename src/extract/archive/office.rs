@@ -7,7 +7,9 @@
 //! panic or a silent truncation.
 
 use quick_xml::events::{BytesRef, BytesStart, Event};
-use quick_xml::{Reader, XmlVersion};
+use quick_xml::name::{Namespace, ResolveResult};
+use quick_xml::reader::NsReader;
+use quick_xml::XmlVersion;
 
 /// Most spaces one `<text:s text:c="N"/>` may stand for: a form never needs more, and a
 /// hostile count must not turn a few bytes into gigabytes.
@@ -46,43 +48,79 @@ enum Role {
     Other,
 }
 
-fn role(dialect: Dialect, name: &str) -> Role {
+/// The role of an element, by its namespace (as a conventional prefix) and local name.
+fn role(dialect: Dialect, ns: &ResolveResult, qname: &str) -> Role {
+    let (prefix, local) = qname.split_once(':').unwrap_or(("", qname));
+    let prefix = match ns {
+        ResolveResult::Bound(Namespace(uri)) => conventional_prefix(uri).unwrap_or(prefix),
+        _ => prefix,
+    };
+    let name = (prefix, local);
     match dialect {
         Dialect::Docx => docx_role(name),
         Dialect::Odt | Dialect::OdtStyles => odt_role(name),
     }
 }
 
-fn docx_role(name: &str) -> Role {
+/// The prefix Word and LibreOffice use for a namespace, so that a part written with other
+/// prefixes (or a default namespace) reads the same. Unknown namespaces keep their prefix.
+fn conventional_prefix(uri: &str) -> Option<&'static str> {
+    Some(match uri {
+        "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+        | "http://purl.oclc.org/ooxml/wordprocessingml/main" => "w",
+        "http://schemas.openxmlformats.org/markup-compatibility/2006" => "mc",
+        "urn:oasis:names:tc:opendocument:xmlns:text:1.0" => "text",
+        "urn:oasis:names:tc:opendocument:xmlns:table:1.0" => "table",
+        "urn:oasis:names:tc:opendocument:xmlns:style:1.0" => "style",
+        "urn:oasis:names:tc:opendocument:xmlns:office:1.0" => "office",
+        "urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0" => "svg",
+        _ => return None,
+    })
+}
+
+fn docx_role(name: (&str, &str)) -> Role {
     match name {
-        "w:p" => Role::Paragraph,
-        "w:tc" => Role::Cell,
-        "w:tr" => Role::Row,
-        "w:br" | "w:cr" => Role::Break,
-        "w:tab" => Role::Tab,
-        "w:t" => Role::TextRun,
-        "w:noBreakHyphen" => Role::Hyphen,
+        ("w", "p") => Role::Paragraph,
+        ("w", "tc") => Role::Cell,
+        ("w", "tr") => Role::Row,
+        ("w", "br") | ("w", "cr") => Role::Break,
+        ("w", "tab") => Role::Tab,
+        ("w", "t") => Role::TextRun,
+        ("w", "noBreakHyphen") => Role::Hyphen,
         // `mc:Fallback` repeats a text box (`v:textbox`) already read from `mc:Choice`.
         // Properties hold `w:tab` stops that are not tabs in the text. Tracked deletions and
         // the old place of moved text are not the letter as sent.
-        "mc:Fallback" | "w:pPr" | "w:rPr" | "w:sectPr" | "w:instrText" | "w:delText" | "w:del"
-        | "w:moveFrom" => Role::Skip,
+        ("mc", "Fallback")
+        | ("w", "pPr")
+        | ("w", "rPr")
+        | ("w", "sectPr")
+        | ("w", "instrText")
+        | ("w", "delText")
+        | ("w", "del")
+        | ("w", "moveFrom") => Role::Skip,
         _ => Role::Other,
     }
 }
 
-fn odt_role(name: &str) -> Role {
+fn odt_role(name: (&str, &str)) -> Role {
     match name {
-        "text:p" | "text:h" => Role::Paragraph,
-        "table:table-cell" | "table:covered-table-cell" => Role::Cell,
-        "table:table-row" => Role::Row,
-        "text:line-break" => Role::Break,
-        "text:tab" => Role::Tab,
-        "text:s" => Role::Spaces,
-        "style:header" | "style:footer" | "style:header-left" | "style:footer-left"
-        | "style:header-first" | "style:footer-first" => Role::Gate,
+        ("text", "p") | ("text", "h") => Role::Paragraph,
+        ("table", "table-cell") | ("table", "covered-table-cell") => Role::Cell,
+        ("table", "table-row") => Role::Row,
+        ("text", "line-break") => Role::Break,
+        ("text", "tab") => Role::Tab,
+        ("text", "s") => Role::Spaces,
+        ("style", "header")
+        | ("style", "footer")
+        | ("style", "header-left")
+        | ("style", "footer-left")
+        | ("style", "header-first")
+        | ("style", "footer-first") => Role::Gate,
         // Reviewers' comments and deleted text are not what the applicant wrote.
-        "office:annotation" | "text:tracked-changes" | "svg:title" | "svg:desc" => Role::Skip,
+        ("office", "annotation")
+        | ("text", "tracked-changes")
+        | ("svg", "title")
+        | ("svg", "desc") => Role::Skip,
         _ => Role::Other,
     }
 }
@@ -95,7 +133,7 @@ pub struct XmlError {
 }
 
 impl XmlError {
-    fn at(reader: &Reader<&[u8]>, detail: String) -> Self {
+    fn at(reader: &NsReader<&[u8]>, detail: String) -> Self {
         Self {
             position: reader.buffer_position(),
             detail,
@@ -105,20 +143,22 @@ impl XmlError {
 
 /// The text of one part: paragraphs as lines, table cells separated by tabs, rows as lines.
 pub fn part_text(xml: &str, dialect: Dialect) -> Result<String, XmlError> {
-    let mut reader = Reader::from_str(xml);
+    let mut reader = NsReader::from_str(xml);
     let mut walk = Walk::new(dialect);
     loop {
-        let event = match reader.read_event() {
-            Ok(event) => event,
+        let (ns, event) = match reader.read_resolved_event() {
+            Ok(read) => read,
             Err(e) => return Err(XmlError::at(&reader, e.to_string())),
         };
+        let role_of = |e: &BytesStart| role(dialect, &ns, e.name().into_inner());
         match event {
-            Event::Start(e) => walk.start(&e),
+            Event::Start(e) => walk.start(role_of(&e), &e),
             Event::Empty(e) => {
-                walk.start(&e);
-                walk.end(e.name().as_ref());
+                let role = role_of(&e);
+                walk.start(role, &e);
+                walk.end(role);
             }
-            Event::End(e) => walk.end(e.name().as_ref()),
+            Event::End(e) => walk.end(role(dialect, &ns, e.name().into_inner())),
             Event::Text(t) => walk.text(&t.xml10_content()),
             Event::CData(t) => walk.text(&t.xml10_content()),
             Event::GeneralRef(r) => {
@@ -169,13 +209,13 @@ impl Walk {
         }
     }
 
-    fn start(&mut self, e: &BytesStart) {
+    fn start(&mut self, role: Role, e: &BytesStart) {
         self.depth += 1;
         if self.skip > 0 {
             self.skip += 1;
             return;
         }
-        match role(self.dialect, e.name().as_ref()) {
+        match role {
             Role::Skip => self.skip = 1,
             Role::Gate => self.gates += 1,
             Role::Cell => self.cells += 1,
@@ -192,14 +232,14 @@ impl Walk {
         }
     }
 
-    fn end(&mut self, name: &str) {
+    fn end(&mut self, role: Role) {
         self.depth = self.depth.saturating_sub(1);
         if self.skip > 0 {
             self.skip -= 1;
             return;
         }
         let gated = self.dialect != Dialect::OdtStyles || self.gates > 0;
-        match role(self.dialect, name) {
+        match role {
             Role::Gate => self.gates = self.gates.saturating_sub(1),
             Role::TextRun => self.runs = self.runs.saturating_sub(1),
             Role::Paragraph => {
@@ -333,11 +373,11 @@ fn trim_end_spaces(s: &mut String) {
     s.truncate(s.trim_end_matches(' ').len());
 }
 
-/// The `text:c` of a `text:s`: absent means one space.
+/// The `text:c` of a `text:s` (by local name, whatever its prefix): absent means one space.
 fn space_count(e: &BytesStart) -> usize {
-    e.try_get_attribute("text:c")
-        .ok()
+    e.attributes()
         .flatten()
+        .find(|a| a.key.local_name().into_inner() == "c")
         .and_then(|a| {
             a.normalized_value(XmlVersion::Implicit1_0)
                 .ok()?

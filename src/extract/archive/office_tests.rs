@@ -199,3 +199,12 @@ fn every_truncation_of_a_form_is_text_or_a_corrupt_document_never_a_panic() {
         }
     }
 }
+
+#[test]
+fn namespaces_decide_not_prefixes() {
+    let xml = r#"<document xmlns="http://schemas.openxmlformats.org/wordprocessingml/2006/main" xmlns:x="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><body><p><r><t>Nama</t><x:tab/><t>Budi</t></r></p><x:p><x:r><x:t>NIK</x:t></x:r></x:p></body></document>"#;
+    assert_eq!(docx(&[("word/document.xml", xml)]), "Nama\tBudi\nNIK");
+    let content = r#"<o:document-content xmlns:o="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:t="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><o:body><o:text><t:p>a<t:s t:c="2"/>b</t:p></o:text></o:body></o:document-content>"#;
+    let z = zip_of(&[("content.xml", content)]);
+    assert_eq!(office_text(&z, true).unwrap(), "a  b");
+}
