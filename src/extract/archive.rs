@@ -128,7 +128,12 @@ fn read_limited(reader: &mut impl Read, budget: u64, name: &str) -> Result<Vec<u
 /// Every part read counts against the same [`ArchiveLimits`] as an unpacked ZIP.
 pub fn office_text(data: &[u8], odt: bool) -> Result<String, DocumentError> {
     let limits = ArchiveLimits::default();
-    let mut zip = zip::ZipArchive::new(Cursor::new(data)).map_err(corrupt)?;
+    let kind = if odt { "ODT" } else { "DOCX" };
+    let bad = |detail: String| DocumentError::Corrupt {
+        kind: kind.into(),
+        detail,
+    };
+    let mut zip = zip::ZipArchive::new(Cursor::new(data)).map_err(|e| bad(e.to_string()))?;
     let parts = if odt {
         vec![
             ("content.xml".to_string(), Dialect::Odt),
@@ -137,7 +142,6 @@ pub fn office_text(data: &[u8], odt: bool) -> Result<String, DocumentError> {
     } else {
         docx_parts(&zip)
     };
-    let kind = if odt { "ODT" } else { "DOCX" };
     let mut total = 0u64;
     let mut texts = Vec::new();
     for (i, (part, dialect)) in parts.iter().enumerate() {
@@ -145,7 +149,7 @@ pub fn office_text(data: &[u8], odt: bool) -> Result<String, DocumentError> {
             Ok(f) => f,
             // Only the main part must be there; headers and styles are optional.
             Err(zip::result::ZipError::FileNotFound) if i > 0 => continue,
-            Err(e) => return Err(corrupt(format!("{part}: {e}"))),
+            Err(e) => return Err(bad(format!("{part}: {e}"))),
         };
         let compressed = file.compressed_size();
         let budget = limits.max_entry_bytes.min(limits.max_total_bytes - total);
@@ -153,10 +157,10 @@ pub fn office_text(data: &[u8], odt: bool) -> Result<String, DocumentError> {
         check_ratio(xml.len() as u64, compressed, part, &limits)?;
         total += xml.len() as u64;
         let text = office::part_text(&String::from_utf8_lossy(&xml), *dialect).map_err(|e| {
-            DocumentError::Corrupt {
-                kind: kind.into(),
-                detail: format!("{part}: malformed XML at byte {}: {}", e.position, e.detail),
-            }
+            bad(format!(
+                "{part}: malformed XML at byte {}: {}",
+                e.position, e.detail
+            ))
         })?;
         if !text.is_empty() {
             texts.push(text);

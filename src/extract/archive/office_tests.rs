@@ -208,3 +208,15 @@ fn namespaces_decide_not_prefixes() {
     let z = zip_of(&[("content.xml", content)]);
     assert_eq!(office_text(&z, true).unwrap(), "a  b");
 }
+
+#[test]
+fn a_broken_word_form_is_named_as_such_to_the_applicant() {
+    let z = zip_of(&[
+        ("[Content_Types].xml", "<Types/>"),
+        ("word/document.xml", "<w:document><w:body><w:p>"),
+    ]);
+    let got = crate::extract::document::read_document(&z, "application/octet-stream", "surat.docx");
+    let err = got.error.expect("an error");
+    assert_eq!(err.alasan(), "berkas DOCX rusak atau tidak dapat dibaca");
+    assert!(err.to_string().contains("word/document.xml"), "{err}");
+}
