@@ -4,7 +4,7 @@
 mod app;
 mod support;
 
-use app::{acks_to, fixture_from, header, text_mail, unique_address, Db, TestApp};
+use app::{acks_to, fixture_from, header, mail_with, text_mail, unique_address, Db, Part, TestApp};
 
 async fn applicant_emails_pbg_application_and_gets_one_acknowledgement(db: Db) {
     let Some(app) = TestApp::spawn(db).await else {
@@ -79,6 +79,98 @@ async fn applicant_emails_pbg_application_and_gets_one_acknowledgement(db: Db) {
         1,
         "{history:?}"
     );
+}
+
+/// A surat permohonan as Word saves it: the letterhead in a header, the request in a table
+/// with curly quotes written as character references, a note in a text box (with its VML
+/// fallback copy), and the footer.
+fn surat_permohonan_docx() -> Vec<u8> {
+    use std::io::Write;
+    const NS: &str = r#"xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006""#;
+    let p = |t: &str| format!("<w:p><w:r><w:t xml:space=\"preserve\">{t}</w:t></w:r></w:p>");
+    let cell = |t: &str| format!("<w:tc>{}</w:tc>", p(t));
+    let row = |a: &str, b: &str| format!("<w:tr>{}{}</w:tr>", cell(a), cell(b));
+    let note = p("Catatan: apoteker penanggung jawab sudah memiliki STRA");
+    let body = format!(
+        "{}<w:tbl>{}{}{}</w:tbl><w:p><w:r><mc:AlternateContent><mc:Choice Requires=\"wps\"><w:drawing><wps:txbx><w:txbxContent>{note}</w:txbxContent></wps:txbx></w:drawing></mc:Choice><mc:Fallback><w:pict><v:textbox><w:txbxContent>{note}</w:txbxContent></v:textbox></w:pict></mc:Fallback></mc:AlternateContent></w:r></w:p>{}",
+        p("Kepada Yth. Kepala DPMPTSP Kabupaten Pasuruan"),
+        row("Perihal", "Permohonan Izin Apo</w:t></w:r><w:r><w:t>tek baru"),
+        row("Nama apotek", "Apotek &#8220;Sehat &amp; Sentosa&#8221;"),
+        row("Alamat", "Jl. Pahlawan 12, Bangil"),
+        p("Hormat saya,"),
+    );
+    let parts = [
+        ("[Content_Types].xml".to_string(), "<Types/>".to_string()),
+        (
+            "word/document.xml".into(),
+            format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><w:document {NS}><w:body>{body}</w:body></w:document>"),
+        ),
+        ("word/header1.xml".into(), format!("<w:hdr {NS}>{}</w:hdr>", p("APOTEK SEHAT &amp; SENTOSA"))),
+        ("word/footer1.xml".into(), format!("<w:ftr {NS}>{}</w:ftr>", p("Bangil, 23 November 2026"))),
+    ];
+    let mut buf = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut buf);
+    for (name, xml) in parts {
+        zip.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(xml.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap();
+    buf.into_inner()
+}
+
+async fn applicant_emails_a_word_surat_permohonan_and_the_case_is_sorted_to_its_permit(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    let sri = unique_address("sri");
+    let letter = surat_permohonan_docx();
+    let raw = mail_with(
+        &sri,
+        "Permohonan izin",
+        "Dengan hormat, bersama ini saya kirimkan surat permohonan terlampir.",
+        &[Part {
+            filename: "Surat Permohonan.docx",
+            content_type: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            data: &letter,
+        }],
+    );
+    app.deliver(&raw).await;
+    let report = app.run_once().await;
+    assert!(report.unreachable.is_empty(), "{:?}", report.unreachable);
+
+    let code = app.cases().await[0].tracking_code.clone();
+    let case = app.show(&code).await;
+    assert_eq!(case.permit_type.as_deref(), Some("apotek"), "{case:#?}");
+    let doc = &case.documents[0];
+    assert!(doc.error.is_none(), "{:?}", doc.error);
+    assert_eq!(doc.doc_type.as_deref(), Some("surat_permohonan"));
+    let text = doc.text.as_deref().unwrap();
+    for line in [
+        "Perihal\tPermohonan Izin Apotek baru",
+        "Nama apotek\tApotek \u{201c}Sehat & Sentosa\u{201d}",
+        "APOTEK SEHAT & SENTOSA",
+        "Bangil, 23 November 2026",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line:?} in {text}");
+    }
+    assert_eq!(
+        text.matches("STRA").count(),
+        1,
+        "text box read once: {text}"
+    );
+    assert_eq!(acks_to(&sri, 1).await.len(), 1);
+}
+
+#[tokio::test]
+async fn applicant_emails_a_word_surat_permohonan_and_the_case_is_sorted_to_its_permit_sqlite() {
+    applicant_emails_a_word_surat_permohonan_and_the_case_is_sorted_to_its_permit(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn applicant_emails_a_word_surat_permohonan_and_the_case_is_sorted_to_its_permit_postgres() {
+    applicant_emails_a_word_surat_permohonan_and_the_case_is_sorted_to_its_permit(Db::Postgres)
+        .await;
 }
 
 #[tokio::test]

@@ -8,6 +8,11 @@
 use std::io::{Cursor, Read};
 
 use super::document::DocumentError;
+use office::Dialect;
+
+mod office;
+#[cfg(test)]
+mod office_tests;
 
 /// Limits for one archive.
 #[derive(Debug, Clone, Copy)]
@@ -73,20 +78,31 @@ pub fn unpack(data: &[u8], limits: &ArchiveLimits) -> Result<Vec<Entry>, Documen
             continue;
         }
         let name = file.name().map_err(corrupt)?.to_string();
-        let compressed = file.compressed_size().max(1);
+        let compressed = file.compressed_size();
         let budget = limits.max_entry_bytes.min(limits.max_total_bytes - total);
         let data = read_limited(&mut file, budget, &name)?;
         let size = data.len() as u64;
-        if size / compressed > limits.max_ratio && size > 1 << 20 {
-            return Err(DocumentError::TooLarge(format!(
-                "{name}: compression ratio over {} (zip bomb?)",
-                limits.max_ratio
-            )));
-        }
+        check_ratio(size, compressed, &name, limits)?;
         total += size;
         out.push(Entry { name, data });
     }
     Ok(out)
+}
+
+/// Refuse an entry that unpacked to over `max_ratio` times its compressed size (past 1 MB).
+fn check_ratio(
+    size: u64,
+    compressed: u64,
+    name: &str,
+    limits: &ArchiveLimits,
+) -> Result<(), DocumentError> {
+    if size / compressed.max(1) > limits.max_ratio && size > 1 << 20 {
+        return Err(DocumentError::TooLarge(format!(
+            "{name}: compression ratio over {} (zip bomb?)",
+            limits.max_ratio
+        )));
+    }
+    Ok(())
 }
 
 /// Read at most `budget` bytes; more is an error, not a truncation.
@@ -106,66 +122,73 @@ fn read_limited(reader: &mut impl Read, budget: u64, name: &str) -> Result<Vec<u
 }
 
 /// The text of a DOCX or ODT form: paragraphs on their own lines, table cells separated by tabs.
+///
+/// DOCX: the body (with its text boxes, once), then headers, footnotes, endnotes, footers.
+/// ODT: the body of `content.xml`, then the master pages' headers and footers in `styles.xml`.
+/// Every part read counts against the same [`ArchiveLimits`] as an unpacked ZIP.
 pub fn office_text(data: &[u8], odt: bool) -> Result<String, DocumentError> {
     let limits = ArchiveLimits::default();
-    let mut zip = zip::ZipArchive::new(Cursor::new(data)).map_err(corrupt)?;
-    let part = if odt {
-        "content.xml"
-    } else {
-        "word/document.xml"
+    let kind = if odt { "ODT" } else { "DOCX" };
+    let bad = |detail: String| DocumentError::Corrupt {
+        kind: kind.into(),
+        detail,
     };
-    let mut file = zip
-        .by_name(part)
-        .map_err(|e| corrupt(format!("{part}: {e}")))?;
-    let xml = read_limited(&mut file, limits.max_entry_bytes, part)?;
-    Ok(xml_text(&String::from_utf8_lossy(&xml), odt))
-}
-
-/// Strip the markup of WordprocessingML / ODF text, keeping paragraph and cell breaks.
-fn xml_text(xml: &str, odt: bool) -> String {
-    let (para, cell, tab, brk) = if odt {
-        (
-            ["</text:p>", "</text:h>"],
-            "</table:table-cell>",
-            "<text:tab/>",
-            "<text:line-break/>",
-        )
+    let mut zip = zip::ZipArchive::new(Cursor::new(data)).map_err(|e| bad(e.to_string()))?;
+    let parts = if odt {
+        vec![
+            ("content.xml".to_string(), Dialect::Odt),
+            ("styles.xml".to_string(), Dialect::OdtStyles),
+        ]
     } else {
-        (["</w:p>", "</w:p>"], "</w:tc>", "<w:tab/>", "<w:br/>")
+        docx_parts(&zip)
     };
-    let marked = xml
-        .replace(para[0], "\u{1}")
-        .replace(para[1], "\u{1}")
-        .replace(cell, "\u{2}")
-        .replace(tab, "\u{2}")
-        .replace(brk, "\u{1}");
-    let mut out = String::with_capacity(marked.len() / 4);
-    let mut in_tag = false;
-    for c in marked.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => in_tag = false,
-            '\u{1}' if !in_tag => out.push('\n'),
-            '\u{2}' if !in_tag => out.push('\t'),
-            c if !in_tag => out.push(c),
-            _ => {}
+    let mut total = 0u64;
+    let mut texts = Vec::new();
+    for (i, (part, dialect)) in parts.iter().enumerate() {
+        let mut file = match zip.by_name(part) {
+            Ok(f) => f,
+            // Only the main part must be there; headers and styles are optional.
+            Err(zip::result::ZipError::FileNotFound) if i > 0 => continue,
+            Err(e) => return Err(bad(format!("{part}: {e}"))),
+        };
+        let compressed = file.compressed_size();
+        let budget = limits.max_entry_bytes.min(limits.max_total_bytes - total);
+        let xml = read_limited(&mut file, budget, part)?;
+        check_ratio(xml.len() as u64, compressed, part, &limits)?;
+        total += xml.len() as u64;
+        let text = office::part_text(&String::from_utf8_lossy(&xml), *dialect).map_err(|e| {
+            bad(format!(
+                "{part}: malformed XML at byte {}: {}",
+                e.position, e.detail
+            ))
+        })?;
+        if !text.is_empty() {
+            texts.push(text);
         }
     }
-    let text = unescape(&out);
-    text.lines()
-        .map(str::trim_end)
-        .collect::<Vec<_>>()
-        .join("\n")
-        .trim()
-        .to_string()
+    Ok(texts.join("\n"))
 }
 
-fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
+/// The DOCX parts with text, in reading order: the body first (it must exist), then headers,
+/// footnotes, endnotes and footers, each kind in number order (`header2` before `header10`).
+fn docx_parts<R: Read + std::io::Seek>(zip: &zip::ZipArchive<R>) -> Vec<(String, Dialect)> {
+    let mut parts = vec![("word/document.xml".to_string(), Dialect::Docx)];
+    for kind in ["header", "footnotes", "endnotes", "footer"] {
+        let mut names: Vec<String> = zip
+            .file_names()
+            .filter_map(Result::ok)
+            .map(|n| n.into_owned())
+            .filter(|n| {
+                n.strip_prefix("word/")
+                    .and_then(|n| n.strip_prefix(kind))
+                    .and_then(|n| n.strip_suffix(".xml"))
+                    .is_some_and(|num| num.chars().all(|c| c.is_ascii_digit()))
+            })
+            .collect();
+        names.sort_by_key(|n| (n.len(), n.clone()));
+        parts.extend(names.into_iter().map(|n| (n, Dialect::Docx)));
+    }
+    parts
 }
 
 #[cfg(test)]
