@@ -40,7 +40,11 @@ async fn list(
     ApiCaller(caller): ApiCaller,
     Query(p): Query<ListParams>,
 ) -> Result<Json<Vec<CaseView>>, ApiError> {
-    Ok(Json(queries::list(&desk, &caller, &p, false).await?.cases))
+    Ok(Json(
+        queries::list(&desk, &caller, &p, queries::Want::Cases)
+            .await?
+            .cases,
+    ))
 }
 
 /// `GET /api/cases/CODE`

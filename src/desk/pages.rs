@@ -140,7 +140,7 @@ async fn queue(
     if !policy::works_cases(&caller.user) {
         return Ok(Redirect::to("/mailroom").into_response());
     }
-    let listing = queries::list(&desk, &caller, &p, true).await?;
+    let listing = queries::list(&desk, &caller, &p, queries::Want::Page).await?;
     let mask = !policy::sees_identifiers(&caller.user);
     let rows: Vec<Row> = listing
         .cases
@@ -153,8 +153,8 @@ async fn queue(
             row(&desk, c, snippet)
         })
         .collect();
-    let counts = desk.store.count_by_status(&listing.filter).await?;
-    let counts: Vec<Value> = counts
+    let counts: Vec<Value> = listing
+        .counts
         .iter()
         .map(|(s, n)| {
             let label = Status::parse(s).map(status_label).unwrap_or("?");

@@ -52,6 +52,8 @@ fn nonempty(v: &Option<String>) -> Option<String> {
 pub struct Listing {
     pub cases: Vec<CaseView>,
     pub total: i64,
+    /// Cases per status in the page's scope (the queue's tabs); empty for search results.
+    pub counts: Vec<(String, i64)>,
     pub snippets: HashMap<String, Snippet>,
     pub filter: CaseFilter,
     pub limit: i64,
@@ -104,50 +106,89 @@ pub fn filter_for(
     })
 }
 
-/// The cases of a list request (searching when `q` is given).
+/// What a list request wants besides the cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// `GET /api/cases`: the cases only.
+    Cases,
+    /// The queue page: also the total and the counts per status.
+    Page,
+}
+
+/// The cases of a list request (searching when `q` is given), with the total and the counts
+/// per status when the page wants them (one GROUP BY gives both).
 pub async fn list(
     desk: &Desk,
     caller: &Caller,
     p: &ListParams,
-    html: bool,
+    want: Want,
 ) -> Result<Listing, DeskError> {
+    let html = want == Want::Page;
     let mut filter = filter_for(caller, p, html)?;
     let limit = filter.limit.unwrap_or(DEFAULT_LIMIT);
     let offset = filter.offset.unwrap_or(0);
     let mut snippets = HashMap::new();
+    let mut total = None;
     if let Some(q) = nonempty(&p.q) {
-        let hits = desk
-            .store
-            .search_cases(&SearchQuery {
-                text: q,
-                departments: filter
-                    .departments
-                    .clone()
-                    .or_else(|| filter.department.clone().map(|d| vec![d])),
-                status: filter.status.clone(),
-                kind: filter.kind.clone(),
-                permit_type: filter.permit_type.clone(),
-                limit: SEARCH_WINDOW,
-                offset: 0,
-            })
-            .await?;
+        // Search results are everything that matches, open or not.
+        filter.open = false;
+        filter.triage = filter.triage && p.triage.is_some();
+        // Filters the search itself can't apply are applied to a window of its best hits.
+        let narrowed_after = filter.assignee.is_some() || filter.triage;
+        let mut query = SearchQuery {
+            text: q,
+            departments: filter
+                .departments
+                .clone()
+                .or_else(|| filter.department.clone().map(|d| vec![d])),
+            status: filter.status.clone(),
+            kind: filter.kind.clone(),
+            permit_type: filter.permit_type.clone(),
+            limit: SEARCH_WINDOW,
+            offset: 0,
+        };
+        if !narrowed_after {
+            query.limit = limit;
+            query.offset = offset;
+            if html {
+                total = Some(desk.store.count_search(&query).await?);
+            }
+            filter.offset = Some(0);
+        }
+        let hits = desk.store.search_cases(&query).await?;
         let ids: Vec<CaseId> = hits.iter().map(|h| h.case_id).collect();
         for h in hits {
             snippets.insert(h.tracking_code, h.snippet);
         }
         filter.ids = Some(ids);
-        // Search results are everything that matches, open or not.
-        filter.open = false;
-        filter.triage = filter.triage && p.triage.is_some();
     }
-    let total = desk.store.count_cases(&filter).await?;
     let mut cases = desk.store.list_cases(&filter).await?;
     if !policy::sees_identifiers(&caller.user) {
         cases.iter_mut().for_each(mask_view);
     }
+    let counts = if html && filter.ids.is_none() {
+        desk.store.count_by_status(&filter).await?
+    } else {
+        Vec::new()
+    };
+    let total = match total {
+        Some(t) => t,
+        None if !html => cases.len() as i64,
+        None if filter.ids.is_some() => desk.store.count_cases(&filter).await?,
+        // The counts per status cover the filter but for its status: add up the ones it keeps.
+        None => counts
+            .iter()
+            .filter(|(s, _)| match &filter.status {
+                Some(want) => s == want,
+                None => !filter.open || !matches!(s.as_str(), "approved" | "rejected" | "closed"),
+            })
+            .map(|(_, n)| n)
+            .sum(),
+    };
     Ok(Listing {
         cases,
         total,
+        counts,
         snippets,
         filter,
         limit,
