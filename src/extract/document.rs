@@ -9,7 +9,9 @@
 //!   TIFF is still one entry here; the OCR stage splits it.
 //! - Plain text (UTF-8, else Windows-1252), HTML, and saved emails (`message/rfc822`, e.g. a
 //!   forwarded message kept as `.eml`): one `Plain` page.
-//! - Anything else (ZIP, Office documents, RTF, unknown bytes): `DocumentError::Unsupported`.
+//! - Word (DOCX) and OpenDocument (ODT) text, read with a real XML reader
+//!   ([`archive`](super::archive)): one `Plain` page. ZIP archives are unpacked before this.
+//! - Anything else (legacy .doc, RTF, unknown bytes): `DocumentError::Unsupported`.
 //!
 //! CONTRACT: `read_document` never panics; a file it cannot read gives `Extraction::error`
 //! with a plain reason. Pages whose text must come from OCR are marked `PageSource::NeedsOcr`
