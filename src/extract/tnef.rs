@@ -562,4 +562,4 @@ fn control(rtf: &[u8], i: usize) -> (String, Option<i64>, usize) {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -42,6 +42,23 @@ impl Builder {
         this
     }
 
+    /// The message's RTF body, stored uncompressed ("MELA") in `PR_RTF_COMPRESSED`.
+    pub(crate) fn rtf_body(self, rtf: &[u8]) -> Self {
+        let mut blob = ((rtf.len() + 12) as u32).to_le_bytes().to_vec();
+        blob.extend_from_slice(&(rtf.len() as u32).to_le_bytes());
+        blob.extend_from_slice(&UNCOMPRESSED.to_le_bytes());
+        blob.extend_from_slice(&0u32.to_le_bytes());
+        blob.extend_from_slice(rtf);
+        let mut v = 1u32.to_le_bytes().to_vec();
+        v.extend_from_slice(&0x0102u16.to_le_bytes());
+        v.extend_from_slice(&PR_RTF_COMPRESSED.to_le_bytes());
+        v.extend_from_slice(&1u32.to_le_bytes());
+        v.extend_from_slice(&(blob.len() as u32).to_le_bytes());
+        v.extend_from_slice(&blob);
+        v.resize(v.len().div_ceil(4) * 4, 0);
+        self.attr(1, ATT_MAPI_PROPS, &v)
+    }
+
     pub(crate) fn bytes(self) -> Vec<u8> {
         self.0
     }
