@@ -43,6 +43,8 @@ pub struct Tnef {
     pub body_text: Option<String>,
     /// The RTF body, decompressed.
     pub body_rtf: Option<Vec<u8>>,
+    /// Attachments without bytes of their own (embedded messages, OLE objects): not taken out.
+    pub skipped: usize,
 }
 
 impl Tnef {
@@ -165,7 +167,7 @@ pub fn unpack(data: &[u8], limits: &ArchiveLimits) -> Result<Tnef, DocumentError
         }
         match (level, id) {
             (2, ATT_ATTACH_REND_DATA) => {
-                finish(current.take(), &mut out.files, &mut total, limits)?;
+                finish(current.take(), &mut out, &mut total, limits)?;
                 current = Some(Pending::default());
             }
             (2, ATT_ATTACH_TITLE) => {
@@ -189,7 +191,7 @@ pub fn unpack(data: &[u8], limits: &ArchiveLimits) -> Result<Tnef, DocumentError
             _ => {}
         }
     }
-    finish(current.take(), &mut out.files, &mut total, limits)?;
+    finish(current.take(), &mut out, &mut total, limits)?;
     Ok(out)
 }
 
@@ -206,15 +208,19 @@ fn check_size(size: u64, total: u64, limits: &ArchiveLimits) -> Result<(), Docum
 }
 
 /// Add the assembled attachment, if it has bytes (an embedded message or OLE object has none
-/// here and is skipped).
+/// here and is counted as skipped).
 fn finish(
     pending: Option<Pending>,
-    files: &mut Vec<Entry>,
+    out: &mut Tnef,
     total: &mut u64,
     limits: &ArchiveLimits,
 ) -> Result<(), DocumentError> {
     let Some(p) = pending else { return Ok(()) };
-    let Some(data) = p.data else { return Ok(()) };
+    let Some(data) = p.data else {
+        out.skipped += 1;
+        return Ok(());
+    };
+    let files = &mut out.files;
     if files.len() >= limits.max_entries {
         return Err(DocumentError::TooLarge(format!(
             "TNEF with more than {} files",
