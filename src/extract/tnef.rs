@@ -43,8 +43,9 @@ pub struct Tnef {
     pub body_text: Option<String>,
     /// The RTF body, decompressed.
     pub body_rtf: Option<Vec<u8>>,
-    /// Attachments without bytes of their own (embedded messages, OLE objects): not taken out.
-    pub skipped: usize,
+    /// What could not be taken out though the stream is sound (English): embedded messages
+    /// and OLE objects, property lists that don't parse, a body that doesn't decompress.
+    pub problems: Vec<String>,
 }
 
 impl Tnef {
@@ -183,16 +184,38 @@ pub fn unpack(data: &[u8], limits: &ArchiveLimits) -> Result<Tnef, DocumentError
             }
             (2, ATT_ATTACHMENT) => {
                 if let Some(p) = current.as_mut() {
-                    attachment_props(value, p, total, limits)?;
+                    // The file is still there without its long name.
+                    soft(attachment_props(value, p, total, limits), &mut out.problems)?;
                 }
             }
             (1, ATT_BODY) => out.body_text = Some(string8(value)),
-            (1, ATT_MAPI_PROPS) => message_props(value, &mut out, limits)?,
+            (1, ATT_MAPI_PROPS) => {
+                let mut body = Tnef::default();
+                soft(message_props(value, &mut body, limits), &mut out.problems)?;
+                out.body_text = body.body_text.or(out.body_text.take());
+                out.body_rtf = body.body_rtf.or(out.body_rtf.take());
+            }
             _ => {}
         }
     }
     finish(current.take(), &mut out, &mut total, limits)?;
     Ok(out)
+}
+
+/// A problem in a property list is noted and parsing goes on (the files are in other
+/// attributes); a file over the limits still stops it.
+fn soft(
+    result: Result<(), DocumentError>,
+    problems: &mut Vec<String>,
+) -> Result<(), DocumentError> {
+    match result {
+        Err(DocumentError::TooLarge(what)) => Err(DocumentError::TooLarge(what)),
+        Err(e) => {
+            problems.push(e.to_string());
+            Ok(())
+        }
+        Ok(()) => Ok(()),
+    }
 }
 
 /// Refuse a file that would pass the per-file or total limit.
@@ -217,7 +240,11 @@ fn finish(
 ) -> Result<(), DocumentError> {
     let Some(p) = pending else { return Ok(()) };
     let Some(data) = p.data else {
-        out.skipped += 1;
+        let name = p.long_name.or(p.title).unwrap_or_default();
+        out.problems.push(format!(
+            "attachment {name:?} has no file data (an embedded message or object) and was not \
+             taken out"
+        ));
         return Ok(());
     };
     let files = &mut out.files;

@@ -109,13 +109,7 @@ impl<'l> Attachments<'l> {
                 if self.tnef_body.is_none() {
                     self.tnef_body = t.body();
                 }
-                if t.skipped > 0 {
-                    problems.push(format!(
-                        "{outer}: {} embedded item(s) (forwarded Outlook messages or objects) \
-                         were not taken out",
-                        t.skipped
-                    ));
-                }
+                problems.extend(t.problems.iter().map(|p| format!("{outer}: {p}")));
                 for file in t.files {
                     let declared = crate::extract::sniff::sniff(&file.data)
                         .unwrap_or("application/octet-stream");

@@ -111,6 +111,27 @@ fn a_bad_checksum_or_truncation_is_a_clear_error() {
 }
 
 #[test]
+fn a_broken_property_list_loses_the_long_name_not_the_file() {
+    let data = Builder::new()
+        .attr(2, ATT_ATTACH_REND_DATA, &[0; 14])
+        .attr(2, ATT_ATTACH_TITLE, b"SURAT.PDF\0")
+        .attr(2, ATT_ATTACH_DATA, b"%PDF-1.4")
+        .attr(2, ATT_ATTACHMENT, &[9, 0, 0, 0, 0x77, 0x77])
+        .attr(2, ATT_ATTACH_REND_DATA, &[0; 14])
+        .attr(2, ATT_ATTACH_TITLE, b"PESAN.MSG\0")
+        .bytes();
+    let tnef = unpack(&data, &ArchiveLimits::default()).unwrap();
+    assert_eq!(tnef.files.len(), 1);
+    assert_eq!(tnef.files[0].name, "SURAT.PDF");
+    assert_eq!(tnef.problems.len(), 2, "{:?}", tnef.problems);
+    assert!(
+        tnef.problems[1].contains("embedded message"),
+        "{:?}",
+        tnef.problems
+    );
+}
+
+#[test]
 fn limits_of_archives_apply() {
     let small = ArchiveLimits {
         max_entries: 2,
@@ -221,6 +242,7 @@ fn corpus_samples_give_their_listed_files() {
         files.sort();
         println!("{name}: {names:?}, body {:?}", tnef.body().map(|b| b.len()));
         assert_eq!(names, files, "{name}");
+        assert!(tnef.problems.is_empty(), "{name}: {:?}", tnef.problems);
         for f in &tnef.files {
             if let Ok(want) = std::fs::read(folder.join(&f.name)) {
                 assert!(
