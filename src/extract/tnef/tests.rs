@@ -267,7 +267,17 @@ fn corpus_samples_give_their_listed_files() {
                     want.len()
                 );
             }
-            assert!(tnef.body().is_some_and(|b| !b.is_empty()), "{name}");
+            let from_rtf = rtf_to_text(rtf);
+            println!("{name} RTF as text: {from_rtf:?}");
+            assert!(
+                !from_rtf.is_empty() && !from_rtf.contains('\\') && !from_rtf.contains("Arial"),
+                "{name}: {from_rtf}"
+            );
+            let body = tnef.body().unwrap_or_default();
+            assert!(
+                !body.is_empty() && !body.contains("\\rtf"),
+                "{name}: {body}"
+            );
         }
     }
 }
