@@ -198,6 +198,16 @@ pub fn unpack(data: &[u8], limits: &ArchiveLimits) -> Result<Tnef, DocumentError
             _ => {}
         }
     }
+    if r.left() > 0
+        && r.data[r.pos..]
+            .iter()
+            .any(|b| !b.is_ascii_whitespace() && *b != 0)
+    {
+        out.problems.push(format!(
+            "{} byte(s) after the last attribute ignored (the file may be cut short)",
+            r.left()
+        ));
+    }
     finish(current.take(), &mut out, &mut total, limits)?;
     Ok(out)
 }
