@@ -11,7 +11,8 @@
 //!   forwarded message kept as `.eml`): one `Plain` page.
 //! - Word (DOCX) and OpenDocument (ODT) text, read with a real XML reader
 //!   ([`archive`](super::archive)): one `Plain` page. ZIP archives are unpacked before this.
-//! - Anything else (legacy .doc, RTF, unknown bytes): `DocumentError::Unsupported`.
+//! - RTF: one `Plain` page, converted crudely ([`tnef::rtf_to_text`](super::tnef::rtf_to_text)).
+//! - Anything else (legacy .doc, unknown bytes): `DocumentError::Unsupported`.
 //!
 //! CONTRACT: `read_document` never panics; a file it cannot read gives `Extraction::error`
 //! with a plain reason. Pages whose text must come from OCR are marked `PageSource::NeedsOcr`
@@ -20,7 +21,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::archive;
-use super::{html, mime, pdf, sniff};
+use super::{html, mime, pdf, sniff, tnef};
 
 /// Where a page's text came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,6 +130,12 @@ pub fn read_document(data: &[u8], declared_type: &str, filename: &str) -> Extrac
         sniff::ZIP => archive::unpack(data, &archive::ArchiveLimits::default()).map(|entries| {
             let names: Vec<String> = entries.into_iter().map(|e| e.name).collect();
             vec![PageText::plain(format!("ZIP: {}", names.join(", ")))]
+        }),
+        sniff::RTF => Ok(vec![PageText::plain(tnef::rtf_to_text(data))]),
+        // Unpacked when the mail is parsed; one that is here could not be, and this says why.
+        sniff::TNEF => tnef::unpack(data, &archive::ArchiveLimits::default()).map(|t| {
+            let names: Vec<String> = t.files.into_iter().map(|e| e.name).collect();
+            vec![PageText::plain(format!("TNEF: {}", names.join(", ")))]
         }),
         sniff::DOCX => archive::office_text(data, false).map(|text| vec![PageText::plain(text)]),
         sniff::ODT => archive::office_text(data, true).map(|text| vec![PageText::plain(text)]),

@@ -171,8 +171,12 @@ fn from_message(msg: &Message<'_>, limits: &MimeLimits) -> ParsedMessage {
     if msg.date().is_none() && msg.header_raw("Date").is_some() {
         problems.push("Date header could not be read".to_string());
     }
-    let body_text = body_text(msg, &mut problems);
-    let attachments = attachments::collect(msg, limits, &mut problems);
+    let mut body_text = body_text(msg, &mut problems);
+    let (attachments, tnef_body) = attachments::collect(msg, limits, &mut problems);
+    if body_text.trim().is_empty() {
+        // Outlook's rich text mail: the body is only in winmail.dat.
+        body_text = tnef_body.unwrap_or(body_text);
+    }
     if body_text.trim().is_empty() && attachments.is_empty() {
         problems.push("message is empty: no text and no attachments".to_string());
     }

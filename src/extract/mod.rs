@@ -13,6 +13,7 @@ pub mod mime;
 pub mod ocr;
 pub mod pdf;
 pub mod sniff;
+pub mod tnef;
 
 #[cfg(test)]
 mod corpus_tests;

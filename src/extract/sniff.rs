@@ -21,6 +21,8 @@ pub const PPTX: &str = "application/vnd.openxmlformats-officedocument.presentati
 pub const ODT: &str = "application/vnd.oasis.opendocument.text";
 pub const ODS: &str = "application/vnd.oasis.opendocument.spreadsheet";
 pub const RTF: &str = "application/rtf";
+/// Outlook's `winmail.dat` (unpacked at intake by [`tnef`](super::tnef)).
+pub const TNEF: &str = "application/vnd.ms-tnef";
 pub const HTML: &str = "text/html";
 pub const TEXT: &str = "text/plain";
 pub const EMAIL: &str = "message/rfc822";
@@ -70,6 +72,7 @@ pub fn short_name(content_type: &str) -> &'static str {
         ODT => "ODT",
         ODS => "ODS",
         RTF => "RTF",
+        TNEF => "TNEF",
         HTML => "HTML",
         TEXT => "text",
         EMAIL => "email",
@@ -103,7 +106,10 @@ pub fn type_for_extension(ext: &str) -> Option<&'static str> {
 
 fn binary_type(data: &[u8]) -> Option<&'static str> {
     let starts = |magic: &[u8]| data.starts_with(magic);
-    if is_pdf(data) {
+    // Before PDF: a winmail.dat holding a PDF has `%PDF-` near its start.
+    if starts(&super::tnef::SIGNATURE) {
+        Some(TNEF)
+    } else if is_pdf(data) {
         Some(PDF)
     } else if starts(b"\xFF\xD8\xFF") {
         Some(JPEG)

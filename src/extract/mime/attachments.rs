@@ -6,13 +6,16 @@ use std::collections::HashSet;
 use mail_parser::{Encoding, Message, MessagePart, MimeHeaders, PartType};
 
 use super::{filename, note_decoding_problem, Attachment, MimeLimits};
+use crate::extract::archive::ArchiveLimits;
+use crate::extract::tnef;
 
 /// Every attachment of `msg`, up to the limits; what was left out is noted in `problems`.
+/// Also the body of the first `winmail.dat`, if it has one (for mail with no other body).
 pub(super) fn collect(
     msg: &Message<'_>,
     limits: &MimeLimits,
     problems: &mut Vec<String>,
-) -> Vec<Attachment> {
+) -> (Vec<Attachment>, Option<String>) {
     Attachments::collect(msg, limits, problems)
 }
 
@@ -22,6 +25,7 @@ struct Attachments<'l> {
     found: Vec<Attachment>,
     used_names: HashSet<String>,
     skipped: usize,
+    tnef_body: Option<String>,
 }
 
 impl<'l> Attachments<'l> {
@@ -29,12 +33,13 @@ impl<'l> Attachments<'l> {
         msg: &Message<'_>,
         limits: &'l MimeLimits,
         problems: &mut Vec<String>,
-    ) -> Vec<Attachment> {
+    ) -> (Vec<Attachment>, Option<String>) {
         let mut this = Self {
             limits,
             found: Vec::new(),
             used_names: HashSet::new(),
             skipped: 0,
+            tnef_body: None,
         };
         this.walk(msg, 0, problems);
         if this.skipped > 0 {
@@ -43,7 +48,7 @@ impl<'l> Attachments<'l> {
                 this.skipped, limits.max_attachments
             ));
         }
-        this.found
+        (this.found, this.tnef_body)
     }
 
     fn walk(&mut self, msg: &Message<'_>, depth: usize, problems: &mut Vec<String>) {
@@ -54,7 +59,11 @@ impl<'l> Attachments<'l> {
                 _ => {
                     note_decoding_problem(part, problems);
                     let name = part.attachment_name();
-                    self.push(name, declared_type(part), part.contents());
+                    if tnef::is_tnef(part.contents()) {
+                        self.winmail(name, part.contents(), problems);
+                    } else {
+                        self.push(name, declared_type(part), part.contents());
+                    }
                 }
             }
         }
@@ -88,6 +97,33 @@ impl<'l> Attachments<'l> {
                 "message/rfc822".to_string(),
                 raw_part(parent, part, inner),
             );
+        }
+    }
+
+    /// Outlook's `winmail.dat`: the files inside become attachments (as for a ZIP, with the
+    /// same limits). One that can't be unpacked stays as it is; reading it records why.
+    fn winmail(&mut self, name: Option<&str>, data: &[u8], problems: &mut Vec<String>) {
+        let outer = name.unwrap_or("winmail.dat");
+        match tnef::unpack(data, &ArchiveLimits::default()) {
+            Ok(t) => {
+                if self.tnef_body.is_none() {
+                    self.tnef_body = t.body();
+                }
+                problems.extend(t.problems.iter().map(|p| format!("{outer}: {p}")));
+                for file in t.files {
+                    let declared = crate::extract::sniff::sniff(&file.data)
+                        .unwrap_or("application/octet-stream");
+                    let before = self.found.len();
+                    self.push(Some(&file.name), declared.to_string(), &file.data);
+                    if let Some(last) = self.found.get_mut(before) {
+                        last.original_filename = Some(format!("{outer}/{}", file.name));
+                    }
+                }
+            }
+            Err(e) => {
+                problems.push(format!("{outer}: {e}"));
+                self.push(name, "application/vnd.ms-tnef".to_string(), data);
+            }
         }
     }
 

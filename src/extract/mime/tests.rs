@@ -413,3 +413,63 @@ fn nonsense_is_not_a_message() {
         Err(MimeError::NotAMessage(_))
     ));
 }
+
+fn winmail_mail(winmail: &[u8]) -> Vec<u8> {
+    let b64 = data_encoding::BASE64_MIME.encode(winmail);
+    crlf(&format!(
+        "From: Budi <budi@example.id>\nSubject: Permohonan PBG\nMIME-Version: 1.0\n\
+         Content-Type: multipart/mixed; boundary=\"b1\"\n\n--b1\n\
+         Content-Type: application/ms-tnef; name=\"winmail.dat\"\n\
+         Content-Disposition: attachment; filename=\"winmail.dat\"\n\
+         Content-Transfer-Encoding: base64\n\n{b64}--b1--\n"
+    ))
+}
+
+#[test]
+fn outlook_winmail_dat_gives_its_files_and_rtf_body() {
+    let winmail = crate::extract::tnef::tests::Builder::new()
+        .rtf_body(br"{\rtf1\ansi{\fonttbl{\f0 Arial;}}\pard Yth. Bapak/Ibu,\par terlampir surat permohonan.\par}")
+        .file("SURATP~1.PDF", Some("Surat Permohonan.pdf"), b"%PDF-1.4 surat")
+        .bytes();
+    let msg = parse_ok(&winmail_mail(&winmail));
+    assert_eq!(
+        msg.body_text,
+        "Yth. Bapak/Ibu,\nterlampir surat permohonan."
+    );
+    assert_eq!(msg.attachments.len(), 1, "{:?}", msg.attachments);
+    let pdf = &msg.attachments[0];
+    assert_eq!(pdf.filename, "Surat Permohonan.pdf");
+    assert_eq!(
+        pdf.original_filename.as_deref(),
+        Some("winmail.dat/Surat Permohonan.pdf")
+    );
+    assert_eq!(pdf.content_type, "application/pdf");
+    assert_eq!(pdf.data, b"%PDF-1.4 surat");
+}
+
+#[test]
+fn a_corrupt_winmail_dat_stays_and_says_why() {
+    let mut winmail = crate::extract::tnef::tests::Builder::new()
+        .file("A.PDF", None, b"%PDF-1.4 surat")
+        .bytes();
+    winmail.truncate(winmail.len() - 3);
+    let msg = parse_ok(&winmail_mail(&winmail));
+    assert_eq!(msg.attachments.len(), 1);
+    assert_eq!(msg.attachments[0].filename, "winmail.dat");
+    assert!(
+        msg.problems.iter().any(|p| p.contains("TNEF")),
+        "{:?}",
+        msg.problems
+    );
+    let read = crate::extract::document::read_document(
+        &msg.attachments[0].data,
+        "application/ms-tnef",
+        "winmail.dat",
+    );
+    let error = read.error.expect("an error");
+    assert!(
+        error.to_string().contains("corrupt or unreadable TNEF"),
+        "{error}"
+    );
+    assert_eq!(read.content_type, "application/vnd.ms-tnef");
+}
