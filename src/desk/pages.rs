@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use minijinja::{context, Value};
@@ -579,14 +579,16 @@ fn form_to_json(pairs: &[(String, String)]) -> serde_json::Value {
     serde_json::Value::Object(map)
 }
 
-/// `GET /cases/CODE/documents/N`: the file itself, always as a download (never rendered by the
-/// browser: `attachment` and `nosniff`), recorded in the access log.
-async fn download(
-    State(desk): State<AppState>,
-    PageCaller(caller): PageCaller,
-    Path((code, n)): Path<(String, i64)>,
-) -> Result<Response, PageError> {
-    let case = actions::visible_case(&desk, &caller, &code).await?;
+/// The n-th document of a case the caller may see, with its bytes; the read is recorded in the
+/// access log as `action` (download or preview).
+async fn read_document(
+    desk: &Desk,
+    caller: &Caller,
+    code: &str,
+    n: i64,
+    action: &str,
+) -> Result<(repo::DocumentFile, Vec<u8>), DeskError> {
+    let case = actions::visible_case(desk, caller, code).await?;
     let mut conn = desk.store.conn().await?;
     let doc = repo::document_at(&mut conn, case.id, n)
         .await?
@@ -599,11 +601,22 @@ async fn download(
         &mut conn,
         case.id,
         caller.username(),
-        "download",
+        action,
         Some(doc.id),
         &caller.client,
     )
     .await?;
+    Ok((doc, data))
+}
+
+/// `GET /cases/CODE/documents/N`: the file itself, always as a download (never rendered by the
+/// browser: `attachment` and `nosniff`), recorded in the access log.
+async fn download(
+    State(desk): State<AppState>,
+    PageCaller(caller): PageCaller,
+    Path((code, n)): Path<(String, i64)>,
+) -> Result<Response, PageError> {
+    let (doc, data) = read_document(&desk, &caller, &code, n, "download").await?;
     let mut r = data.into_response();
     let h = r.headers_mut();
     h.insert(
@@ -654,25 +667,7 @@ async fn preview(
     PageCaller(caller): PageCaller,
     Path((code, n, p)): Path<(String, i64, usize)>,
 ) -> Result<Response, PageError> {
-    let case = actions::visible_case(&desk, &caller, &code).await?;
-    let mut conn = desk.store.conn().await?;
-    let doc = repo::document_at(&mut conn, case.id, n)
-        .await?
-        .ok_or(DeskError::NotFound)?;
-    let data = desk
-        .blobs
-        .get(&doc.sha256)
-        .map_err(|e| DeskError::Internal(crate::pipeline::error_chain(&e)))?;
-    repo::log_access(
-        &mut conn,
-        case.id,
-        caller.username(),
-        "preview",
-        Some(doc.id),
-        &caller.client,
-    )
-    .await?;
-    drop(conn);
+    let (doc, data) = read_document(&desk, &caller, &code, n, "preview").await?;
     let content_type = doc.content_type.clone();
     let png = tokio::task::spawn_blocking(move || page_png(&data, &content_type, p))
         .await
@@ -727,9 +722,4 @@ pub async fn not_found() -> impl IntoResponse {
             "Halaman tidak ditemukan.",
         ),
     )
-}
-
-/// Small helper for pages: 200 with HTML.
-pub fn html(h: Html<String>) -> Response {
-    h.into_response()
 }
