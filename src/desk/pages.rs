@@ -169,7 +169,8 @@ async fn queue(
         .filter(|(_, _, d)| policy::scope(&caller.user).is_none_or(|s| s.iter().any(|x| x == d)))
         .map(|(id, name, _)| context! { id => id, name => name })
         .collect();
-    let statuses: Vec<Value> = all_statuses()
+    let statuses: Vec<Value> = Status::ALL
+        .into_iter()
         .map(|s| context! { id => s.as_str(), label => status_label(s) })
         .collect();
     let mut base = base(&desk, &caller, "Antrean");
@@ -207,20 +208,6 @@ async fn queue(
     };
     base = Value::from_iter(merge_values(base, ctx));
     Ok(page("queue.html", base)?.into_response())
-}
-
-fn all_statuses() -> impl Iterator<Item = Status> {
-    [
-        Status::Received,
-        Status::Queued,
-        Status::InReview,
-        Status::NeedsCorrection,
-        Status::Approved,
-        Status::Rejected,
-        Status::Closed,
-        Status::Failed,
-    ]
-    .into_iter()
 }
 
 fn kinds() -> Vec<Value> {
@@ -328,13 +315,11 @@ async fn case_page(
     Path(code): Path<String>,
     Query(cq): Query<CaseQuery>,
 ) -> Result<Response, PageError> {
-    let view = queries::show(&desk, &caller, &code).await?;
-    let case = actions::visible_case(&desk, &caller, &view.tracking_code).await?;
+    let (case, view) = queries::show_with_ref(&desk, &caller, &code).await?;
     log_view(&desk, &caller, &view.tracking_code, "page").await?;
     let mask = !policy::sees_identifiers(&caller.user);
     let cat = &desk.catalogue;
     let thread = desk.store.thread(case.id).await?;
-    let history = desk.store.history_with_actors(case.id).await?;
     let audit = if policy::sees_audit(&caller.user) {
         Some(desk.store.access_log(case.id).await?)
     } else {
@@ -431,13 +416,8 @@ async fn case_page(
             .map_err(|e| DeskError::Internal(crate::pipeline::error_chain(&e)))?,
         None => None,
     };
-    let history: Vec<Value> = history
-        .into_iter()
-        .map(|(at, event, detail, actor)| {
-            let detail = if mask { mask_nik(&detail) } else { detail };
-            context! { at => at, event => event, detail => detail, actor => actor }
-        })
-        .collect();
+    // The history came with the case (already masked for officers).
+    let history = view.history.clone().unwrap_or_default();
     let thread: Vec<Value> = thread
         .into_iter()
         .map(|t| {

@@ -35,18 +35,10 @@ pub fn may_set_status(user: &User, status: Status) -> bool {
 
 /// The statuses an account may choose on the case page.
 pub fn settable_statuses(user: &User) -> Vec<Status> {
-    [
-        Status::Received,
-        Status::Queued,
-        Status::InReview,
-        Status::NeedsCorrection,
-        Status::Approved,
-        Status::Rejected,
-        Status::Closed,
-    ]
-    .into_iter()
-    .filter(|s| may_set_status(user, *s))
-    .collect()
+    Status::ALL
+        .into_iter()
+        .filter(|s| may_set_status(user, *s))
+        .collect()
 }
 
 /// Identifiers (NIK) in full, or masked?

@@ -198,6 +198,15 @@ pub async fn list(
 
 /// One case as `cases show --json`, for a caller who may see it.
 pub async fn show(desk: &Desk, caller: &Caller, code: &str) -> Result<CaseView, DeskError> {
+    Ok(show_with_ref(desk, caller, code).await?.1)
+}
+
+/// [`show`], with the case as actions see it (one access check for the case page).
+pub async fn show_with_ref(
+    desk: &Desk,
+    caller: &Caller,
+    code: &str,
+) -> Result<(crate::filing::desk::CaseRef, CaseView), DeskError> {
     let case = super::actions::visible_case(desk, caller, code).await?;
     let mut view = desk
         .store
@@ -207,7 +216,7 @@ pub async fn show(desk: &Desk, caller: &Caller, code: &str) -> Result<CaseView, 
     if !policy::sees_identifiers(&caller.user) {
         mask_view(&mut view);
     }
-    Ok(view)
+    Ok((case, view))
 }
 
 /// Officers see identifiers masked: NIKs in document text, the body and the decision.
@@ -218,6 +227,9 @@ pub fn mask_view(v: &mut CaseView) {
         }
     }
     v.subject = v.subject.as_deref().map(mask_nik);
+    for e in v.history.iter_mut().flatten() {
+        e.detail = mask_nik(&e.detail);
+    }
     if let Some(det) = &mut v.details {
         det.body = det.body.as_deref().map(mask_nik);
         if let Some(dec) = &mut det.decision {

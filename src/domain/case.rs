@@ -92,6 +92,20 @@ impl Status {
     }
 }
 
+impl Status {
+    /// Every status, in the order a case usually moves through them.
+    pub const ALL: [Status; 8] = [
+        Status::Received,
+        Status::Queued,
+        Status::InReview,
+        Status::NeedsCorrection,
+        Status::Approved,
+        Status::Rejected,
+        Status::Closed,
+        Status::Failed,
+    ];
+}
+
 impl Kind {
     /// Bahasa Indonesia label for letters and the officer UI.
     pub fn label_id(&self) -> &'static str {

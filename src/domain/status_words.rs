@@ -130,16 +130,7 @@ mod tests {
     use super::*;
 
     const OFFICE: &str = "DPMPTSP Kota Contoh";
-    const ALL: [Status; 8] = [
-        Status::Received,
-        Status::Queued,
-        Status::InReview,
-        Status::NeedsCorrection,
-        Status::Approved,
-        Status::Rejected,
-        Status::Closed,
-        Status::Failed,
-    ];
+    const ALL: [Status; 8] = Status::ALL;
 
     fn names(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()

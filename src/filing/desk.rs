@@ -532,24 +532,6 @@ impl Store {
         Ok(items)
     }
 
-    /// History with who did each thing: (at, event, detail, actor), oldest first.
-    pub async fn history_with_actors(
-        &self,
-        case_id: CaseId,
-    ) -> Result<Vec<(String, String, String, Option<String>)>, StoreError> {
-        let rows: Vec<(i64, String, Option<String>, Option<String>)> = sqlx::query_as(
-            "SELECT at, event, detail, actor FROM events WHERE case_id = $1 ORDER BY at, id",
-        )
-        .bind(case_id)
-        .fetch_all(self.pool())
-        .await
-        .what("list events")?;
-        Ok(rows
-            .into_iter()
-            .map(|(at, e, d, a)| (rfc3339(at), e, d.unwrap_or_default(), a))
-            .collect())
-    }
-
     /// Case id by exact tracking code.
     pub async fn case_id(&self, code: &str) -> Result<Option<CaseId>, StoreError> {
         let mut conn = self.conn().await?;
