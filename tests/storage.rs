@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use loket::filing::jobs::{enqueue, enqueue_again, ClaimFilter, FailOutcome, Failure, StepError};
 use loket::filing::messages::{self, MessageHeaders, MessageState, NewMessage, Source};
-use loket::filing::{cases, mailboxes, CaseId, JobKind, JobTarget, MessageId, Store, StoreOptions};
+use loket::filing::pages::{self, PageOutcome};
+use loket::filing::{
+    cases, documents, mailboxes, CaseId, JobKind, JobTarget, MessageId, Store, StoreOptions,
+};
 
 /// A SQLite store and, where PostgreSQL runs, a PostgreSQL store, with this lease.
 async fn stores_with(lease_seconds: u64) -> Vec<(&'static str, Store, tempfile::TempDir)> {
@@ -298,6 +301,68 @@ async fn a_case_re_sorted_while_it_is_being_sorted_is_sorted_again() {
             Some(JobTarget::Classify(CaseId(5))),
             "{name}: the new document is not lost"
         );
+    }
+}
+
+/// One connection, so the second page reuses the statement the first page prepared.
+#[tokio::test]
+async fn an_unreadable_page_then_a_read_page_are_both_checkpointed() {
+    let opts = StoreOptions {
+        max_connections: 1,
+        lease_seconds: 60,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut urls = vec![format!("sqlite://{}/t.db", dir.path().display())];
+    if let Some(pg) = support::postgres() {
+        urls.push(pg.new_database());
+    }
+    for url in urls {
+        let store = Store::open_with(&url, opts).await.unwrap();
+        let mut conn = store.conn().await.unwrap();
+        let (case, _) = cases::insert(
+            &mut conn,
+            "DPMPTSP",
+            &cases::NewCase::default(),
+            loket::domain::Status::Received,
+        )
+        .await
+        .unwrap();
+        let doc = documents::insert(
+            &mut conn,
+            &documents::NewDocument {
+                case_id: case,
+                position: 0,
+                filename: "scan.pdf",
+                original_filename: None,
+                declared_type: "application/pdf",
+                sha256: "ab",
+                size: 10,
+            },
+        )
+        .await
+        .unwrap();
+        drop(conn);
+        let unreadable = PageOutcome::Unreadable {
+            error: "OCR engine crashed on this page twice".into(),
+            alasan: "mesin OCR gagal".into(),
+        };
+        let text = PageOutcome::Text {
+            text: "PERMOHONAN".into(),
+            confidence: 91.5,
+        };
+        for (page, outcome) in [(0, &unreadable), (1, &text), (2, &unreadable), (0, &text)] {
+            pages::save(&store, doc, page, Some("png"), outcome)
+                .await
+                .unwrap_or_else(|e| panic!("{url}: page {page}: {e}"));
+        }
+        let rows = pages::load(&store, doc).await.unwrap();
+        let outcomes: Vec<_> = rows.iter().map(|r| r.outcome.clone().unwrap()).collect();
+        assert_eq!(
+            outcomes,
+            [text.clone(), text.clone(), unreadable.clone()],
+            "{url}"
+        );
+        store.close().await;
     }
 }
 

@@ -92,6 +92,11 @@ fn page_row(r: Row) -> PageRow {
 }
 
 /// Keep one finished page (its crash count is left as it is).
+///
+/// Text and unreadable pages are written by two statements, so no float is ever bound as NULL:
+/// sqlx 0.8's `Any` driver sends a NULL `f64` as a `float4` parameter, and PostgreSQL then
+/// rejects the connection's cached statement when it is reused with a real `f64` ("incorrect
+/// binary data format in bind parameter").
 pub async fn save(
     store: &Store,
     document_id: DocumentId,
@@ -99,34 +104,33 @@ pub async fn save(
     how: Option<&str>,
     outcome: &PageOutcome,
 ) -> Result<(), StoreError> {
-    let (text, confidence, error, alasan) = match outcome {
-        PageOutcome::Text { text, confidence } => (
-            Some(text.as_str()),
-            Some(f64::from(*confidence)),
-            None,
-            None,
-        ),
-        PageOutcome::Unreadable { error, alasan } => {
-            (None, None, Some(error.as_str()), Some(alasan.as_str()))
-        }
+    let query = match outcome {
+        PageOutcome::Text { text, confidence } => sqlx::query(
+            "INSERT INTO page_results (document_id, page, how, updated_at, text, confidence, error, alasan) \
+             VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL) ON CONFLICT (document_id, page) DO UPDATE SET \
+             text = excluded.text, confidence = excluded.confidence, how = excluded.how, \
+             error = NULL, alasan = NULL, updated_at = excluded.updated_at",
+        )
+        .bind(document_id)
+        .bind(page as i64)
+        .bind(how)
+        .bind(now_ms())
+        .bind(text.as_str())
+        .bind(f64::from(*confidence)),
+        PageOutcome::Unreadable { error, alasan } => sqlx::query(
+            "INSERT INTO page_results (document_id, page, how, updated_at, text, confidence, error, alasan) \
+             VALUES ($1, $2, $3, $4, NULL, NULL, $5, $6) ON CONFLICT (document_id, page) DO UPDATE SET \
+             text = NULL, confidence = NULL, how = excluded.how, \
+             error = excluded.error, alasan = excluded.alasan, updated_at = excluded.updated_at",
+        )
+        .bind(document_id)
+        .bind(page as i64)
+        .bind(how)
+        .bind(now_ms())
+        .bind(error.as_str())
+        .bind(alasan.as_str()),
     };
-    sqlx::query(
-        "INSERT INTO page_results (document_id, page, text, confidence, how, error, alasan, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (document_id, page) DO UPDATE SET \
-         text = excluded.text, confidence = excluded.confidence, how = excluded.how, \
-         error = excluded.error, alasan = excluded.alasan, updated_at = excluded.updated_at",
-    )
-    .bind(document_id)
-    .bind(page as i64)
-    .bind(text)
-    .bind(confidence)
-    .bind(how)
-    .bind(error)
-    .bind(alasan)
-    .bind(now_ms())
-    .execute(store.pool())
-    .await
-    .what("save page result")?;
+    query.execute(store.pool()).await.what("save page result")?;
     Ok(())
 }
 
