@@ -110,6 +110,10 @@ pub struct Imap {
     /// Seconds for connecting and for each command.
     #[serde(default = "default_timeout")]
     pub timeout_seconds: u64,
+    /// The authserv-id of the office's own mail server: only its `Authentication-Results`
+    /// are believed, and a From that fails DMARC/DKIM there never joins a case by address.
+    #[serde(default)]
+    pub trusted_authserv_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

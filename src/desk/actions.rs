@@ -217,7 +217,7 @@ async fn tell_applicant(
         })
         .unwrap_or_default();
     let row = NewOutbox {
-        case_id: case.id,
+        case_id: Some(case.id),
         purpose: &mail.purpose,
         to_addr: to,
         subject: &mail.subject,

@@ -23,6 +23,9 @@ use super::html;
 mod attachments;
 mod filename;
 mod no_reply;
+mod thread;
+
+pub use thread::{sender_check, SenderCheck};
 
 /// Limits that protect the worker from hostile mail.
 #[derive(Debug, Clone)]
@@ -99,6 +102,11 @@ pub struct ParsedMessage {
     pub no_reply: Option<NoReply>,
     /// Non-fatal problems met while parsing (human-readable English).
     pub problems: Vec<String>,
+    /// The sender of a forwarded original (an attached message, or an inline "Forwarded
+    /// message" block), when the message forwards one.
+    pub forwarded_from: Option<Mailbox>,
+    /// Raw values of the `Authentication-Results` headers, top first (see [`sender_check`]).
+    pub authentication_results: Vec<String>,
 }
 
 impl ParsedMessage {
@@ -180,6 +188,7 @@ fn from_message(msg: &Message<'_>, limits: &MimeLimits) -> ParsedMessage {
     if body_text.trim().is_empty() && attachments.is_empty() {
         problems.push("message is empty: no text and no attachments".to_string());
     }
+    let forwarded_from = thread::forwarded_from(msg, &body_text);
     ParsedMessage {
         message_id: msg.message_id().and_then(clean_id),
         in_reply_to: ids(msg.in_reply_to()),
@@ -196,6 +205,8 @@ fn from_message(msg: &Message<'_>, limits: &MimeLimits) -> ParsedMessage {
         attachments,
         no_reply: no_reply::detect(msg),
         problems,
+        forwarded_from,
+        authentication_results: thread::authentication_results(msg),
     }
 }
 

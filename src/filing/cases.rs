@@ -172,6 +172,7 @@ struct CaseRow {
     no_reply: Option<String>,
     received_at: i64,
     overrides: Option<String>,
+    mentions: Option<String>,
 }
 
 /// A case as the sorting step reads it.
@@ -190,12 +191,14 @@ pub struct CaseForSorting {
     pub received_at: i64,
     /// Officers' corrections (JSON of `classify::Overrides`).
     pub overrides: Option<String>,
+    /// Codes of other cases its message quoted (JSON array): such a case goes to triage.
+    pub mentions: Option<String>,
 }
 
 pub async fn for_sorting(conn: &mut Conn, id: CaseId) -> Result<CaseForSorting, StoreError> {
     let r: CaseRow = sqlx::query_as(
         "SELECT id, tracking_code, channel, status, subject, body, applicant_name, applicant_email, \
-         applicant_address, applicant_phone, error, no_reply, received_at, overrides FROM cases WHERE id = $1",
+         applicant_address, applicant_phone, error, no_reply, received_at, overrides, mentions FROM cases WHERE id = $1",
     )
     .bind(id)
     .fetch_one(conn)
@@ -219,6 +222,7 @@ pub async fn for_sorting(conn: &mut Conn, id: CaseId) -> Result<CaseForSorting, 
         no_reply: r.no_reply,
         received_at: r.received_at,
         overrides: r.overrides,
+        mentions: r.mentions,
     })
 }
 

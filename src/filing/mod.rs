@@ -10,6 +10,7 @@
 pub mod bench_data;
 pub mod blobs;
 pub mod cases;
+pub mod conversations;
 pub mod desk;
 pub mod documents;
 pub mod ids;

@@ -8,7 +8,8 @@ use super::store::{Conn, QueryContext, StoreError};
 /// A mail to send.
 #[derive(Debug, Clone)]
 pub struct NewOutbox<'a> {
-    pub case_id: CaseId,
+    /// `None` for an answer that belongs to no case (a stranger's status question).
+    pub case_id: Option<CaseId>,
     /// `ack:<message id>`, ...: what the mail is for; at most one per case and purpose.
     pub purpose: &'a str,
     pub to_addr: &'a str,
@@ -19,13 +20,19 @@ pub struct NewOutbox<'a> {
     pub references: &'a str,
 }
 
-/// Insert an outbox mail once per (case, purpose); None if it already exists.
+/// Insert an outbox mail once per (case, purpose), or per purpose for mail of no case; None if it
+/// already exists.
 pub async fn insert(conn: &mut Conn, o: &NewOutbox<'_>) -> Result<Option<OutboxId>, StoreError> {
-    sqlx::query_scalar(
+    let sql = if o.case_id.is_some() {
         "INSERT INTO outbox (case_id, purpose, to_addr, subject, body, message_id, in_reply_to, references_ids, \
          state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9) \
-         ON CONFLICT (case_id, purpose) DO NOTHING RETURNING id",
-    )
+         ON CONFLICT (case_id, purpose) DO NOTHING RETURNING id"
+    } else {
+        "INSERT INTO outbox (case_id, purpose, to_addr, subject, body, message_id, in_reply_to, references_ids, \
+         state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9) \
+         ON CONFLICT (purpose) WHERE case_id IS NULL DO NOTHING RETURNING id"
+    };
+    sqlx::query_scalar(sql)
     .bind(o.case_id)
     .bind(o.purpose)
     .bind(o.to_addr)
@@ -44,7 +51,8 @@ pub async fn insert(conn: &mut Conn, o: &NewOutbox<'_>) -> Result<Option<OutboxI
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OutboxMail {
     pub id: OutboxId,
-    pub case_id: CaseId,
+    /// `None`: an answer that belongs to no case.
+    pub case_id: Option<CaseId>,
     /// `ack:<message id>`, `notice:<department>`, ...
     pub purpose: String,
     pub to_addr: String,
@@ -98,9 +106,10 @@ pub async fn mark_failed(
         .execute(&mut *conn)
         .await
         .what("record failed mail")?;
-    sqlx::query_scalar("SELECT case_id FROM outbox WHERE id = $1")
+    let case: Option<Option<CaseId>> = sqlx::query_scalar("SELECT case_id FROM outbox WHERE id = $1")
         .bind(id)
         .fetch_optional(conn)
         .await
-        .what("find case")
+        .what("find case")?;
+    Ok(case.flatten())
 }

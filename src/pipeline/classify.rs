@@ -217,7 +217,7 @@ async fn write_acks(
         let message_id = format!("{}.{}@{domain}", case.code.to_lowercase(), m.id);
         let purpose = format!("ack:{}", m.id);
         let outbox = NewOutbox {
-            case_id: case.id,
+            case_id: Some(case.id),
             purpose: &purpose,
             to_addr: &m.sender,
             subject: &subject,

@@ -81,7 +81,7 @@ async fn mail_one(
         mail_domain(ctx)
     );
     let mail = NewOutbox {
-        case_id: notice.case_id,
+        case_id: Some(notice.case_id),
         purpose: &purpose,
         to_addr: to,
         subject: &subject,

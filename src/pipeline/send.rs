@@ -113,6 +113,18 @@ async fn record_sent(ctx: &Context, job: &Job, sent: Sent<'_>) {
     }
 }
 
+/// The history event of a sent mail, by what it was for.
+fn sent_event(purpose: &str) -> &'static str {
+    match purpose.split_once(':').map_or(purpose, |(kind, _)| kind) {
+        "notice" => "department_notified",
+        "status-answer" => "status_answered",
+        "combined" => "acknowledged_combined",
+        "reply" | "request" => "reply_sent",
+        "status" => "status_notice_sent",
+        _ => "acknowledged",
+    }
+}
+
 async fn try_record_sent(
     ctx: &Context,
     job: &Job,
@@ -121,14 +133,10 @@ async fn try_record_sent(
     let mut tx = ctx.store.begin_steps(vec![job.lease.clone()]).await?;
     match sent {
         Sent::Outbox(row) => {
-            if outbox::mark_sent(&mut tx, row.id).await? {
-                let event = if row.purpose.starts_with("notice:") {
-                    "department_notified"
-                } else {
-                    "acknowledged"
-                };
+            if let (true, Some(case_id)) = (outbox::mark_sent(&mut tx, row.id).await?, row.case_id)
+            {
                 let detail = format!("email to {}", row.to_addr);
-                cases::add_event(&mut tx, row.case_id, event, &detail).await?;
+                cases::add_event(&mut tx, case_id, sent_event(&row.purpose), &detail).await?;
             }
         }
         Sent::Digest(digest) => {

@@ -1,0 +1,24 @@
+-- loket schema: conversations by email (PostgreSQL). Times are Unix ms (UTC).
+
+-- Codes of other cases that a message quoted without belonging to them (a stranger quoting a
+-- code gets a case of their own): a JSON array of tracking codes, for triage.
+ALTER TABLE cases ADD COLUMN mentions TEXT;
+
+-- Which message brought a document, so a follow-up acknowledgement lists what arrived in it.
+ALTER TABLE documents ADD COLUMN message_id BIGINT;
+
+-- Addresses a permanent bounce said do not exist (or refuse mail). A later message from the
+-- address clears the mark.
+CREATE TABLE undeliverable (
+    address TEXT PRIMARY KEY,             -- lower-case
+    status TEXT,                          -- enhanced status code, 5.1.1
+    diagnostic TEXT,                      -- the remote server's words
+    bounce_message BIGINT,                -- messages.id of the bounce
+    outbox_id BIGINT,                     -- the mail that bounced
+    marked_at BIGINT NOT NULL
+);
+
+-- Answers to status questions from strangers belong to no case.
+ALTER TABLE outbox ALTER COLUMN case_id DROP NOT NULL;
+CREATE UNIQUE INDEX outbox_caseless_once ON outbox(purpose) WHERE case_id IS NULL;
+CREATE INDEX outbox_to_addr ON outbox(to_addr, created_at);
