@@ -337,6 +337,7 @@ async fn an_unreadable_page_then_a_read_page_are_both_checkpointed() {
                 declared_type: "application/pdf",
                 sha256: "ab",
                 size: 10,
+                message_id: None,
             },
         )
         .await

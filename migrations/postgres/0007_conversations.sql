@@ -7,6 +7,14 @@ ALTER TABLE cases ADD COLUMN mentions TEXT;
 -- Which message brought a document, so a follow-up acknowledgement lists what arrived in it.
 ALTER TABLE documents ADD COLUMN message_id BIGINT;
 
+-- Files of a message that its case already had (the same files sent again): a JSON array of
+-- names, so the message's acknowledgement can say they were received before.
+ALTER TABLE messages ADD COLUMN repeated_files TEXT;
+
+-- When the applicant last wrote to an open case (a reply, more documents): the desk shows the case
+-- as having news until an officer opens it.
+ALTER TABLE cases ADD COLUMN news_at BIGINT;
+
 -- Addresses a permanent bounce said do not exist (or refuse mail). A later message from the
 -- address clears the mark.
 CREATE TABLE undeliverable (

@@ -7,15 +7,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use minijinja::context;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::auth::Client;
 use super::error::{ApiError, DeskError, PageError};
 use super::render::page;
 use super::state::{AppState, Desk};
-use crate::domain::status_words::{next_step, status_label};
-use crate::domain::{Kind, Status};
-use crate::filing::rfc3339;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -24,20 +21,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/status/{code}", get(json_of))
 }
 
-/// Exactly the fields SPEC.md allows.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct PublicStatus {
-    pub tracking_code: String,
-    pub status: String,
-    pub status_label: String,
-    pub kind: String,
-    pub permit_type_name: Option<String>,
-    pub received_at: String,
-    pub updated_at: String,
-    pub due_date: Option<String>,
-    pub missing: Vec<String>,
-    pub next_step: String,
-}
+pub use crate::notify::status_answer::PublicStatus;
 
 fn limited(desk: &Desk, client: &str) -> Result<(), DeskError> {
     let ip = client
@@ -58,33 +42,11 @@ async fn lookup(desk: &Desk, client: &str, code: &str) -> Result<PublicStatus, D
         .public_case(&code)
         .await?
         .ok_or(DeskError::NotFound)?;
-    let status = Status::parse(&case.status).unwrap_or(Status::Received);
-    let kind = Kind::parse(&case.kind).unwrap_or_default();
-    let cat = &desk.catalogue;
-    let missing: Vec<String> = case
-        .missing
-        .as_deref()
-        .and_then(|m| serde_json::from_str::<Vec<String>>(m).ok())
-        .unwrap_or_default()
-        .iter()
-        .map(|id| cat.requirement_name(id).unwrap_or(id).to_string())
-        .collect();
-    Ok(PublicStatus {
-        next_step: next_step(status, kind, &missing, &desk.cfg.office.name),
-        tracking_code: case.tracking_code,
-        status: status.as_str().into(),
-        status_label: status_label(status).into(),
-        kind: kind.as_str().into(),
-        permit_type_name: case
-            .permit_type
-            .as_deref()
-            .and_then(|p| cat.permit_type_name(p))
-            .map(String::from),
-        received_at: rfc3339(case.received_at),
-        updated_at: rfc3339(case.updated_at),
-        due_date: case.due_date,
-        missing,
-    })
+    Ok(crate::notify::status_answer::public_status(
+        &case,
+        &desk.catalogue,
+        &desk.cfg.office.name,
+    ))
 }
 
 #[derive(Debug, Deserialize)]

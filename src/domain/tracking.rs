@@ -92,7 +92,12 @@ impl TrackingCode {
             .collect::<String>()
             .to_ascii_uppercase();
         let office_up = office.to_ascii_uppercase();
-        let body = cleaned.strip_prefix(&office_up).unwrap_or(&cleaned);
+        // The code part itself may begin with the office's letters (PSR-PSR00-...): strip the
+        // prefix only when what is left has the length of a code part.
+        let body = match cleaned.strip_prefix(&office_up) {
+            Some(rest) if rest.chars().count() == RANDOM_LEN + 1 => rest,
+            _ => &cleaned,
+        };
         Self::parse_symbols(&office_up, body)
     }
 
@@ -199,6 +204,15 @@ mod tests {
             chars[pos] = ALPHABET[((v + delta) % 32) as usize] as char;
             let typo: String = chars.into_iter().collect();
             prop_assert!(TrackingCode::parse_for("AB", &typo).is_err());
+        }
+
+        #[test]
+        fn a_code_part_that_begins_with_the_office_letters_still_parses(rest in proptest::collection::vec(0u32..32, 6)) {
+            let mut values = vec![22, 25, 24];
+            values.extend(rest);
+            let code = TrackingCode::from_values("PSR", &values);
+            prop_assert_eq!(code.to_string().parse::<TrackingCode>().unwrap(), code.clone());
+            prop_assert_eq!(TrackingCode::parse_for("PSR", &code.symbols).unwrap(), code);
         }
 
         #[test]

@@ -263,6 +263,7 @@ impl Store {
                     declared_type: "application/pdf",
                     sha256: "0000000000000000000000000000000000000000000000000000000000000000",
                     size: text.len() as i64,
+                    message_id: None,
                 };
                 let doc_id = documents::insert(&mut tx, &doc).await?;
                 let read = ReadResult {

@@ -285,3 +285,14 @@ pub async fn save_applicant(
     .what("save applicant details")?;
     Ok(())
 }
+
+/// The applicant wrote to the case (a reply, more documents): officers see it has news.
+pub async fn mark_news(conn: &mut Conn, id: CaseId) -> Result<(), StoreError> {
+    sqlx::query("UPDATE cases SET news_at = $1 WHERE id = $2")
+        .bind(now_ms())
+        .bind(id)
+        .execute(conn)
+        .await
+        .what("mark case as having news")?;
+    Ok(())
+}

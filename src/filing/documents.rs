@@ -1,6 +1,6 @@
 //! Documents of a case: attachments and scanned files, their text and type.
 
-use super::ids::{CaseId, DocumentId};
+use super::ids::{CaseId, DocumentId, MessageId};
 use super::store::{Conn, QueryContext, StoreError};
 
 /// A document (attachment or scanned file) of a case, stored as a blob, text not read yet.
@@ -13,12 +13,14 @@ pub struct NewDocument<'a> {
     pub declared_type: &'a str,
     pub sha256: &'a str,
     pub size: i64,
+    /// The message that brought it (none for files the mail room scanned in).
+    pub message_id: Option<MessageId>,
 }
 
 pub async fn insert(conn: &mut Conn, d: &NewDocument<'_>) -> Result<DocumentId, StoreError> {
     sqlx::query_scalar(
         "INSERT INTO documents (case_id, position, filename, original_filename, declared_type, content_type, \
-         sha256, size, state) VALUES ($1, $2, $3, $4, $5, $5, $6, $7, 'pending') RETURNING id",
+         sha256, size, state, message_id) VALUES ($1, $2, $3, $4, $5, $5, $6, $7, 'pending', $8) RETURNING id",
     )
     .bind(d.case_id)
     .bind(d.position)
@@ -27,6 +29,7 @@ pub async fn insert(conn: &mut Conn, d: &NewDocument<'_>) -> Result<DocumentId, 
     .bind(d.declared_type)
     .bind(d.sha256)
     .bind(d.size)
+    .bind(d.message_id)
     .fetch_one(conn)
     .await
     .what("insert document")
@@ -141,6 +144,8 @@ pub struct DocumentForSorting {
     pub content_type: String,
     pub text: Option<String>,
     pub error_alasan: Option<String>,
+    /// The message that brought it.
+    pub message_id: Option<MessageId>,
     /// Pages given up on: (index, reason in Bahasa Indonesia); filled from `pages`.
     #[sqlx(skip)]
     pub unreadable_pages: Vec<(usize, String)>,
@@ -151,7 +156,7 @@ pub async fn for_sorting(
     case_id: CaseId,
 ) -> Result<Vec<DocumentForSorting>, StoreError> {
     sqlx::query_as(
-        "SELECT id, filename, content_type, text, error_alasan FROM documents WHERE case_id = $1 \
+        "SELECT id, filename, content_type, text, error_alasan, message_id FROM documents WHERE case_id = $1 \
          ORDER BY position, id",
     )
     .bind(case_id)
@@ -173,4 +178,13 @@ pub async fn save_doc_type(
         .await
         .what("save document type")?;
     Ok(())
+}
+
+/// The content hashes of a case's documents (to recognise files sent again).
+pub async fn hashes(conn: &mut Conn, case_id: CaseId) -> Result<Vec<String>, StoreError> {
+    sqlx::query_scalar("SELECT sha256 FROM documents WHERE case_id = $1")
+        .bind(case_id)
+        .fetch_all(conn)
+        .await
+        .what("read document hashes")
 }

@@ -42,6 +42,11 @@ pub enum MessageState {
     Failed,
     /// Mail loket sent itself that came back into a watched mailbox: no case.
     Own,
+    /// A status question, answered automatically; kept in the thread of the case it asked
+    /// about (if any), no case of its own.
+    Question,
+    /// A delivery report for mail loket sent, recorded on that mail's case.
+    Bounce,
 }
 
 impl MessageState {
@@ -52,6 +57,8 @@ impl MessageState {
             MessageState::Duplicate => "duplicate",
             MessageState::Failed => "failed",
             MessageState::Own => "own",
+            MessageState::Question => "question",
+            MessageState::Bounce => "bounce",
         }
     }
 
@@ -61,6 +68,8 @@ impl MessageState {
             "duplicate" => MessageState::Duplicate,
             "failed" => MessageState::Failed,
             "own" => MessageState::Own,
+            "question" => MessageState::Question,
+            "bounce" => MessageState::Bounce,
             _ => MessageState::New,
         }
     }
@@ -186,6 +195,18 @@ pub async fn file(
     state: MessageState,
     case_id: CaseId,
 ) -> Result<(), StoreError> {
+    file_as(conn, id, h, state, Some(case_id)).await
+}
+
+/// Record what became of a message that may belong to no case (a stranger's status question,
+/// a bounce of mail loket sent).
+pub async fn file_as(
+    conn: &mut Conn,
+    id: MessageId,
+    h: &MessageHeaders,
+    state: MessageState,
+    case_id: Option<CaseId>,
+) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE messages SET message_id = $1, sender = $2, subject = $3, references_ids = $4, no_reply = $5, \
          state = $6, case_id = $7, error = NULL WHERE id = $8",
@@ -296,12 +317,14 @@ pub struct Unanswered {
     pub references_ids: Option<String>,
     /// The first filed message of the case (the others are follow-ups).
     pub first_id: Option<MessageId>,
+    /// Files it carried that the case already had (JSON array of names).
+    pub repeated_files: Option<String>,
 }
 
 /// Filed messages of a case that may be answered and have no acknowledgement in the outbox.
 pub async fn unanswered(conn: &mut Conn, case_id: CaseId) -> Result<Vec<Unanswered>, StoreError> {
     sqlx::query_as(
-        "SELECT m.id, m.sender, m.message_id, m.references_ids, \
+        "SELECT m.id, m.sender, m.message_id, m.references_ids, m.repeated_files, \
          (SELECT MIN(id) FROM messages WHERE case_id = $1 AND state = 'filed') AS first_id FROM messages m \
          WHERE m.case_id = $1 AND m.state = 'filed' AND m.no_reply IS NULL AND m.sender IS NOT NULL \
          AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.case_id = $1 AND o.purpose = 'ack:' || m.id) ORDER BY m.id",
@@ -338,4 +361,19 @@ pub async fn places(conn: &mut Conn, ids: &[MessageId]) -> Result<Vec<MailboxPla
         out.extend(q.fetch_all(&mut *conn).await.what("read message places")?);
     }
     Ok(out)
+}
+
+/// Note the files of a message that its case already had.
+pub async fn set_repeated_files(
+    conn: &mut Conn,
+    id: MessageId,
+    names: &[String],
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE messages SET repeated_files = $1 WHERE id = $2")
+        .bind(serde_json::to_string(names).unwrap_or_else(|_| "[]".into()))
+        .bind(id)
+        .execute(conn)
+        .await
+        .what("record repeated files")?;
+    Ok(())
 }

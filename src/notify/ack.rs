@@ -50,6 +50,8 @@ pub struct AckContext {
     pub status_url: Option<String>,
     /// True for the answer to a follow-up message (more documents for an existing case).
     pub followup: bool,
+    /// Files of this message that the case already had (not counted twice).
+    pub repeated_files: Vec<String>,
 }
 
 /// Render subject and body.
@@ -118,6 +120,7 @@ mod tests {
             error: None,
             status_url: None,
             followup: false,
+            repeated_files: Vec::new(),
         }
     }
 

@@ -8,6 +8,7 @@ pub mod letters;
 pub mod mailer;
 pub mod notices;
 pub mod separator;
+pub mod status_answer;
 pub mod templates;
 
 pub use mailer::{Mailer, SendError};

@@ -20,6 +20,14 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../templates/status_body.txt"),
     ),
     (
+        "status_answer_subject.txt",
+        include_str!("../../templates/status_answer_subject.txt"),
+    ),
+    (
+        "status_answer_body.txt",
+        include_str!("../../templates/status_answer_body.txt"),
+    ),
+    (
         "request_body.txt",
         include_str!("../../templates/request_body.txt"),
     ),

@@ -44,6 +44,11 @@ pub(crate) fn decide(catalogue: &Catalogue, case: &CaseRow, docs: &[DocRow]) -> 
         .and_then(|o| serde_json::from_str(o).ok())
         .unwrap_or_default();
     let mut decision = catalogue.classify_with(&input, &overrides);
+    let mentions = case.mentions.as_deref().is_some_and(|m| m != "[]");
+    if mentions && overrides.is_empty() {
+        // It quotes someone else's case: an officer decides where it belongs.
+        decision.triage = true;
+    }
     if case.no_reply.is_some() && overrides.is_empty() {
         // Auto-replies, bounces and newsletters quote applications but are none: keep the
         // engine's reasons for the record, but file them as `other`, out of every queue.
@@ -207,7 +212,19 @@ async fn write_acks(
     let pending = messages::unanswered(conn, case.id).await?;
     for m in &pending {
         let first = m.first_id == Some(m.id);
-        let context = ack_context(ctx, case, docs, d, catalogue, !first);
+        let mut context = ack_context(ctx, case, docs, d, catalogue, !first);
+        // Each acknowledgement lists what arrived in its own message.
+        context.documents = docs
+            .iter()
+            .zip(context.documents)
+            .filter(|(doc, _)| doc.message_id == Some(m.id) || (first && doc.message_id.is_none()))
+            .map(|(_, ack_doc)| ack_doc)
+            .collect();
+        context.repeated_files = m
+            .repeated_files
+            .as_deref()
+            .and_then(|r| serde_json::from_str(r).ok())
+            .unwrap_or_default();
         let (subject, body) = ack::render(&ctx.templates, &context)?;
         let domain = ctx
             .mailer
@@ -294,5 +311,6 @@ fn ack_context(
         error: case.error.clone(),
         status_url: ctx.cfg.status_url_for(&case.code),
         followup,
+        repeated_files: Vec::new(),
     }
 }

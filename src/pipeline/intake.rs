@@ -6,8 +6,8 @@
 
 use tracing::{info, info_span, Instrument};
 
-use super::{crash_point, stall_point, Context, JobError};
-use crate::domain::{ApplicantDetails, Channel, Status, TrackingCode};
+use super::{conversation, crash_point, stall_point, Context, JobError};
+use crate::domain::{ApplicantDetails, Channel, Status};
 use crate::extract::archive::{self, ArchiveLimits};
 use crate::extract::mime::{self, Attachment, MimeLimits, ParsedMessage};
 use crate::extract::sniff;
@@ -15,7 +15,7 @@ use crate::filing::cases::{self, NewCase};
 use crate::filing::documents::{self, NewDocument};
 use crate::filing::jobs::{enqueue, enqueue_again};
 use crate::filing::messages::{self, Message, MessageHeaders, MessageState, Source};
-use crate::filing::{notices, CaseId, Conn, Job, JobTarget, MessageId};
+use crate::filing::{conversations, notices, CaseId, Conn, Job, JobTarget, MessageId};
 
 /// Most text kept of a body (the rest is in the raw message).
 const MAX_BODY_CHARS: usize = 200_000;
@@ -26,7 +26,10 @@ pub async fn run(ctx: &Context, job: &Job, id: MessageId) -> Result<(), JobError
     drop(conn);
     stall_point("intake").await;
     if (msg.case_id.is_some() && msg.state != MessageState::Failed)
-        || msg.state == MessageState::Own
+        || matches!(
+            msg.state,
+            MessageState::Own | MessageState::Question | MessageState::Bounce
+        )
     {
         // Filed by an earlier attempt whose job was not marked done.
         ctx.store.begin_step(&job.lease).await?.commit().await?;
@@ -90,6 +93,7 @@ async fn intake_postal(ctx: &Context, job: &Job, msg: &Message) -> Result<(), Jo
                     declared_type: "application/octet-stream",
                     sha256: &msg.sha256,
                     size: msg.size,
+                    message_id: None,
                 };
                 let doc_id = documents::insert(&mut tx, &doc).await?;
                 enqueue(&mut tx, JobTarget::Extract(doc_id)).await?;
@@ -127,9 +131,9 @@ async fn intake_email(ctx: &Context, job: &Job, msg: &Message) -> Result<(), Job
     .await
     .map_err(|e| JobError::Panic(e.to_string()))??;
 
-    let office_addresses = ctx.cfg.office_addresses();
+    let staff = conversation::staff_addresses(ctx);
     let (headers, parsed) = match parsed {
-        Ok(p) => (headers_of(&p, &office_addresses), Some(p)),
+        Ok(p) => (headers_of(&p, &staff), Some(p)),
         Err(e) => (
             MessageHeaders {
                 no_reply: Some(format!("unreadable message: {e}")),
@@ -151,28 +155,28 @@ async fn intake_email(ctx: &Context, job: &Job, msg: &Message) -> Result<(), Job
     let stored = store_attachments(ctx, attachments).await?;
 
     let mut tx = ctx.store.begin_step(&job.lease).await?;
-    let existing = match messages::case_of_identical(&mut tx, &msg.sha256, msg.id).await? {
-        Some(case_id) => Some((case_id, cases::tracking_code(&mut tx, case_id).await?, true)),
-        None => match &parsed {
-            Some(p) => existing_case(&mut tx, ctx, msg, p).await?,
-            None => None,
-        },
-    };
-    let (case_id, code, state) = match existing {
-        Some((case_id, code, dup)) => (
+    let found = find_existing(&mut tx, ctx, msg, parsed.as_ref(), &headers, &stored).await?;
+    let (case_id, code, state, join) = match found {
+        Existing::Copy(case_id) => (
             case_id,
-            code,
-            if dup {
-                MessageState::Duplicate
-            } else {
-                MessageState::Filed
-            },
+            cases::tracking_code(&mut tx, case_id).await?,
+            MessageState::Duplicate,
+            None,
         ),
-        None => {
+        Existing::Joins(case_id, join) => (
+            case_id,
+            cases::tracking_code(&mut tx, case_id).await?,
+            MessageState::Filed,
+            Some(join),
+        ),
+        Existing::New => {
             let new_case = new_case(ctx, msg, parsed.as_ref(), &headers);
             let (id, code) = file_case(&mut tx, ctx, msg, &new_case).await?;
             cases::add_event(&mut tx, id, "received", &received_detail(msg, &headers)).await?;
-            (id, code, MessageState::Filed)
+            if let Some(p) = &parsed {
+                note_mentions(&mut tx, ctx, id, p).await?;
+            }
+            (id, code, MessageState::Filed, None)
         }
     };
     if state == MessageState::Duplicate {
@@ -184,13 +188,28 @@ async fn intake_email(ctx: &Context, job: &Job, msg: &Message) -> Result<(), Job
         )
         .await?;
     } else {
-        add_documents(&mut tx, case_id, &stored).await?;
+        if let Some(join) = join {
+            cases::add_event(&mut tx, case_id, "message_joined", join.describe()).await?;
+            cases::mark_news(&mut tx, case_id).await?;
+        }
+        let added = add_documents(&mut tx, case_id, msg.id, &stored).await?;
         note_problems(&mut tx, case_id, parsed.as_ref(), &headers).await?;
         for note in &unpacked {
             cases::add_event(&mut tx, case_id, "archive_unpacked", note).await?;
         }
-        if stored.is_empty() {
+        if added == 0 {
             enqueue_again(&mut tx, JobTarget::Classify(case_id)).await?;
+        }
+        if let Some(sender) = &headers.sender {
+            if conversations::clear_undeliverable(&mut tx, sender).await? {
+                cases::add_event(
+                    &mut tx,
+                    case_id,
+                    "email_deliverable",
+                    &format!("a message came from {sender}; mail to it is sent again"),
+                )
+                .await?;
+            }
         }
     }
     messages::file(&mut tx, msg.id, &headers, state, case_id).await?;
@@ -199,6 +218,82 @@ async fn intake_email(ctx: &Context, job: &Job, msg: &Message) -> Result<(), Job
     info!(case = %code, state = state.as_str(), documents = stored.len(), "message filed");
     ctx.wake.notify_waiters();
     crash_point("intake");
+    Ok(())
+}
+
+/// Where a message goes.
+enum Existing {
+    /// A copy of a message already filed.
+    Copy(CaseId),
+    /// It belongs to this existing case.
+    Joins(CaseId, conversation::Join),
+    New,
+}
+
+/// The case this message belongs to, if it is not a new one: a copy of a message already filed
+/// (same bytes, or same Message-ID and sender), or a message of an ongoing conversation
+/// ([`conversation::find_case`]).
+async fn find_existing(
+    conn: &mut Conn,
+    ctx: &Context,
+    msg: &Message,
+    parsed: Option<&ParsedMessage>,
+    headers: &MessageHeaders,
+    stored: &[StoredAttachment],
+) -> Result<Existing, JobError> {
+    if let Some(case_id) = messages::case_of_identical(conn, &msg.sha256, msg.id).await? {
+        return Ok(Existing::Copy(case_id));
+    }
+    let (Some(p), Some(sender)) = (parsed, headers.sender.as_deref()) else {
+        return Ok(Existing::New);
+    };
+    if let Some(mid) = &p.message_id {
+        if let Some(case_id) = messages::case_of_message_id(conn, mid, sender, msg.id).await? {
+            return Ok(Existing::Copy(case_id));
+        }
+    }
+    let codes = conversation::codes_named(&ctx.cfg.office.code, p);
+    let hashes: Vec<String> = stored.iter().map(|s| s.sha256.clone()).collect();
+    let clues = conversation::Clues {
+        sender,
+        parsed: p,
+        codes: &codes,
+        hashes: &hashes,
+        trusted_authserv_id: ctx
+            .cfg
+            .imap
+            .as_ref()
+            .and_then(|i| i.trusted_authserv_id.as_deref()),
+    };
+    Ok(match conversation::find_case(conn, &clues).await? {
+        Some((case_id, join)) => Existing::Joins(case_id, join),
+        None => Existing::New,
+    })
+}
+
+/// A new case whose message quotes codes of other cases records them, for triage.
+async fn note_mentions(
+    conn: &mut Conn,
+    ctx: &Context,
+    id: CaseId,
+    p: &ParsedMessage,
+) -> Result<(), JobError> {
+    let codes = conversation::codes_named(&ctx.cfg.office.code, p);
+    let mentioned = conversation::mentioned(conn, &codes).await?;
+    if mentioned.is_empty() {
+        return Ok(());
+    }
+    conversations::set_mentions(conn, id, &mentioned).await?;
+    cases::add_event(
+        conn,
+        id,
+        "mentions",
+        &format!(
+            "quotes {} but is not from that case's applicant; filed as a new case for triage",
+            mentioned.join(", ")
+        ),
+    )
+    .await?;
     Ok(())
 }
 
@@ -231,18 +326,26 @@ async fn own_mail_came_back(
     Ok(true)
 }
 
-/// Headers worth keeping, and whether the message may be answered.
-fn headers_of(p: &ParsedMessage, office_addresses: &[String]) -> MessageHeaders {
+/// Headers worth keeping, and whether the message may be answered. Mail the office's own staff
+/// forward into the mailbox speaks for the forwarded applicant, who is answered.
+fn headers_of(p: &ParsedMessage, staff: &[String]) -> MessageHeaders {
     let mut references = p.references.clone();
     if let Some(id) = &p.message_id {
         references.push(id.clone());
     }
+    let forwarded = conversation::forwarded_applicant(p, staff);
+    let no_reply = match forwarded {
+        Some(_) => p.no_reply.as_ref().map(|r| r.describe()),
+        None => mime::no_reply_reason(p, staff).map(|r| r.describe()),
+    };
     MessageHeaders {
         message_id: p.message_id.clone(),
-        sender: p.reply_address().map(|m| m.email.clone()),
+        sender: forwarded
+            .or(p.reply_address())
+            .map(|m| m.email.clone()),
         subject: p.subject.clone(),
         references,
-        no_reply: mime::no_reply_reason(p, office_addresses).map(|r| r.describe()),
+        no_reply,
     }
 }
 
@@ -306,36 +409,6 @@ async fn store_attachments(
     .map_err(|e| JobError::Panic(e.to_string()))?
 }
 
-/// The case this message belongs to, if it is not a new one: a copy of a message already filed
-/// (same Message-ID and sender), or the applicant's reply to an acknowledgement (tracking code
-/// in the subject *and* the same sender, so a stranger quoting a code can't add to a case).
-async fn existing_case(
-    conn: &mut Conn,
-    ctx: &Context,
-    msg: &Message,
-    p: &ParsedMessage,
-) -> Result<Option<(CaseId, String, bool)>, JobError> {
-    // Reply-To, else From: the same address the case is filed under.
-    let Some(sender) = p.reply_address().map(|m| m.email.clone()) else {
-        return Ok(None);
-    };
-    if let Some(mid) = &p.message_id {
-        if let Some(case_id) = messages::case_of_message_id(conn, mid, &sender, msg.id).await? {
-            return Ok(Some((
-                case_id,
-                cases::tracking_code(conn, case_id).await?,
-                true,
-            )));
-        }
-    }
-    let subject = p.subject.as_deref().unwrap_or("");
-    let Some(code) = TrackingCode::find_in(&ctx.cfg.office.code, subject) else {
-        return Ok(None);
-    };
-    let found = cases::by_code_and_sender(conn, &code.to_string(), &sender).await?;
-    Ok(found.map(|id| (id, code.to_string(), false)))
-}
-
 fn new_case(
     ctx: &Context,
     msg: &Message,
@@ -343,9 +416,15 @@ fn new_case(
     headers: &MessageHeaders,
 ) -> NewCase {
     let reply = parsed.and_then(|p| p.reply_address());
-    let name = parsed
-        .and_then(|p| p.from.as_ref().and_then(|f| f.name.clone()))
-        .or(reply.and_then(|r| r.name.clone()));
+    let forwarded = parsed
+        .and_then(|p| p.forwarded_from.as_ref())
+        .filter(|f| reply.is_some_and(|r| r.email != f.email) && headers.sender.as_ref() == Some(&f.email));
+    let name = match forwarded {
+        Some(f) => f.name.clone(),
+        None => parsed
+            .and_then(|p| p.from.as_ref().and_then(|f| f.name.clone()))
+            .or(reply.and_then(|r| r.name.clone())),
+    };
     let mut error = None;
     if parsed.is_none() {
         error = Some("Pesan tidak dapat dibaca sebagai email (unreadable message)".to_string());
@@ -378,26 +457,53 @@ fn received_detail(msg: &Message, h: &MessageHeaders) -> String {
     }
 }
 
+/// The message's files become documents of the case, except files the case already has (the
+/// same file sent again is not counted twice; the acknowledgement says it was received before).
+/// Returns how many were added.
 async fn add_documents(
     conn: &mut Conn,
     case_id: CaseId,
+    message: MessageId,
     stored: &[StoredAttachment],
-) -> Result<(), JobError> {
+) -> Result<usize, JobError> {
+    let mut have = documents::hashes(conn, case_id).await?;
     let first = documents::count(conn, case_id).await?;
-    for (i, s) in stored.iter().enumerate() {
+    let mut added = 0;
+    let mut repeated = Vec::new();
+    for s in stored {
+        if have.contains(&s.sha256) {
+            repeated.push(s.att.filename.clone());
+            continue;
+        }
+        have.push(s.sha256.clone());
         let doc = NewDocument {
             case_id,
-            position: first + i as i64,
+            position: first + added as i64,
             filename: &s.att.filename,
             original_filename: s.att.original_filename.as_deref(),
             declared_type: &s.att.content_type,
             sha256: &s.sha256,
             size: s.att.data.len() as i64,
+            message_id: Some(message),
         };
         let doc_id = documents::insert(conn, &doc).await?;
         enqueue(conn, JobTarget::Extract(doc_id)).await?;
+        added += 1;
     }
-    Ok(())
+    if !repeated.is_empty() {
+        messages::set_repeated_files(conn, message, &repeated).await?;
+        cases::add_event(
+            conn,
+            case_id,
+            "files_repeated",
+            &format!(
+                "already had {}; not counted twice",
+                repeated.join(", ")
+            ),
+        )
+        .await?;
+    }
+    Ok(added)
 }
 
 async fn note_problems(

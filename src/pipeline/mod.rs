@@ -10,6 +10,7 @@
 //! runs; a step commits only while it still holds its lease.
 
 pub mod classify;
+mod conversation;
 pub mod deadline;
 pub mod error;
 mod extract;
