@@ -183,7 +183,9 @@ async fn tell_applicant(
     mail: Mail,
     letter: Option<(&str, &str)>,
 ) -> Result<&'static str, DeskError> {
-    let Some(to) = email_of(case) else {
+    // An address a permanent bounce marked is written to by post when a postal address is known.
+    let bounced = crate::filing::conversations::letters_instead(conn, case.id).await?;
+    let Some(to) = email_of(case).filter(|_| !bounced) else {
         if let Some((status, note)) = letter {
             // Event ids are unique: the part after `status:`/`reply:`/`request:` keys the letter.
             let key = mail.purpose.rsplit(':').next().unwrap_or(&mail.purpose);

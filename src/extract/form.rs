@@ -76,9 +76,8 @@ pub fn applicant_from_form(text: &str) -> ApplicantDetails {
             }
         }
     }
-    if out.email.is_none() {
-        out.email = EMAIL.find(text).map(|m| m.as_str().to_lowercase());
-    }
+    // Only the form's own email field counts: an address anywhere else on the page (a
+    // letterhead, a consultant, a third party) is not the applicant's.
     out
 }
 
@@ -142,6 +141,18 @@ mod tests {
         );
         assert_eq!(d.phone.as_deref(), Some("081234567890"));
         assert_eq!(d.email.as_deref(), Some("siti.aminah@example.com"));
+    }
+
+    #[test]
+    fn an_address_outside_the_email_field_is_not_the_applicants() {
+        let text = "DINAS PENANAMAN MODAL DAN PTSP\nJl. Raya 1, surel: dpmptsp@pasuruankab.go.id\n\
+                    FORMULIR PERMOHONAN\nNama Pemohon : Budi\nKonsultan: cv.maju@gmail.com\nEmail : ....";
+        assert_eq!(applicant_from_form(text).email, None);
+        let filled = "Nama Pemohon : Budi\nEmail : budi.s@gmail.com\nsurat ke info@notaris.co.id";
+        assert_eq!(
+            applicant_from_form(filled).email.as_deref(),
+            Some("budi.s@gmail.com")
+        );
     }
 
     #[test]

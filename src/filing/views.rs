@@ -12,6 +12,9 @@ pub struct Applicant {
     pub email: Option<String>,
     pub address: Option<String>,
     pub phone: Option<String>,
+    /// A permanent bounce said mail to `email` cannot be delivered (cleared when a message
+    /// comes from it again).
+    pub email_undeliverable: bool,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -164,7 +167,8 @@ impl CaseFilter {
 
 const CASE_COLUMNS: &str = "id, tracking_code, channel, kind, status, permit_type, department, application_type, \
     confidence, triage, applicant_name, applicant_email, applicant_address, applicant_phone, subject, body, \
-    no_reply, decision, requirements, missing, error, received_at, assignee, due_date";
+    no_reply, decision, requirements, missing, error, received_at, assignee, due_date, mentions, \
+    (SELECT COUNT(*) FROM undeliverable u WHERE u.address = lower(cases.applicant_email)) AS undeliverable";
 
 fn json_or<T: serde::de::DeserializeOwned + Default>(s: Option<String>) -> T {
     s.and_then(|s| serde_json::from_str(&s).ok())
@@ -197,6 +201,8 @@ struct CaseRecord {
     received_at: i64,
     assignee: Option<String>,
     due_date: Option<String>,
+    mentions: Option<String>,
+    undeliverable: i64,
 }
 
 impl CaseRecord {
@@ -226,6 +232,7 @@ impl CaseRecord {
                 email: self.applicant_email,
                 address: self.applicant_address,
                 phone: self.applicant_phone,
+                email_undeliverable: self.undeliverable > 0,
             },
             subject: self.subject,
             received_at: rfc3339(self.received_at),
@@ -234,7 +241,7 @@ impl CaseRecord {
             missing: json_or(self.missing),
             assignee: self.assignee,
             due_date: self.due_date,
-            mentions: Vec::new(),
+            mentions: json_or(self.mentions),
             history: None,
             details: None,
         };

@@ -84,7 +84,7 @@ pub async fn run(ctx: &Context, job: &Job, id: CaseId) -> Result<(), JobError> {
         notices::case_routed(&mut tx, case.id, department).await?;
     }
     if case.channel == Channel::Postal {
-        postal_details(&mut tx, &mut case, &docs).await?;
+        postal_details(ctx, &mut tx, &mut case, &docs).await?;
         letters::queue_receipts(&mut tx, case.id).await?;
     }
     let acks = write_acks(ctx, &mut tx, &case, &docs, &decision, &catalogue).await?;
@@ -177,12 +177,28 @@ async fn save_decision(
 /// email from the documents' text where the clerk typed nothing; the email makes an email
 /// acknowledgement possible.
 async fn postal_details(
+    ctx: &Context,
     conn: &mut Conn,
     case: &mut CaseRow,
     docs: &[DocRow],
 ) -> Result<(), JobError> {
     let text: String = docs.iter().map(text_of).collect::<Vec<_>>().join("\n");
-    let merged = case.applicant.clone().or(&applicant_from_form(&text));
+    let mut from_form = applicant_from_form(&text);
+    if let Some(email) = from_form.email.take() {
+        match super::conversation::unusable_applicant_address(ctx, &email) {
+            Some(why) => {
+                cases::add_event(
+                    conn,
+                    case.id,
+                    "applicant_email_ignored",
+                    &format!("{email} on the form is {why}; the case gets letters only"),
+                )
+                .await?;
+            }
+            None => from_form.email = Some(email),
+        }
+    }
+    let merged = case.applicant.clone().or(&from_form);
     if merged == case.applicant {
         return Ok(());
     }

@@ -30,6 +30,32 @@ pub(crate) fn staff_addresses(ctx: &Context) -> Vec<String> {
     out
 }
 
+/// Why an address read from a scanned form must not be written to, if so: it is the office's
+/// or a department's own, or a machine's (no-reply, mailer-daemon...).
+pub(crate) fn unusable_applicant_address(ctx: &Context, email: &str) -> Option<&'static str> {
+    let email = email.trim().to_lowercase();
+    if staff_addresses(ctx).contains(&email) {
+        return Some("the office's own address");
+    }
+    let local = email.split('@').next().unwrap_or_default();
+    let machine = [
+        "mailer-daemon",
+        "postmaster",
+        "noreply",
+        "no-reply",
+        "no_reply",
+        "donotreply",
+        "do-not-reply",
+        "do_not_reply",
+        "bounce",
+        "bounces",
+    ];
+    machine
+        .iter()
+        .any(|m| local == *m || local.starts_with(&format!("{m}+")) || local.starts_with(&format!("{m}-")))
+        .then_some("a machine's address")
+}
+
 /// The applicant a message speaks for: its sender, except when the office's own staff forward
 /// an applicant's mail into the mailbox (the forwarded original's sender, if not staff too).
 pub(crate) fn forwarded_applicant<'p>(
