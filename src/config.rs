@@ -193,6 +193,10 @@ pub struct Notify {
     /// When the daily digest goes out, `HH:MM` office time (`office.utc_offset_hours`).
     #[serde(default = "default_digest_time")]
     pub digest_time: String,
+    /// At most this many automatic messages (acknowledgements, status answers) to one address
+    /// in any hour; acknowledgements over it go out later as one combined message.
+    #[serde(default = "default_max_acks_per_hour")]
+    pub max_acks_per_sender_per_hour: u32,
 }
 
 /// `notify.department_notices`.
@@ -281,6 +285,9 @@ pub struct Config {
 fn default_digest_time() -> String {
     "07:30".into()
 }
+fn default_max_acks_per_hour() -> u32 {
+    5
+}
 fn default_utc_offset() -> i8 {
     7
 }
@@ -308,7 +315,8 @@ fn defaults() -> serde_json::Value {
         "spool": {"dir": "data/spool", "settle_seconds": 5, "max_file_bytes": 100 * 1024 * 1024},
         "rules": {"dir": "rules"},
         "ocr": {"languages": "ind+eng", "workers": 2, "page_timeout_seconds": 60},
-        "notify": {"templates_dir": "templates", "department_notices": "digest", "digest_time": "07:30"},
+        "notify": {"templates_dir": "templates", "department_notices": "digest", "digest_time": "07:30",
+                   "max_acks_per_sender_per_hour": 5},
         "limits": {"max_message_bytes": 25 * 1024 * 1024, "max_attachments": 50, "max_attempts": 3},
         "worker": {"concurrency": 2, "lease_seconds": 60},
         "web": {"listen": "127.0.0.1:8080", "trusted_proxies": [], "status_requests_per_minute": 30,
@@ -393,6 +401,9 @@ impl Config {
                 "notify.digest_time {:?} must be HH:MM (office time), e.g. \"07:30\"",
                 self.notify.digest_time
             ));
+        }
+        if self.notify.max_acks_per_sender_per_hour == 0 {
+            out.push("notify.max_acks_per_sender_per_hour must be at least 1".into());
         }
         if self.spool.max_file_bytes == 0 {
             out.push("spool.max_file_bytes must be at least 1".into());
@@ -580,5 +591,48 @@ mod tests {
         .unwrap();
         let err = Config::load(&path).unwrap_err().to_string();
         assert!(err.contains("web.trusted_proxies"), "{err}");
+    }
+
+    #[test]
+    fn five_automatic_messages_an_hour_unless_the_office_says_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("loket.toml");
+        std::fs::write(&path, "[office]\ncode = \"PSR\"\nname = \"X\"\n").unwrap();
+        assert_eq!(
+            Config::load(&path)
+                .unwrap()
+                .notify
+                .max_acks_per_sender_per_hour,
+            5
+        );
+        std::fs::write(
+            &path,
+            "[office]\ncode = \"PSR\"\nname = \"X\"\n[notify]\ntemplates_dir = \"t\"\n\
+             max_acks_per_sender_per_hour = 2\n",
+        )
+        .unwrap();
+        assert_eq!(
+            Config::load(&path)
+                .unwrap()
+                .notify
+                .max_acks_per_sender_per_hour,
+            2
+        );
+        std::fs::write(
+            &path,
+            "[office]\ncode = \"PSR\"\nname = \"X\"\n[notify]\ntemplates_dir = \"t\"\n\
+             max_acks_per_sender_per_hour = 0\n",
+        )
+        .unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains("notify.max_acks_per_sender_per_hour"), "{err}");
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/loket.toml.example");
+        assert_eq!(
+            Config::load(&example)
+                .unwrap()
+                .notify
+                .max_acks_per_sender_per_hour,
+            5
+        );
     }
 }

@@ -101,8 +101,11 @@ pub async fn run_once(ctx: &Context) -> Result<OnceReport, WorkerError> {
         Err(e) => report.unreachable.push(error_chain(&e)),
     }
     report.jobs = pipeline::drain(ctx, Some(started)).await?;
-    // Digests after the cases of this run are sorted, so they are in today's digest.
-    if pipeline::notices::make_due_digests(ctx).await? > 0 {
+    // Digests after the cases of this run are sorted, so they are in today's digest; held
+    // acknowledgements whose hour has passed go out combined.
+    let digests = pipeline::notices::make_due_digests(ctx).await?;
+    let combined = pipeline::ratelimit::release_held(ctx).await?;
+    if digests + combined > 0 {
         report
             .jobs
             .merge(pipeline::drain(ctx, Some(started)).await?);
@@ -281,12 +284,16 @@ async fn run_jobs(ctx: Context, n: usize, kinds: &'static [JobKind], cancel: Can
     }
 }
 
-/// Make the day's department digests once the digest time has come (looked at every 30 s;
-/// whichever worker looks first makes each one, see `pipeline::notices`).
+/// Make the day's department digests once the digest time has come, and the combined
+/// acknowledgements whose hour has passed (looked at every 30 s; whichever worker looks first
+/// makes each one, see `pipeline::notices` and `pipeline::ratelimit`).
 async fn watch_digests(ctx: Context, cancel: CancellationToken) {
     while !cancel.is_cancelled() {
         if let Err(e) = pipeline::notices::make_due_digests(&ctx).await {
             warn!(error = %error_chain(&e), "daily digests not made yet; trying again");
+        }
+        if let Err(e) = pipeline::ratelimit::release_held(&ctx).await {
+            warn!(error = %error_chain(&e), "held acknowledgements not combined yet; trying again");
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(30)) => {}

@@ -29,4 +29,3 @@ CREATE TABLE undeliverable (
 -- Answers to status questions from strangers belong to no case.
 ALTER TABLE outbox ALTER COLUMN case_id DROP NOT NULL;
 CREATE UNIQUE INDEX outbox_caseless_once ON outbox(purpose) WHERE case_id IS NULL;
-CREATE INDEX outbox_to_addr ON outbox(to_addr, created_at);

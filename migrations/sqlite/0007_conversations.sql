@@ -53,4 +53,3 @@ ALTER TABLE outbox_new RENAME TO outbox;
 CREATE UNIQUE INDEX outbox_once ON outbox(case_id, purpose);
 CREATE UNIQUE INDEX outbox_caseless_once ON outbox(purpose) WHERE case_id IS NULL;
 CREATE INDEX outbox_message_id ON outbox(message_id);
-CREATE INDEX outbox_to_addr ON outbox(to_addr, created_at);

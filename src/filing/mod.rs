@@ -22,6 +22,7 @@ pub mod notices;
 pub mod outbox;
 pub mod pages;
 pub mod parked;
+pub mod ratelimit;
 pub mod search;
 pub mod store;
 pub mod users;
@@ -35,9 +36,26 @@ pub use ids::{
 pub use jobs::{Job, JobKind, JobTarget, Lease, StepTx};
 pub use store::{Conn, Store, StoreError, StoreOptions, Tx};
 
-/// Milliseconds since the Unix epoch: how every time is stored.
+/// Milliseconds since the Unix epoch: how every time is stored. Every time loket compares
+/// (leases, backoffs, the rate limit's hour, digests) comes from here, never from the
+/// database's own clock, so [`TEST_CLOCK_OFFSET`] moves all of them at once.
 pub fn now_ms() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64 + clock_offset_ms()
+}
+
+/// Test only: `LOKET_TEST_CLOCK_OFFSET_MS=<signed ms>` moves this process's clock, so a test
+/// can run `loket run --once` "an hour later" instead of waiting an hour. Read once per process;
+/// anything that is not an integer counts as 0. Never set it in production.
+pub const TEST_CLOCK_OFFSET: &str = "LOKET_TEST_CLOCK_OFFSET_MS";
+
+fn clock_offset_ms() -> i64 {
+    static OFFSET: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    *OFFSET.get_or_init(|| {
+        std::env::var(TEST_CLOCK_OFFSET)
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    })
 }
 
 /// RFC 3339 (UTC, seconds) for a stored time, as SPEC.md shows them.

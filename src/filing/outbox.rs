@@ -23,13 +23,30 @@ pub struct NewOutbox<'a> {
 /// Insert an outbox mail once per (case, purpose), or per purpose for mail of no case; None if it
 /// already exists.
 pub async fn insert(conn: &mut Conn, o: &NewOutbox<'_>) -> Result<Option<OutboxId>, StoreError> {
+    insert_in_state(conn, o, "pending").await
+}
+
+/// Insert an acknowledgement held back by the rate limit (state `held`, never sent by itself:
+/// a combined message lists it later, see [`super::ratelimit`]); None if it already exists.
+pub async fn insert_held(
+    conn: &mut Conn,
+    o: &NewOutbox<'_>,
+) -> Result<Option<OutboxId>, StoreError> {
+    insert_in_state(conn, o, "held").await
+}
+
+async fn insert_in_state(
+    conn: &mut Conn,
+    o: &NewOutbox<'_>,
+    state: &'static str,
+) -> Result<Option<OutboxId>, StoreError> {
     let sql = if o.case_id.is_some() {
         "INSERT INTO outbox (case_id, purpose, to_addr, subject, body, message_id, in_reply_to, references_ids, \
-         state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9) \
+         state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, $9) \
          ON CONFLICT (case_id, purpose) DO NOTHING RETURNING id"
     } else {
         "INSERT INTO outbox (case_id, purpose, to_addr, subject, body, message_id, in_reply_to, references_ids, \
-         state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9) \
+         state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, $9) \
          ON CONFLICT (purpose) WHERE case_id IS NULL DO NOTHING RETURNING id"
     };
     sqlx::query_scalar(sql)
@@ -42,6 +59,7 @@ pub async fn insert(conn: &mut Conn, o: &NewOutbox<'_>) -> Result<Option<OutboxI
     .bind(o.in_reply_to)
     .bind(o.references)
     .bind(now_ms())
+    .bind(state)
     .fetch_optional(conn)
     .await
     .what("insert outbox")
@@ -61,6 +79,8 @@ pub struct OutboxMail {
     pub message_id: String,
     pub in_reply_to: Option<String>,
     pub references_ids: Option<String>,
+    /// `pending`, `sent`, `failed`; `held` and `combined` for acknowledgements the rate limit
+    /// held back.
     pub state: String,
 }
 

@@ -4,6 +4,7 @@
 //! sending is a separate job, so a dead SMTP server delays mail but never loses or repeats it.
 
 pub mod ack;
+pub mod combined;
 pub mod letters;
 pub mod mailer;
 pub mod notices;

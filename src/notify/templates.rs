@@ -43,6 +43,14 @@ const BUILTIN: &[(&str, &str)] = &[
         "department_notice_body.txt",
         include_str!("../../templates/department_notice_body.txt"),
     ),
+    (
+        "combined_ack_subject.txt",
+        include_str!("../../templates/combined_ack_subject.txt"),
+    ),
+    (
+        "combined_ack_body.txt",
+        include_str!("../../templates/combined_ack_body.txt"),
+    ),
 ];
 
 /// Canned replies officers start from (`replies/*.txt` beside the templates; the first line's

@@ -12,9 +12,8 @@ use crate::domain::{Channel, Status};
 use crate::extract::form::applicant_from_form;
 use crate::filing::cases::{self, CaseForSorting, Sorting};
 use crate::filing::documents::{self, DocumentForSorting};
-use crate::filing::jobs::enqueue;
-use crate::filing::outbox::{self, NewOutbox};
-use crate::filing::{letters, messages, notices, pages, CaseId, Conn, Job, JobTarget};
+use crate::filing::outbox::NewOutbox;
+use crate::filing::{letters, messages, notices, pages, CaseId, Conn, Job};
 use crate::notify::ack::{self, AckContext, AckDocument, AckPage};
 
 type CaseRow = CaseForSorting;
@@ -259,9 +258,7 @@ async fn write_acks(
             in_reply_to: m.message_id.as_deref(),
             references: m.references_ids.as_deref().unwrap_or(""),
         };
-        if let Some(outbox_id) = outbox::insert(conn, &outbox).await? {
-            enqueue(conn, JobTarget::Send(outbox_id)).await?;
-        }
+        super::ratelimit::queue_ack(ctx, conn, &outbox).await?;
     }
     Ok(pending.len())
 }

@@ -6,7 +6,7 @@
 
 use tracing::{info, info_span, Instrument};
 
-use super::{conversation, crash_point, stall_point, Context, JobError};
+use super::{conversation, crash_point, ratelimit, stall_point, Context, JobError};
 use crate::domain::{ApplicantDetails, Channel, Status};
 use crate::extract::archive::{self, ArchiveLimits};
 use crate::extract::mime::{self, Attachment, MimeLimits, ParsedMessage};
@@ -132,7 +132,7 @@ async fn intake_email(ctx: &Context, job: &Job, msg: &Message) -> Result<(), Job
     .map_err(|e| JobError::Panic(e.to_string()))??;
 
     let staff = conversation::staff_addresses(ctx);
-    let (headers, parsed) = match parsed {
+    let (mut headers, parsed) = match parsed {
         Ok(p) => (headers_of(&p, &staff), Some(p)),
         Err(e) => (
             MessageHeaders {
@@ -188,6 +188,10 @@ async fn intake_email(ctx: &Context, job: &Job, msg: &Message) -> Result<(), Job
         )
         .await?;
     } else {
+        if let Some(reason) = mail_loop(&mut tx, msg, &headers, join).await? {
+            cases::add_event(&mut tx, case_id, "mail_loop", &reason).await?;
+            headers.no_reply = Some(reason);
+        }
         if let Some(join) = join {
             cases::add_event(&mut tx, case_id, "message_joined", join.describe()).await?;
             cases::mark_news(&mut tx, case_id).await?;
@@ -219,6 +223,27 @@ async fn intake_email(ctx: &Context, job: &Job, msg: &Message) -> Result<(), Job
     ctx.wake.notify_waiters();
     crash_point("intake");
     Ok(())
+}
+
+/// A reply (to our mail, or with a reply subject) that keeps coming back with the same subject
+/// is a mail loop: it is filed, flagged and no longer answered.
+async fn mail_loop(
+    conn: &mut Conn,
+    msg: &Message,
+    headers: &MessageHeaders,
+    join: Option<conversation::Join>,
+) -> Result<Option<String>, JobError> {
+    let (None, Some(sender)) = (&headers.no_reply, &headers.sender) else {
+        return Ok(None);
+    };
+    let subject = headers.subject.as_deref();
+    let replying = join == Some(conversation::Join::Reference)
+        || subject.is_some_and(ratelimit::is_reply_subject);
+    if !replying {
+        // Applications under one subject (a business filing six branches) are no loop.
+        return Ok(None);
+    }
+    Ok(ratelimit::loop_reason(conn, sender, subject, msg.received_at).await?)
 }
 
 /// Where a message goes.

@@ -18,6 +18,7 @@ mod intake;
 pub mod notices;
 mod ocr;
 mod parked;
+pub mod ratelimit;
 mod send;
 
 use std::collections::HashSet;
