@@ -107,7 +107,7 @@ fn recognise(raw: &[u8]) -> Option<Bounce> {
     }
     let msg = MessageParser::default().parse(raw)?;
     let view = View::of(&msg);
-    let mut bounce = report(&view)
+    let mut bounce = report(&view, raw)
         .or_else(|| ses::from_text(&view.text))
         .or_else(|| vendor::from_prose(&view))?;
     let mut ids = view.returned_ids.clone();
@@ -120,7 +120,7 @@ fn recognise(raw: &[u8]) -> Option<Bounce> {
 }
 
 /// RFC 3464 and RFC 8098 reports, told by their structure.
-fn report(view: &View) -> Option<Bounce> {
+fn report(view: &View, raw: &[u8]) -> Option<Bounce> {
     let report_type = view.report_type.as_deref();
     if !view.disposition.is_empty() || report_type == Some("disposition-notification") {
         let mut recipients = Vec::new();
@@ -148,8 +148,12 @@ fn report(view: &View) -> Option<Bounce> {
         .map(|b| b.recipients)
         .unwrap_or_default();
     if recipients.is_empty() {
-        // A mangled status part: the prose may still name the recipients.
+        // A mangled status part: the prose may still name the recipients, or, when even
+        // the MIME structure is broken, the status fields may still be in the raw text.
         recipients = prose;
+        if recipients.is_empty() {
+            recipients = dsn::recipients(&String::from_utf8_lossy(raw));
+        }
     } else {
         // Exim's status part has no Diagnostic-Code; its prose says "Unknown user".
         for r in recipients.iter_mut().filter(|r| r.diagnostic.is_none()) {

@@ -1,5 +1,6 @@
 //! Real third-party bounces (`../shared/corpus/bounces`: flanker, MimeKit, ruby mail) with
-//! the truth read off each file by hand; and real non-bounce mail from mail-parser's corpus.
+//! the truth read off each file by hand; real non-bounce mail from mail-parser's and enmime's
+//! corpora; and CPython's email corpus, where exactly four messages are reports.
 
 use std::path::{Path, PathBuf};
 
@@ -235,8 +236,16 @@ fn real_mail_that_is_not_a_report_is_not_taken_for_one() {
         return;
     };
     let mut files = Vec::new();
-    collect(&corpus.join("mail-parser-eml/resources/eml"), &mut files);
-    assert!(files.len() > 50, "mail-parser's corpus has its messages");
+    collect(
+        &corpus.join("mail-parser-eml/resources/eml"),
+        "eml",
+        &mut files,
+    );
+    collect(&corpus.join("enmime/testdata"), "raw", &mut files);
+    assert!(
+        files.len() > 100,
+        "mail-parser's and enmime's corpora have their messages"
+    );
     let taken: Vec<String> = files
         .iter()
         .filter(|p| std::fs::read(p).ok().and_then(|raw| parse(&raw)).is_some())
@@ -245,13 +254,90 @@ fn real_mail_that_is_not_a_report_is_not_taken_for_one() {
     assert_eq!(taken, Vec::<String>::new());
 }
 
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+fn collect(dir: &Path, extension: &str, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = entry.path();
         if path.is_dir() {
-            collect(&path, out);
-        } else if path.extension().is_some_and(|e| e == "eml") {
+            collect(&path, extension, out);
+        } else if path.extension().is_some_and(|e| e == extension) {
             out.push(path);
         }
     }
+}
+
+fn python_email_data() -> Option<PathBuf> {
+    let output = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import test, os; print(os.path.dirname(test.__file__))",
+        ])
+        .output()
+        .ok()?;
+    let dir = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()).join("test_email/data");
+    dir.is_dir().then_some(dir)
+}
+
+#[test]
+fn cpython_email_corpus_reports_are_found_and_nothing_else() {
+    let Some(dir) = python_email_data() else {
+        println!("skipping: CPython's test_email data not found");
+        return;
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("msg_"))
+        })
+        .collect();
+    files.sort();
+    assert!(files.len() > 40, "CPython's corpus has its messages");
+    let mut reports = Vec::new();
+    for path in &files {
+        let Some(bounce) = std::fs::read(path).ok().and_then(|raw| parse(&raw)) else {
+            continue;
+        };
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        match name.as_str() {
+            // A multipart/report with "Yadda yadda" and no status part: a report of nobody.
+            "msg_05.txt" => assert_eq!(summary(&bounce), []),
+            // Sun Internet Mail Server: disk quota, but the report says 5.0.0 and failed.
+            "msg_16.txt" => {
+                assert_eq!(
+                    summary(&bounce),
+                    [("jangel1@cougar.noc.ucla.edu", Some("5.0.0"), Permanent)]
+                );
+                assert_eq!(
+                    bounce.original_message_ids,
+                    ["002001c144a6$8752e060$56104586@oxy.edu"]
+                );
+            }
+            // Its boundary parameter is cut off: the status fields are read from the raw text.
+            "msg_25.txt" => assert_eq!(
+                summary(&bounce),
+                [("scoffman@wellpartner.com", Some("5.4.6"), Permanent)]
+            ),
+            // A spam firewall refusing an attachment for eleven recipients (5.7.1).
+            "msg_43.txt" => {
+                assert_eq!(bounce.recipients.len(), 11);
+                assert!(bounce
+                    .recipients
+                    .iter()
+                    .all(|r| r.status.as_deref() == Some("5.7.1")));
+            }
+            other => panic!("{other} taken for a delivery report: {bounce:?}"),
+        }
+        reports.push(name);
+    }
+    assert_eq!(
+        reports,
+        ["msg_05.txt", "msg_16.txt", "msg_25.txt", "msg_43.txt"]
+    );
 }
