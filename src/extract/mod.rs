@@ -4,8 +4,10 @@
 //! - [`sniff`]: what a document really is, by its bytes.
 //! - [`pdf`]: the text layer of PDFs (OCR of scanned pages is a later stage; see [`document`]).
 //! - [`document`]: one attachment into per-page text, or a recorded reason why not.
+//! - [`bounce`]: delivery failure reports: which of our messages failed, for whom, how badly.
 
 pub mod archive;
+pub mod bounce;
 pub mod document;
 pub mod form;
 pub mod html;
