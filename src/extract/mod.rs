@@ -4,6 +4,7 @@
 //! - [`sniff`]: what a document really is, by its bytes.
 //! - [`pdf`]: the text layer of PDFs (OCR of scanned pages is a later stage; see [`document`]).
 //! - [`document`]: one attachment into per-page text, or a recorded reason why not.
+//! - [`reply`]: a body into the new text the sender wrote, quoted history and signature.
 
 pub mod archive;
 pub mod document;
@@ -12,6 +13,7 @@ pub mod html;
 pub mod mime;
 pub mod ocr;
 pub mod pdf;
+pub mod reply;
 pub mod sniff;
 pub mod tnef;
 
