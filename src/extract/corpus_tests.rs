@@ -39,7 +39,7 @@ fn python_email_data() -> Option<PathBuf> {
     dir.is_dir().then_some(dir)
 }
 
-fn corpus_messages() -> Vec<PathBuf> {
+pub(super) fn corpus_messages() -> Vec<PathBuf> {
     let mut files = Vec::new();
     let shared = Path::new("/work/shared/corpus");
     files_under(

@@ -5,6 +5,7 @@
 //! - [`pdf`]: the text layer of PDFs (OCR of scanned pages is a later stage; see [`document`]).
 //! - [`document`]: one attachment into per-page text, or a recorded reason why not.
 //! - [`bounce`]: delivery failure reports: which of our messages failed, for whom, how badly.
+//! - [`reply`]: a body into the new text the sender wrote, quoted history and signature.
 
 pub mod archive;
 pub mod bounce;
@@ -14,6 +15,7 @@ pub mod html;
 pub mod mime;
 pub mod ocr;
 pub mod pdf;
+pub mod reply;
 pub mod sniff;
 pub mod tnef;
 
