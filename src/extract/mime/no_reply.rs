@@ -89,7 +89,12 @@ fn bounce(msg: &Message<'_>) -> Option<NoReply> {
     });
     let daemon_sender = sender_addresses(msg)
         .iter()
-        .any(|a| sender::machine(a) == Some(Machine::MailSystem));
+        .any(|a| sender::machine(a) == Some(Machine::MailSystem))
+        || msg
+            .from()
+            .and_then(|a| a.first())
+            .and_then(|a| a.name())
+            .is_some_and(sender::is_mail_system_name);
     // The null reverse-path is how MTAs mark their own reports (RFC 5321 section 4.5.5).
     let null_return_path =
         header(msg, "Return-Path").is_some_and(|v| v.trim_matches(['<', '>', ' ']).is_empty());
@@ -166,16 +171,21 @@ fn precedence(msg: &Message<'_>) -> Option<NoReply> {
 
 fn list(msg: &Message<'_>) -> Option<NoReply> {
     // RFC 2369/2919, ezmlm's Mailing-List, vger's X-Mailing-List, every Mailman message.
-    [
+    const LIST_HEADERS: &[&str] = &[
         "List-Id",
         "List-Unsubscribe",
         "Mailing-List",
         "X-Mailing-List",
         "X-Mailman-Version",
-    ]
-    .into_iter()
-    .any(|name| header(msg, name).is_some())
-    .then_some(NoReply::MailingList)
+    ];
+    let list_header = LIST_HEADERS.iter().any(|name| header(msg, name).is_some());
+    // Only list software sends digests (RFC 2046 section 5.1.5), often after a table of
+    // contents in a multipart/mixed.
+    let digest = msg
+        .parts
+        .iter()
+        .any(|part| part.is_content_type("multipart", "digest"));
+    (list_header || digest).then_some(NoReply::MailingList)
 }
 
 fn loop_header(msg: &Message<'_>) -> Option<NoReply> {

@@ -44,10 +44,12 @@ pub(super) fn machine(address: &str) -> Option<Machine> {
     if squashed.is_empty() {
         return None;
     }
+    // Exchange Online signs its non-delivery reports `MicrosoftExchange329e71ec88ae...@`.
     if matches!(
         squashed.as_str(),
         "mailerdaemon" | "maildaemon" | "postmaster"
-    ) {
+    ) || squashed.starts_with("microsoftexchange")
+    {
         return Some(Machine::MailSystem);
     }
     let robot = EXACT.contains(&squashed.as_str())
@@ -77,4 +79,22 @@ fn is_list_address(base: &str) -> bool {
         .iter()
         .any(|suffix| base.strip_suffix(suffix).is_some_and(named))
         || base.strip_prefix("owner-").is_some_and(named)
+}
+
+/// Display names of MTAs sending their reports, whatever address they use (sendmail's
+/// "Mail Delivery Subsystem" from a rewritten address, qmail's and Exim's "Mail Delivery
+/// System").
+pub(super) fn is_mail_system_name(name: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "mail delivery subsystem",
+        "mail delivery system",
+        "mail delivery service",
+        "mail administrator",
+        "mail system",
+        "mailer daemon",
+        "mailer-daemon",
+        "internet mail delivery",
+    ];
+    let name = name.trim().trim_matches('"').to_lowercase();
+    NAMES.contains(&name.as_str())
 }
