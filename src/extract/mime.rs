@@ -170,6 +170,13 @@ pub fn no_reply_reason(msg: &ParsedMessage, office_addresses: &[String]) -> Opti
     }
 }
 
+/// Whether `address` (`local@domain`) belongs to a machine: MAILER-DAEMON, postmaster,
+/// no-reply, bounce and list-software addresses (the sender rules of [`NoReply`]), for an
+/// address found outside any header, such as a scanned form's email field.
+pub fn is_machine_address(address: &str) -> bool {
+    no_reply::is_machine_address(address)
+}
+
 fn from_message(msg: &Message<'_>, limits: &MimeLimits) -> ParsedMessage {
     let mut problems = Vec::new();
     let from = mailbox(msg.from());

@@ -241,6 +241,10 @@ fn machine_sender(msg: &Message<'_>) -> Option<NoReply> {
         .map(|a| NoReply::MachineSender(a.to_ascii_lowercase()))
 }
 
+pub(super) fn is_machine_address(address: &str) -> bool {
+    sender::machine(address).is_some()
+}
+
 /// The addresses that say who sent `msg`: From, Sender and the envelope's Return-Path.
 fn sender_addresses(msg: &Message<'_>) -> Vec<String> {
     let return_path = header(msg, "Return-Path")
