@@ -31,6 +31,8 @@
 //! or a subject that is nothing but "status".
 
 mod cues;
+#[rustfmt::skip]
+mod lists;
 mod words;
 
 use std::sync::LazyLock;
@@ -116,7 +118,7 @@ fn blockers(
     attachments: usize,
 ) -> Result<(), NotStatus> {
     for toks in [subj, body] {
-        if let Some((_, p)) = cues::find_phrase(toks, cues::AUTOMATED) {
+        if let Some((_, p)) = cues::find_phrase(toks, lists::AUTOMATED) {
             return Err(NotStatus::Automated(p.to_string()));
         }
     }
@@ -124,19 +126,19 @@ fn blockers(
         return Err(NotStatus::Form);
     }
     for toks in [subj, body] {
-        if let Some((_, p)) = cues::find_phrase(toks, cues::COMPLAINT) {
+        if let Some((_, p)) = cues::find_phrase(toks, lists::COMPLAINT) {
             return Err(NotStatus::Complaint(p.to_string()));
         }
     }
     for toks in [subj, body] {
-        if let Some((_, p)) = cues::find_phrase(toks, cues::SENDS) {
+        if let Some((_, p)) = cues::find_phrase(toks, lists::SENDS) {
             return Err(NotStatus::Sends(p.to_string()));
         }
         if let Some(i) = cues::sends_now(toks) {
             return Err(NotStatus::Sends(toks[i].word.clone()));
         }
         if attachments > 0 {
-            if let Some(i) = cues::any_word(toks, cues::DOCUMENT_NOUNS) {
+            if let Some(i) = cues::any_word(toks, lists::DOCUMENT_NOUNS) {
                 return Err(NotStatus::Sends(toks[i].word.clone()));
             }
         }

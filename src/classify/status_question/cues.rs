@@ -1,405 +1,13 @@
-//! The phrases that ask how far a case is, and the ones that show a message is something else.
-//!
-//! All words here are canonical (see `words.rs`: "sdh" arrives as "sudah", "gimana" as
-//! "bagaimana"); a test checks that every listed word survives normalisation unchanged.
+//! Finding the phrases of `lists.rs` in a field's tokens: the cue that asks how far a case is,
+//! and the blockers that show a message is something else.
 
+use super::lists::*;
 use super::words::{Token, CODE};
-
-/// "status" itself.
-const STATUS: &[&str] = &["status"];
-/// Words for how far something got.
-const PROGRESS: &[&str] = &[
-    "perkembangan",
-    "progres",
-    "kemajuan",
-    "update",
-    "kabar",
-    "hasil",
-];
-/// "proses" asks about a case only when it is someone's ("proses permohonan saya"); "bagaimana
-/// proses pengajuan PBG?" asks how the procedure works.
-const WEAK_PROGRESS: &[&str] = &["proses"];
-/// What the question is about.
-const OBJECTS: &[&str] = &[
-    CODE,
-    "permohonan",
-    "izin",
-    "berkas",
-    "pengajuan",
-    "dokumen",
-    "application",
-    "permit",
-    "licence",
-    "file",
-    "request",
-    "pbg",
-    "imb",
-    "nib",
-    "sip",
-    "sipa",
-    "sipb",
-    "sipp",
-    "iumk",
-    "sppl",
-    "kkpr",
-    "skrk",
-    "tdup",
-    "reklame",
-    "trayek",
-    "apotek",
-    "klinik",
-];
-const POSSESSIVE: &[&str] = &["saya", "kami", "kita", "my", "our"];
-/// Verbs that ask for information.
-const CHECK: &[&str] = &["cek", "tanya", "info", "lacak", "track", "tracking", "see"];
-const QUESTION: &[&str] = &[
-    "?",
-    "bagaimana",
-    "kapan",
-    "apa",
-    "belum",
-    "what",
-    "when",
-    "how",
-    "has",
-    "is",
-    "did",
-    "will",
-    "any",
-    "yet",
-];
-/// "Is it done?" words.
-const DONE: &[&str] = &[
-    "jadi",
-    "selesai",
-    "terbit",
-    "keluar",
-    "disetujui",
-    "diambil",
-    "ambil",
-    "diproses",
-    "approved",
-    "ready",
-    "done",
-    "finished",
-    "issued",
-    "processed",
-    "granted",
-    "completed",
-];
-/// Markers that a question is about the sender's own case, not permits in general.
-const OWN: &[&str] = &[
-    "saya", "kami", "kita", "my", "our", CODE, "sudah", "belum", "yet", "already",
-];
-/// Phrases that are a status question by themselves.
-const WHERE: &[&str] = &[
-    "sampai mana",
-    "tahap mana",
-    "tahap apa",
-    "sejauh mana",
-    "sampai dimana",
-    "how far",
-    "any update",
-    "ada update",
-    "ada perkembangan",
-    "any progres",
-];
-/// "status ..." that is a fact, not a question ("status tanah: SHM").
-pub const FIELD_NOUNS: &[&str] = &[
-    "tanah",
-    "lahan",
-    "kepemilikan",
-    "perkawinan",
-    "pernikahan",
-    "kawin",
-    "bangunan",
-    "hak",
-    "hukum",
-    "badan",
-    "usaha",
-    "karyawan",
-    "pekerjaan",
-    "kepegawaian",
-    "pegawai",
-    "pengiriman",
-    "paket",
-    "pesanan",
-    "order",
-    "transaksi",
-    "layanan",
-    "server",
-    "akun",
-    "str",
-    "ruko",
-    "sewa",
-    "gedung",
-    "tempat",
-    "kependudukan",
-    "keluarga",
-    "oss",
-    "pembayaran",
-    "notification",
-];
-/// English puts the thing first: "marital status", "delivery status".
-pub const FIELD_NOUNS_BEFORE: &[&str] = &[
-    "marital",
-    "land",
-    "delivery",
-    "employment",
-    "legal",
-    "ownership",
-    "payment",
-    "shipping",
-    "order",
-    "account",
-    "server",
-    "building",
-];
-
-/// Machine mail: auto-replies, bounces, newsletters, invitations, offers.
-pub const AUTOMATED: &[&str] = &[
-    "out of office",
-    "out of the office",
-    "automatic reply",
-    "auto reply",
-    "autoreply",
-    "balasan otomatis",
-    "di luar kantor",
-    "sedang cuti",
-    "delivery status",
-    "undeliverable",
-    "mail delivery",
-    "could not be delivered",
-    "returned mail",
-    "newsletter",
-    "buletin",
-    "unsubscribe",
-    "berhenti berlangganan",
-    "edisi",
-    "webinar",
-    "undangan",
-    "mengundang",
-    "sosialisasi",
-    "rapat koordinasi",
-    "promo",
-    "diskon",
-    "penawaran",
-    "menawarkan",
-    "klik",
-    "tautan berikut",
-    "pengiriman",
-];
-/// Frustration and complaint words: these win over a status question (the message goes to the
-/// complaints desk, where a person reads it).
-pub const COMPLAINT: &[&str] = &[
-    "kecewa",
-    "mengecewakan",
-    "disappointed",
-    "disappointing",
-    "buruk",
-    "jelek",
-    "parah",
-    "lambat",
-    "lelet",
-    "lama sekali",
-    "lama banget",
-    "kesal",
-    "marah",
-    "komplain",
-    "complain",
-    "complaint",
-    "keluhan",
-    "mengeluh",
-    "pengaduan",
-    "mengadu",
-    "mengadukan",
-    "aduan",
-    "lapor",
-    "melapor",
-    "melaporkan",
-    "laporkan",
-    "ombudsman",
-    "pungli",
-    "calo",
-    "suap",
-    "dipersulit",
-    "protes",
-    "tidak profesional",
-    "tidak ramah",
-    "tidak ada kabar",
-    "belum ada kabar",
-    "tidak ada respon",
-    "belum ada respon",
-    "tidak ada tanggapan",
-    "tidak ditanggapi",
-    "tidak dibalas",
-    "belum dibalas",
-    "tidak ada jawaban",
-    "belum ada jawaban",
-    "berbulan",
-    "kenapa belum",
-    "mengapa belum",
-    "kok belum",
-    "kok lama",
-    "sudah lewat",
-    "melebihi",
-    "unacceptable",
-    "frustrated",
-    "terrible",
-    "ridiculous",
-    "no response",
-    "nobody",
-    "still no",
-    "still not",
-];
-/// Sending or applying now: an application, or a reply that brings documents.
-pub const SENDS: &[&str] = &[
-    "terlampir",
-    "bersama ini",
-    "dengan ini",
-    "please find",
-    "attached",
-    "enclosed",
-    "bermaksud",
-    "yang bertanda tangan",
-    "mohon diproses",
-    "apply for",
-    "to apply",
-    "mendaftarkan",
-    "mau daftar",
-    "mau urus",
-    "mau ngurus",
-    "susulan",
-];
-/// Verbs of sending, unless a past marker comes just before ("sudah saya kirim").
-pub const SEND_VERBS: &[&str] = &[
-    "kirim",
-    "kirimkan",
-    "mengirim",
-    "mengirimkan",
-    "lampirkan",
-    "melampirkan",
-    "dilampirkan",
-    "upload",
-    "unggah",
-    "mengunggah",
-    "send",
-    "sending",
-    "attach",
-    "mengajukan",
-];
-pub const PAST: &[&str] = &[
-    "sudah", "telah", "pernah", "kemarin", "yang", "already", "have", "had",
-];
-/// Names of documents: with files attached, the message is bringing them.
-pub const DOCUMENT_NOUNS: &[&str] = &[
-    "ktp",
-    "npwp",
-    "sertifikat",
-    "akta",
-    "scan",
-    "foto",
-    "surat",
-    "pbb",
-    "gambar",
-    "denah",
-    "ijazah",
-    "str",
-    "lampiran",
-    "pdf",
-    "formulir",
-    "kuasa",
-    "revisi",
-];
-/// It asks for something else: requirements, procedure, costs, hours, a change, a cancellation.
-pub const OTHER_ASKS: &[&str] = &[
-    "syarat",
-    "persyaratan",
-    "requirement",
-    "requirements",
-    "cara",
-    "prosedur",
-    "procedure",
-    "how to",
-    "how do",
-    "how can",
-    "how long",
-    "biaya",
-    "tarif",
-    "how much",
-    "berapa lama",
-    "berapa hari",
-    "biasanya",
-    "umumnya",
-    "usually",
-    "normally",
-    "jam pelayanan",
-    "jam kerja",
-    "jam buka",
-    "jam berapa",
-    "perlu izin",
-    "apa perlu",
-    "apa harus",
-    "apa bisa",
-    "apa wajib",
-    "bisa diurus",
-    "kbli",
-    "dokumen apa",
-    "what documents",
-    "which documents",
-    "unduh",
-    "download",
-    "batal",
-    "batalkan",
-    "membatalkan",
-    "pembatalan",
-    "cancel",
-    "withdraw",
-    "ubah",
-    "mengubah",
-    "perubahan",
-    "ganti",
-    "mengganti",
-    "update data",
-    "koreksi",
-    "kata sandi",
-    "password",
-    "konsultasi",
-    "cek di mana",
-    "cek dimana",
-    "bisa cek",
-    "where can",
-];
 
 /// Every word the lists use (for the lexicon: known words are never fuzzed into others).
 pub fn vocabulary() -> impl Iterator<Item = &'static str> {
-    let lists: [&[&'static str]; 22] = [
-        FIELD_NOUNS_BEFORE,
-        STATUS,
-        PROGRESS,
-        WEAK_PROGRESS,
-        OBJECTS,
-        POSSESSIVE,
-        CHECK,
-        QUESTION,
-        DONE,
-        OWN,
-        WHERE,
-        FIELD_NOUNS,
-        AUTOMATED,
-        COMPLAINT,
-        SENDS,
-        SEND_VERBS,
-        PAST,
-        DOCUMENT_NOUNS,
-        OTHER_ASKS,
-        &["ya", "pak", "bu"],
-        &["ada", "sejauh", "tahap"],
-        &["di", "mana", "dimana", "sampai"],
-    ];
-    lists
-        .into_iter()
-        .flatten()
+    ALL.iter()
+        .flat_map(|list| list.iter())
         .flat_map(|p| p.split(' '))
         .filter(|w| !w.starts_with('#'))
 }
@@ -413,7 +21,7 @@ fn is(list: &[&str], t: &Token) -> bool {
 
 /// The first of `phrases` found in `toks`, as a span and the phrase.
 pub fn find_phrase(toks: &[Token], phrases: &[&'static str]) -> Option<(Span, &'static str)> {
-    for (i, _) in toks.iter().enumerate() {
+    for i in 0..toks.len() {
         for p in phrases {
             let n = p.split(' ').count();
             let hit = toks.len() >= i + n && p.split(' ').zip(&toks[i..]).all(|(w, t)| t.word == w);
@@ -449,27 +57,29 @@ pub fn find_cue(toks: &[Token], context: bool) -> Option<Span> {
 
 fn cue_at(toks: &[Token], i: usize, t: &Token, context: bool) -> Option<Span> {
     let strong = is(STATUS, t) || is(PROGRESS, t);
-    if strong || is(WEAK_PROGRESS, t) {
+    if strong {
         // "cek status", "mohon info perkembangan", "may I know the progress"
         if let Some(j) = (i.saturating_sub(4)..i).find(|&j| is(CHECK, &toks[j])) {
             return Some(span(j, i));
         }
     }
     if strong {
-        // "status permohonan", "progress izin klinik kami", "kabar permohonan saya"
-        if let Some(j) = near(toks, i, 4, OBJECTS) {
-            return Some(span(i, j));
-        }
-        // "bagaimana statusnya", "status?"; "apa kabar" is a greeting, not a question
-        if t.word != "kabar" {
-            if let Some(j) = near(toks, i, 3, QUESTION) {
-                return Some(span(i, j));
-            }
+        // "status permohonan", "progress izin klinik kami", "perkembangan SIP saya";
+        // "bagaimana statusnya", "status?". The tighter of the two is the cue.
+        let about = near(toks, i, 6, OBJECTS).map(|j| span(i, j));
+        let asked = near(toks, i, 3, QUESTION).map(|j| span(i, j));
+        if let Some(s) = [about, asked]
+            .into_iter()
+            .flatten()
+            .min_by_key(|(a, b)| b - a)
+        {
+            return Some(s);
         }
     }
     if is(WEAK_PROGRESS, t) {
-        let object = near(toks, i, 3, OBJECTS)?;
-        let own = near(toks, i, 5, POSSESSIVE).or_else(|| near(toks, i, 5, &[CODE]))?;
+        // "kabar permohonan saya", "proses izin klinik kami", "the result of my application"
+        let object = near(toks, i, 4, OBJECTS)?;
+        let own = owner_of(toks, object).or_else(|| near(toks, i, 6, &[CODE]))?;
         return Some(span(i.min(object), own.max(object)));
     }
     if is(DONE, t) {
@@ -483,11 +93,23 @@ fn cue_at(toks: &[Token], i: usize, t: &Token, context: bool) -> Option<Span> {
     None
 }
 
+/// The possessive that belongs to the thing at `object`: after it in Indonesian ("permohonan
+/// SPPL saya"), before it in English ("my permit"). Not any "saya" nearby: in "saya dapat kabar
+/// bahwa izin PBG..." the news is not about the sender's case.
+fn owner_of(toks: &[Token], object: usize) -> Option<usize> {
+    let after = (object + 1..(object + 4).min(toks.len())).find(|&j| is(POSSESSIVE, &toks[j]));
+    let before =
+        (object.saturating_sub(2)..object).find(|&j| matches!(toks[j].word.as_str(), "my" | "our"));
+    after.or(before)
+}
+
 /// "apakah izin saya sudah jadi?", "kapan PBG saya keluar", "is my permit approved yet?"
 fn done_question(toks: &[Token], i: usize, context: bool) -> Option<Span> {
     let q = near(toks, i, 6, QUESTION)?;
     let own = near(toks, i, 6, OWN)?;
-    let object = near(toks, i, 6, OBJECTS);
+    // The thing can come well before: "SIP bidan atas nama Ratna yang diajukan tanggal 2 itu
+    // kapan terbitnya?"; the field is short (MAX_CHARS), so anywhere in it will do.
+    let object = near(toks, i, toks.len(), OBJECTS);
     if object.is_none() && !context {
         return None;
     }

@@ -184,9 +184,9 @@ fn every_tuning_row_is_sorted_as_labelled() {
     );
 }
 
-#[test]
-fn held_out_rows_score_high_precision_and_good_recall() {
-    let rows = rows("heldout.tsv");
+/// Precision and recall of `detect` on a held-out file, printing every miss.
+fn score(name: &str) -> (f64, f64) {
+    let rows = rows(name);
     assert!(rows.len() >= 50);
     let (mut tp, mut fp, mut tn, mut fn_) = (0, 0, 0, 0);
     for r in &rows {
@@ -196,12 +196,12 @@ fn held_out_rows_score_high_precision_and_good_recall() {
             (false, false) => tn += 1,
             (true, false) => {
                 fp += 1;
-                println!("false positive heldout.tsv:{} {:?}: {v:?}", r.line, r.body);
+                println!("false positive {name}:{} {:?}: {v:?}", r.line, r.body);
             }
             (false, true) => {
                 fn_ += 1;
                 println!(
-                    "missed heldout.tsv:{} {:?} | {:?}: {v:?}",
+                    "missed {name}:{} {:?} | {:?}: {v:?}",
                     r.line, r.subject, r.body
                 );
             }
@@ -211,10 +211,29 @@ fn held_out_rows_score_high_precision_and_good_recall() {
     let recall = f64::from(tp) / f64::from((tp + fn_).max(1));
     let accuracy = f64::from(tp + tn) / rows.len() as f64;
     println!(
-        "held-out: {} rows, tp {tp} fp {fp} tn {tn} fn {fn_}; precision {precision:.3} recall \
+        "{name}: {} rows, tp {tp} fp {fp} tn {tn} fn {fn_}; precision {precision:.3} recall \
          {recall:.3} accuracy {accuracy:.3}",
         rows.len()
     );
-    assert!(precision >= 0.95, "precision {precision:.3}");
-    assert!(recall >= 0.85, "recall {recall:.3}");
+    (precision, recall)
+}
+
+/// A false positive (an application answered and never filed) costs more than a miss (a
+/// question filed as a case, which an officer still sees), hence the higher bar on precision.
+fn assert_good(name: &str) {
+    let (precision, recall) = score(name);
+    assert!(precision >= 0.95, "{name}: precision {precision:.3}");
+    assert!(recall >= 0.85, "{name}: recall {recall:.3}");
+}
+
+/// First held-out set. Its first score (precision 1.000, recall 0.758) led to fixes, so it is
+/// partly seen now; `heldout2.tsv` is the clean measure.
+#[test]
+fn held_out_rows_score_high_precision_and_good_recall() {
+    assert_good("heldout.tsv");
+}
+
+#[test]
+fn second_held_out_set_scores_high_precision_and_good_recall() {
+    assert_good("heldout2.tsv");
 }

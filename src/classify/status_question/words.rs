@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::cues;
+use super::{cues, lists};
 
 /// The token that stands for a tracking code (of this office or any other).
 pub const CODE: &str = "#code";
@@ -27,144 +27,6 @@ pub struct Token {
     pub end: usize,
 }
 
-/// variant -> canonical word. Only forms real applicants write; fuzzy matching covers the rest.
-const SYNONYMS: &[(&str, &[&str])] = &[
-    (
-        "sudah",
-        &[
-            "sdh", "udah", "udh", "sudh", "sdah", "dah", "uda", "sampun", "mpun", "wis", "uwis",
-        ],
-    ),
-    (
-        "belum",
-        &["blm", "blum", "blom", "belom", "dereng", "durung"],
-    ),
-    (
-        "sampai",
-        &[
-            "smpai", "sampe", "smpe", "sampek", "nyampe", "nyampai", "sampay", "dugi",
-        ],
-    ),
-    ("mana", &["mna", "mn", "pundi"]),
-    (
-        "bagaimana",
-        &[
-            "gmn", "gimana", "bgmn", "gmana", "gmna", "gimna", "gemana", "pripun", "kumaha",
-            "piye", "how's", "hows",
-        ],
-    ),
-    ("apa", &["apakah", "apkh", "apakh", "nopo", "menopo"]),
-    ("kapan", &["kpn", "kapn", "kapankah"]),
-    (
-        "saya",
-        &[
-            "sy", "sya", "saia", "aku", "gue", "gw", "kulo", "kula", "i'd", "i'm", "me",
-        ],
-    ),
-    (
-        "tanya",
-        &[
-            "tnya",
-            "tny",
-            "nanya",
-            "bertanya",
-            "menanyakan",
-            "tanyakan",
-            "nanyain",
-            "pirsa",
-            "ask",
-            "asking",
-            "enquire",
-            "inquire",
-        ],
-    ),
-    (
-        "info",
-        &["inpo", "informasi", "information", "tahu", "tau", "know"],
-    ),
-    (
-        "cek",
-        &[
-            "dicek", "cekin", "ngecek", "mengecek", "check", "chek", "ceck", "checking", "dicheck",
-            "cekkan", "dicekkan",
-        ],
-    ),
-    ("progres", &["progress", "proges", "progrs", "progresss"]),
-    ("update", &["updates", "apdet", "updet"]),
-    (
-        "izin",
-        &["ijin", "izn", "ijn", "izinn", "perizinan", "perijinan"],
-    ),
-    ("permohonan", &["pemohonan", "mohonan", "permhonan"]),
-    ("berkas", &["brks", "brkas"]),
-    ("jadi", &["jd", "jdi"]),
-    (
-        "selesai",
-        &["slsai", "slesai", "selese", "kelar", "beres", "rampung"],
-    ),
-    ("terbit", &["diterbitkan", "terbitkan"]),
-    ("yang", &["yg"]),
-    (
-        "tidak",
-        &["tdk", "gak", "ga", "nggak", "enggak", "gk", "ndak", "tak"],
-    ),
-    ("mohon", &["mhn", "mohn", "nyuwun", "tolong"]),
-    ("kemarin", &["kmrn", "kemaren", "kmren"]),
-    ("lampirkan", &["lampirin", "lampirkn"]),
-    ("kirim", &["krm", "kirimin"]),
-    ("licence", &["license", "licenses", "licences"]),
-    ("application", &["applications", "aplication", "aplikasi"]),
-    ("permit", &["permits"]),
-];
-
-/// Frequent words that must never be read as a typo of a cue word ("permisi" is not "permit",
-/// "berkah" is not "berkas").
-const PROTECTED: &[&str] = &[
-    "permisi",
-    "berkah",
-    "sampah",
-    "bekas",
-    "selasa",
-    "statis",
-    "protes",
-    "terima",
-    "kasih",
-    "selamat",
-    "semoga",
-    "bapak",
-    "mohon",
-    "maaf",
-    "siang",
-    "malam",
-    "senin",
-    "kamis",
-    "jumat",
-    "sabtu",
-    "minggu",
-    "bulan",
-    "tahun",
-    "nomor",
-    "alamat",
-    "kantor",
-    "petugas",
-    "sekarang",
-    "keluarga",
-    "pengaduan",
-    "pengajuan",
-    "persetujuan",
-    "perpanjangan",
-    "perubahan",
-    "sertifikat",
-    "dokter",
-    "status",
-    "statement",
-    "states",
-    "station",
-    "setelah",
-    "sebelum",
-    "sedang",
-];
-
 struct Lexicon {
     synonyms: HashMap<&'static str, &'static str>,
     /// Every word some list uses, plus the protected ones: these are never fuzzed.
@@ -174,13 +36,13 @@ struct Lexicon {
 }
 
 static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
-    let synonyms = SYNONYMS
+    let synonyms = lists::SYNONYMS
         .iter()
         .flat_map(|(word, variants)| variants.iter().map(move |v| (*v, *word)))
         .collect();
     let mut known: HashSet<&'static str> = cues::vocabulary().collect();
-    known.extend(PROTECTED);
-    known.extend(SYNONYMS.iter().map(|(w, _)| *w));
+    known.extend(lists::PROTECTED);
+    known.extend(lists::SYNONYMS.iter().map(|(w, _)| *w));
     let mut fuzzy_targets: Vec<&'static str> = cues::vocabulary()
         .filter(|w| w.chars().count() >= 6 && w.chars().all(char::is_alphabetic))
         .collect();
@@ -266,8 +128,8 @@ fn mark_fields(text: &str, toks: &mut [Token]) {
             .starts_with(':');
         let of_a_thing = toks
             .get(i + 1)
-            .is_some_and(|t| cues::FIELD_NOUNS.contains(&t.word.as_str()));
-        let thing_first = i > 0 && cues::FIELD_NOUNS_BEFORE.contains(&toks[i - 1].word.as_str());
+            .is_some_and(|t| lists::FIELD_NOUNS.contains(&t.word.as_str()));
+        let thing_first = i > 0 && lists::FIELD_NOUNS_BEFORE.contains(&toks[i - 1].word.as_str());
         if label || of_a_thing || thing_first {
             toks[i].word = FIELD.to_string();
         }
