@@ -187,14 +187,21 @@ fn quote(text: &str, toks: &[Token], (a, b): cues::Span) -> String {
     s.chars().take(80).collect()
 }
 
-/// This office's code in any forgiving form: any case, I/L for 1, O for 0, dashes, spaces or
-/// dots between the parts or none at all.
+/// The pattern (without flags or anchors) of this office's code in any forgiving form: any
+/// case, I/L for 1, O for 0, dashes, spaces or dots between the parts or none at all. Groups 1
+/// and 2 are the two halves. None for an invalid office code (an empty one would make every
+/// ten-letter word a candidate).
+fn own_code_pattern(office_code: &str) -> Option<String> {
+    crate::domain::tracking::valid_office(office_code).then(|| {
+        format!(
+            r"{}[\s\-–—_.:#]*([0-9a-z]{{5}})[\s\-–—_.]?([0-9a-z]{{5}})",
+            regex::escape(office_code)
+        )
+    })
+}
+
 fn code_pattern(office_code: &str) -> Option<Regex> {
-    Regex::new(&format!(
-        r"(?i)\b{}[\s\-–—_.:#]*([0-9a-z]{{5}})[\s\-–—_.]?([0-9a-z]{{5}})\b",
-        regex::escape(office_code)
-    ))
-    .ok()
+    Regex::new(&format!(r"(?i)\b{}\b", own_code_pattern(office_code)?)).ok()
 }
 
 /// All tracking codes of this office named in `text` (any forgiving form: case-insensitive,

@@ -36,6 +36,8 @@ fn codes_of_another_office_and_mistyped_codes_are_not_ours() {
     assert!(codes_in(OFFICE, "KDR-2VY0D-XZHA9 dan KDR2ZM4FQ2T8D").is_empty());
     // One symbol off: the check symbol catches it.
     assert!(codes_in(OFFICE, "PSR-2VY0D-XZHA8").is_empty());
+    // No office code, no codes (else any ten-letter word could pass the check).
+    assert!(codes_in("", "2VY0D-XZHA9 perkembangan").is_empty());
 }
 
 #[test]
@@ -236,4 +238,62 @@ fn held_out_rows_score_high_precision_and_good_recall() {
 #[test]
 fn second_held_out_set_scores_high_precision_and_good_recall() {
     assert_good("heldout2.tsv");
+}
+
+/// Real third-party mail (bounces, list traffic, MIME test messages): none of it asks about a
+/// permit, so any status question found there is a false positive.
+#[test]
+fn no_message_of_the_real_corpora_is_taken_for_a_status_question() {
+    use crate::extract::mime::{parse, MimeLimits};
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    let mut files: Vec<PathBuf> = ["bounces", "enmime", "mail-parser-eml", "tnef"]
+        .iter()
+        .filter_map(|d| std::fs::read_dir(root.join(d)).ok())
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    let cpython = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import test, os; print(os.path.dirname(test.__file__))",
+        ])
+        .output()
+        .ok()
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()).join("test_email/data"));
+    if let Some(entries) = cpython.and_then(|d| std::fs::read_dir(d).ok()) {
+        files.extend(entries.flatten().map(|e| e.path()).filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("msg_"))
+        }));
+    }
+    if files.is_empty() {
+        eprintln!(
+            "skipped: no corpus at {} and no CPython email data",
+            root.display()
+        );
+        return;
+    }
+    let mut read = 0;
+    for path in &files {
+        let Ok(raw) = std::fs::read(path) else {
+            continue;
+        };
+        let Ok(msg) = parse(&raw, &MimeLimits::default()) else {
+            continue;
+        };
+        read += 1;
+        let found = detect(
+            OFFICE,
+            msg.subject.as_deref(),
+            &msg.body_text,
+            msg.attachments.len(),
+        );
+        assert!(found.is_none(), "{}: {found:?}", path.display());
+    }
+    println!(
+        "corpus: {read} of {} files read, none a status question",
+        files.len()
+    );
+    assert!(read > 0);
 }

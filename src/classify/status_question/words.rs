@@ -55,13 +55,14 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
     }
 });
 
-/// Any office's code written with dashes, or this office's code in any forgiving form.
+/// This office's code in any forgiving form, or any office's code written with dashes.
 fn code_pattern(office_code: &str) -> Option<Regex> {
-    Regex::new(&format!(
-        r"(?i)\b(?:{}[\s\-–—_.:#]*[0-9a-z]{{5}}[\s\-–—_.]?[0-9a-z]{{5}}|[a-z]{{2,8}}-[0-9a-z]{{5}}-[0-9a-z]{{5}})\b",
-        regex::escape(office_code)
-    ))
-    .ok()
+    let any_office = r"[a-z]{2,8}-[0-9a-z]{5}-[0-9a-z]{5}";
+    let pattern = match super::own_code_pattern(office_code) {
+        Some(own) => format!(r"(?i)\b(?:{own}|{any_office})\b"),
+        None => format!(r"(?i)\b{any_office}\b"),
+    };
+    Regex::new(&pattern).ok()
 }
 
 /// The canonical tokens of `text`.
