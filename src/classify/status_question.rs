@@ -98,16 +98,29 @@ pub fn explain(
     if new_text.chars().count() > MAX_CHARS {
         return Err(NotStatus::TooLong);
     }
-    let subj = words::tokens(office_code, subject);
+    // Hostile mail can carry a megabyte subject; a question fits in the first few hundred chars.
+    let head = subject
+        .get(..floor_char_boundary(subject, 4 * MAX_CHARS))
+        .unwrap_or("");
+    let subj = words::tokens(office_code, head);
     let body = words::tokens(office_code, new_text);
     blockers(&subj, &body, new_text, attachments)?;
-    let cue = cue(&subj, subject, &body, new_text).ok_or(NotStatus::NoQuestion)?;
+    let cue = cue(&subj, head, &body, new_text).ok_or(NotStatus::NoQuestion)?;
     let text = format!("{subject}\n{new_text}");
     Ok(StatusQuestion {
         codes: codes_in(office_code, &text),
         cue,
         unreadable_codes: unreadable_codes(office_code, &text),
     })
+}
+
+/// The largest char boundary of `s` at or below `max`.
+fn floor_char_boundary(s: &str, max: usize) -> usize {
+    let mut i = max.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 /// The first blocker that applies to subject or body.

@@ -116,6 +116,14 @@ fn a_long_letter_is_not_a_status_question() {
     assert_eq!(explain(OFFICE, None, &letter, 0), Err(NotStatus::TooLong));
 }
 
+#[test]
+fn a_megabyte_subject_is_read_quickly() {
+    let subject = format!("cek status {}", "ä".repeat(500_000));
+    let started = std::time::Instant::now();
+    assert!(detect(OFFICE, Some(&subject), "", 0).is_some());
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+}
+
 proptest::proptest! {
     #[test]
     fn any_text_gets_an_answer_without_panicking(subject in ".{0,80}", body in ".{0,300}", n in 0usize..3) {

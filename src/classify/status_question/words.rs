@@ -179,7 +179,7 @@ fn collapse_runs(word: &str) -> String {
 /// of six letters or more, two for nine or more, the first letter right.
 fn fuzzy(lex: &Lexicon, word: &str) -> Option<&'static str> {
     let len = word.chars().count();
-    if len < 4 || !word.chars().all(char::is_alphabetic) {
+    if !(4..=20).contains(&len) || !word.chars().all(char::is_alphabetic) {
         return None;
     }
     let first = word.chars().next()?;
