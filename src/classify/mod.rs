@@ -10,6 +10,7 @@ pub mod format;
 pub mod identifiers;
 pub mod matcher;
 pub mod rules;
+pub mod status_question;
 
 use serde::Serialize;
 
