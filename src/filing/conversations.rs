@@ -177,3 +177,18 @@ pub async fn letters_instead(conn: &mut Conn, id: CaseId) -> Result<bool, StoreE
     .what("check whether notices go by post")?;
     Ok(found.is_some())
 }
+
+/// The public facts of a case by exact tracking code, inside the caller's transaction.
+pub async fn public_case(
+    conn: &mut Conn,
+    code: &str,
+) -> Result<Option<super::desk::PublicCase>, StoreError> {
+    sqlx::query_as(
+        "SELECT tracking_code, status, kind, permit_type, received_at, updated_at, due_date, missing \
+         FROM cases WHERE tracking_code = $1",
+    )
+    .bind(code)
+    .fetch_optional(conn)
+    .await
+    .what("load public status")
+}

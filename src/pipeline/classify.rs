@@ -25,9 +25,16 @@ fn text_of(d: &DocRow) -> &str {
 
 /// Run the engine (pure) on a case and its documents.
 pub(crate) fn decide(catalogue: &Catalogue, case: &CaseRow, docs: &[DocRow]) -> Decision {
+    // Quoted history (our acknowledgement, earlier mail) and signatures are not what the
+    // applicant asks for now.
+    let new_text = crate::extract::reply::split_with_subject(
+        case.subject.as_deref(),
+        case.body.as_deref().unwrap_or(""),
+    )
+    .new_text;
     let input = ClassifyInput {
         subject: case.subject.as_deref().unwrap_or(""),
-        body: case.body.as_deref().unwrap_or(""),
+        body: &new_text,
         documents: docs
             .iter()
             .map(|d| DocInput {
@@ -241,11 +248,7 @@ async fn write_acks(
             .and_then(|r| serde_json::from_str(r).ok())
             .unwrap_or_default();
         let (subject, body) = ack::render(&ctx.templates, &context)?;
-        let domain = ctx
-            .mailer
-            .as_ref()
-            .map(|mm| mm.from_address().email.domain().to_string())
-            .unwrap_or_else(|| "loket.invalid".into());
+        let domain = super::mail_domain(ctx);
         let message_id = format!("{}.{}@{domain}", case.code.to_lowercase(), m.id);
         let purpose = format!("ack:{}", m.id);
         let outbox = NewOutbox {

@@ -7,7 +7,7 @@
 //! cases it quotes are recorded as its `mentions`, for triage. Mail that the office's own staff
 //! forward into the mailbox is the forwarded applicant's.
 
-use crate::domain::TrackingCode;
+use crate::classify::status_question;
 use crate::extract::mime::{sender_check, Mailbox, ParsedMessage, SenderCheck};
 use crate::filing::{cases, conversations, CaseId, Conn, StoreError};
 
@@ -37,22 +37,7 @@ pub(crate) fn unusable_applicant_address(ctx: &Context, email: &str) -> Option<&
     if staff_addresses(ctx).contains(&email) {
         return Some("the office's own address");
     }
-    let local = email.split('@').next().unwrap_or_default();
-    let machine = [
-        "mailer-daemon",
-        "postmaster",
-        "noreply",
-        "no-reply",
-        "no_reply",
-        "donotreply",
-        "do-not-reply",
-        "do_not_reply",
-        "bounce",
-        "bounces",
-    ];
-    machine
-        .iter()
-        .any(|m| local == *m || local.starts_with(&format!("{m}+")) || local.starts_with(&format!("{m}-")))
+    crate::extract::mime::is_machine_address(&email)
         .then_some("a machine's address")
 }
 
@@ -85,33 +70,12 @@ pub(crate) fn codes_named(office: &str, p: &ParsedMessage) -> Vec<String> {
     out
 }
 
-/// Every code in `text` (`TrackingCode::find_in` finds the first; look again after it).
+/// Every code of `office` in `text`, in its normal form.
 fn all_codes(office: &str, text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(code) = TrackingCode::find_in(office, rest) {
-        let s = code.to_string();
-        let cut = find_after(rest, office);
-        if !out.contains(&s) {
-            out.push(s);
-        }
-        match cut {
-            Some(i) if i < rest.len() => rest = &rest[i..],
-            _ => break,
-        }
-        if out.len() >= 20 {
-            break;
-        }
-    }
-    out
-}
-
-/// Where to continue after the found code: just past the first occurrence of the office
-/// prefix (the code's spelling in the text may differ from its normal form).
-fn find_after(text: &str, office: &str) -> Option<usize> {
-    let lower = text.to_ascii_lowercase();
-    let at = lower.find(&office.to_ascii_lowercase())?;
-    Some(at + office.len())
+    status_question::codes_in(office, text)
+        .iter()
+        .map(|c| c.to_string())
+        .collect()
 }
 
 /// Why a message joins an existing case.
@@ -197,6 +161,7 @@ pub(crate) async fn mentioned(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::TrackingCode;
 
     #[test]
     fn every_code_in_a_text_is_found() {

@@ -6,7 +6,9 @@
 
 use tracing::{info, info_span, Instrument};
 
-use super::{conversation, crash_point, ratelimit, stall_point, Context, JobError};
+use super::{answers, conversation, crash_point, ratelimit, stall_point, Context, JobError};
+use crate::classify::status_question::{self, StatusQuestion};
+use crate::extract::{bounce, reply};
 use crate::domain::{ApplicantDetails, Channel, Status};
 use crate::extract::archive::{self, ArchiveLimits};
 use crate::extract::mime::{self, Attachment, MimeLimits, ParsedMessage};
@@ -124,9 +126,9 @@ async fn intake_email(ctx: &Context, job: &Job, msg: &Message) -> Result<(), Job
         max_attachments: ctx.cfg.limits.max_attachments,
         ..MimeLimits::default()
     };
-    let parsed = tokio::task::spawn_blocking(move || -> Result<_, JobError> {
+    let (parsed, report) = tokio::task::spawn_blocking(move || -> Result<_, JobError> {
         let raw = blobs.get(&sha)?;
-        Ok(mime::parse(&raw, &limits))
+        Ok((mime::parse(&raw, &limits), bounce::parse(&raw)))
     })
     .await
     .map_err(|e| JobError::Panic(e.to_string()))??;
@@ -146,6 +148,17 @@ async fn intake_email(ctx: &Context, job: &Job, msg: &Message) -> Result<(), Job
         if own_mail_came_back(ctx, job, msg, p, &headers).await? {
             return Ok(());
         }
+    }
+    if let Some(report) = &report {
+        if answers::bounce(ctx, job, msg, &headers, report).await? {
+            crash_point("intake");
+            return Ok(());
+        }
+    }
+    if let Some(q) = parsed.as_ref().and_then(|p| status_question_of(ctx, p, &headers)) {
+        answers::status_question(ctx, job, msg, &headers, &q).await?;
+        crash_point("intake");
+        return Ok(());
     }
     let attachments = parsed
         .as_ref()
@@ -244,6 +257,20 @@ async fn mail_loop(
         return Ok(None);
     }
     Ok(ratelimit::loop_reason(conn, sender, subject, msg.received_at).await?)
+}
+
+/// The status question a message asks, if that is all it does (machines ask nothing).
+fn status_question_of(
+    ctx: &Context,
+    p: &ParsedMessage,
+    headers: &MessageHeaders,
+) -> Option<StatusQuestion> {
+    if headers.no_reply.is_some() || headers.sender.is_none() {
+        return None;
+    }
+    let subject = p.subject.as_deref();
+    let new_text = reply::split_with_subject(subject, &p.body_text).new_text;
+    status_question::detect(&ctx.cfg.office.code, subject, &new_text, p.attachments.len())
 }
 
 /// Where a message goes.

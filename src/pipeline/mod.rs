@@ -9,6 +9,7 @@
 //! claimed job's lease is renewed by this process's heartbeat ([`heartbeat`]) while the step
 //! runs; a step commits only while it still holds its lease.
 
+mod answers;
 pub mod classify;
 mod conversation;
 pub mod deadline;
@@ -240,6 +241,14 @@ async fn heartbeat(ctx: Context) {
             warn!(error = %error_chain(&e), "heartbeat: cannot record this worker");
         }
     }
+}
+
+/// The domain of loket's own Message-IDs: the sender address's, so replies come back to us.
+pub(crate) fn mail_domain(ctx: &Context) -> String {
+    ctx.mailer
+        .as_ref()
+        .map(|m| m.from_address().email.domain().to_string())
+        .unwrap_or_else(|| "loket.invalid".into())
 }
 
 /// What one pass over the queue did.
