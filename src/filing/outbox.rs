@@ -50,19 +50,19 @@ async fn insert_in_state(
          ON CONFLICT (purpose) WHERE case_id IS NULL DO NOTHING RETURNING id"
     };
     sqlx::query_scalar(sql)
-    .bind(o.case_id)
-    .bind(o.purpose)
-    .bind(o.to_addr)
-    .bind(o.subject)
-    .bind(o.body)
-    .bind(o.message_id)
-    .bind(o.in_reply_to)
-    .bind(o.references)
-    .bind(now_ms())
-    .bind(state)
-    .fetch_optional(conn)
-    .await
-    .what("insert outbox")
+        .bind(o.case_id)
+        .bind(o.purpose)
+        .bind(o.to_addr)
+        .bind(o.subject)
+        .bind(o.body)
+        .bind(o.message_id)
+        .bind(o.in_reply_to)
+        .bind(o.references)
+        .bind(now_ms())
+        .bind(state)
+        .fetch_optional(conn)
+        .await
+        .what("insert outbox")
 }
 
 /// A stored mail.
@@ -126,10 +126,11 @@ pub async fn mark_failed(
         .execute(&mut *conn)
         .await
         .what("record failed mail")?;
-    let case: Option<Option<CaseId>> = sqlx::query_scalar("SELECT case_id FROM outbox WHERE id = $1")
-        .bind(id)
-        .fetch_optional(conn)
-        .await
-        .what("find case")?;
+    let case: Option<Option<CaseId>> =
+        sqlx::query_scalar("SELECT case_id FROM outbox WHERE id = $1")
+            .bind(id)
+            .fetch_optional(conn)
+            .await
+            .what("find case")?;
     Ok(case.flatten())
 }

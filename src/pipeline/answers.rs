@@ -41,8 +41,11 @@ pub(crate) async fn bounce(
     messages::file_as(&mut tx, msg.id, headers, MessageState::Bounce, Some(first)).await?;
     enqueue(&mut tx, JobTarget::Move(msg.id)).await?;
     tx.commit().await?;
-    info!(format = report.format, permanent = report.is_permanent(),
-        "delivery report for mail loket sent: recorded on its case, not answered");
+    info!(
+        format = report.format,
+        permanent = report.is_permanent(),
+        "delivery report for mail loket sent: recorded on its case, not answered"
+    );
     ctx.wake.notify_waiters();
     Ok(true)
 }
@@ -139,8 +142,10 @@ pub(crate) async fn status_question(
         }
     }
     let (subject, body) = status_answer::render(&ctx.templates, &ctx.cfg, &found, &unknown)?;
-    let answered = queue_answer(ctx, &mut tx, msg, headers, sender, first_case, &subject, &body)
-        .await?;
+    let answered = queue_answer(
+        ctx, &mut tx, msg, headers, sender, first_case, &subject, &body,
+    )
+    .await?;
     for (public, _) in &found {
         if let Some(id) = cases::by_code(&mut tx, &public.tracking_code).await? {
             let detail = format!(

@@ -37,8 +37,7 @@ pub(crate) fn unusable_applicant_address(ctx: &Context, email: &str) -> Option<&
     if staff_addresses(ctx).contains(&email) {
         return Some("the office's own address");
     }
-    crate::extract::mime::is_machine_address(&email)
-        .then_some("a machine's address")
+    crate::extract::mime::is_machine_address(&email).then_some("a machine's address")
 }
 
 /// The applicant a message speaks for: its sender, except when the office's own staff forward
@@ -93,7 +92,9 @@ impl Join {
     pub(crate) fn describe(self) -> &'static str {
         match self {
             Join::Reference => "a reply to mail loket sent about this case",
-            Join::CodeFromApplicant => "names the tracking code and comes from the applicant's address",
+            Join::CodeFromApplicant => {
+                "names the tracking code and comes from the applicant's address"
+            }
             Join::SameFiles => "the same files the applicant sent before",
         }
     }
@@ -122,8 +123,7 @@ pub(crate) async fn find_case(
         let case_id = conversations::surviving_case(conn, case_id).await?;
         return Ok(Some((case_id, Join::Reference)));
     }
-    if let SenderCheck::Fail(_) = sender_check(&p.authentication_results, c.trusted_authserv_id)
-    {
+    if let SenderCheck::Fail(_) = sender_check(&p.authentication_results, c.trusted_authserv_id) {
         // A forged From must not add to someone's case by naming its code.
         return Ok(None);
     }
@@ -168,7 +168,10 @@ mod tests {
         let code = |s: &str| TrackingCode::parse_for("PSR", s).unwrap().to_string();
         let a = TrackingCode::generate("PSR").unwrap().to_string();
         let b = TrackingCode::generate("PSR").unwrap().to_string();
-        let text = format!("Mohon cek {a} dan juga {} ya", b.to_lowercase().replace('-', ""));
+        let text = format!(
+            "Mohon cek {a} dan juga {} ya",
+            b.to_lowercase().replace('-', "")
+        );
         assert_eq!(all_codes("PSR", &text), vec![code(&a), code(&b)]);
         assert!(all_codes("PSR", "tidak ada nomor").is_empty());
     }

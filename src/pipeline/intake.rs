@@ -8,11 +8,11 @@ use tracing::{info, info_span, Instrument};
 
 use super::{answers, conversation, crash_point, ratelimit, stall_point, Context, JobError};
 use crate::classify::status_question::{self, StatusQuestion};
-use crate::extract::{bounce, reply};
 use crate::domain::{ApplicantDetails, Channel, Status};
 use crate::extract::archive::{self, ArchiveLimits};
 use crate::extract::mime::{self, Attachment, MimeLimits, ParsedMessage};
 use crate::extract::sniff;
+use crate::extract::{bounce, reply};
 use crate::filing::cases::{self, NewCase};
 use crate::filing::documents::{self, NewDocument};
 use crate::filing::jobs::{enqueue, enqueue_again};
@@ -155,7 +155,10 @@ async fn intake_email(ctx: &Context, job: &Job, msg: &Message) -> Result<(), Job
             return Ok(());
         }
     }
-    if let Some(q) = parsed.as_ref().and_then(|p| status_question_of(ctx, p, &headers)) {
+    if let Some(q) = parsed
+        .as_ref()
+        .and_then(|p| status_question_of(ctx, p, &headers))
+    {
         answers::status_question(ctx, job, msg, &headers, &q).await?;
         crash_point("intake");
         return Ok(());
@@ -270,7 +273,12 @@ fn status_question_of(
     }
     let subject = p.subject.as_deref();
     let new_text = reply::split_with_subject(subject, &p.body_text).new_text;
-    status_question::detect(&ctx.cfg.office.code, subject, &new_text, p.attachments.len())
+    status_question::detect(
+        &ctx.cfg.office.code,
+        subject,
+        &new_text,
+        p.attachments.len(),
+    )
 }
 
 /// Where a message goes.
@@ -392,9 +400,7 @@ fn headers_of(p: &ParsedMessage, staff: &[String]) -> MessageHeaders {
     };
     MessageHeaders {
         message_id: p.message_id.clone(),
-        sender: forwarded
-            .or(p.reply_address())
-            .map(|m| m.email.clone()),
+        sender: forwarded.or(p.reply_address()).map(|m| m.email.clone()),
         subject: p.subject.clone(),
         references,
         no_reply,
@@ -468,9 +474,9 @@ fn new_case(
     headers: &MessageHeaders,
 ) -> NewCase {
     let reply = parsed.and_then(|p| p.reply_address());
-    let forwarded = parsed
-        .and_then(|p| p.forwarded_from.as_ref())
-        .filter(|f| reply.is_some_and(|r| r.email != f.email) && headers.sender.as_ref() == Some(&f.email));
+    let forwarded = parsed.and_then(|p| p.forwarded_from.as_ref()).filter(|f| {
+        reply.is_some_and(|r| r.email != f.email) && headers.sender.as_ref() == Some(&f.email)
+    });
     let name = match forwarded {
         Some(f) => f.name.clone(),
         None => parsed
@@ -548,10 +554,7 @@ async fn add_documents(
             conn,
             case_id,
             "files_repeated",
-            &format!(
-                "already had {}; not counted twice",
-                repeated.join(", ")
-            ),
+            &format!("already had {}; not counted twice", repeated.join(", ")),
         )
         .await?;
     }

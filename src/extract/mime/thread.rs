@@ -112,7 +112,10 @@ pub(super) fn authentication_results(msg: &Message<'_>) -> Vec<String> {
     msg.headers()
         .iter()
         .filter(|h| h.name().eq_ignore_ascii_case("Authentication-Results"))
-        .filter_map(|h| msg.raw_message().get(h.offset_start() as usize..h.offset_end() as usize))
+        .filter_map(|h| {
+            msg.raw_message()
+                .get(h.offset_start() as usize..h.offset_end() as usize)
+        })
         .map(|raw| {
             String::from_utf8_lossy(raw)
                 .split_whitespace()
@@ -149,7 +152,8 @@ mod tests {
 
     #[test]
     fn dkim_decides_when_there_is_no_dmarc_verdict() {
-        let r = results(&["mail.kab.go.id 1; spf=pass smtp.mailfrom=x.com; dkim=pass header.d=x.com"]);
+        let r =
+            results(&["mail.kab.go.id 1; spf=pass smtp.mailfrom=x.com; dkim=pass header.d=x.com"]);
         assert_eq!(sender_check(&r, Some("MAIL.KAB.GO.ID")), SenderCheck::Pass);
         let r = results(&["mail.kab.go.id; dkim=fail (bad signature) header.d=x.com; spf=none"]);
         assert_eq!(
@@ -157,7 +161,10 @@ mod tests {
             SenderCheck::Fail("dkim=fail".into())
         );
         let r = results(&["mail.kab.go.id; spf=softfail"]);
-        assert_eq!(sender_check(&r, Some("mail.kab.go.id")), SenderCheck::Unknown);
+        assert_eq!(
+            sender_check(&r, Some("mail.kab.go.id")),
+            SenderCheck::Unknown
+        );
     }
 
     #[test]
