@@ -445,3 +445,60 @@ async fn bounces_mark_the_address_and_are_never_answered_sqlite() {
 async fn bounces_mark_the_address_and_are_never_answered_postgres() {
     bounces_mark_the_address_and_are_never_answered(Db::Postgres).await;
 }
+
+#[tokio::test]
+async fn a_forged_from_never_joins_a_case_by_naming_its_code() {
+    let Some(app) = TestApp::spawn_with(Db::Sqlite, |t| {
+        t["imap"]
+            .as_table_mut()
+            .unwrap()
+            .insert("trusted_authserv_id".into(), "mx.pasuruankab.go.id".into());
+    })
+    .await
+    else {
+        return;
+    };
+    let budi = unique_address("budi");
+    let (code, _) = applied(&app, &budi).await;
+    let docs = app.show(&code).await.documents.len();
+    let with_results = |results: &str, file: &str| {
+        let raw = String::from_utf8(mail_with(
+            &budi,
+            &format!("Re: [{code}] tambahan"),
+            "Berikut tambahan berkas.",
+            &[Part {
+                filename: file,
+                content_type: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                data: &app::docx(&[file]),
+            }],
+        ))
+        .unwrap();
+        format!("Authentication-Results: {results}\r\n{raw}").into_bytes()
+    };
+    // The office's own server says the From is forged: a case of its own, the code a mention.
+    app.deliver(&with_results(
+        "mx.pasuruankab.go.id; dkim=none; spf=fail smtp.mailfrom=evil.example; dmarc=fail (p=none) header.from=example.com",
+        "palsu.docx",
+    ))
+    .await;
+    // A header written by anyone else is not believed: this one joins.
+    app.deliver(&with_results(
+        "mx.evil.example; dmarc=fail header.from=example.com",
+        "asli.docx",
+    ))
+    .await;
+    app.run_once().await;
+    let cases = app.cases().await;
+    assert_eq!(cases.len(), 2, "the forged message is a case of its own");
+    let forged = cases.iter().find(|c| c.tracking_code != code).unwrap();
+    assert_eq!(forged.mentions, vec![code.clone()]);
+    let names: Vec<String> = app
+        .show(&code)
+        .await
+        .documents
+        .into_iter()
+        .map(|d| d.filename)
+        .collect();
+    assert_eq!(names.len(), docs + 1, "{names:?}");
+    assert!(names.contains(&"asli.docx".to_string()), "{names:?}");
+}
