@@ -7,7 +7,9 @@ mod app;
 mod support;
 
 use app::TestApp;
-use app::{acks_to, fixture_from, header, mail_with, repo, text_mail, unique_address, Db, Part};
+use app::{
+    acks_to, bounce_of, fixture_from, header, mail_with, repo, text_mail, unique_address, Db, Part,
+};
 
 /// The decoded text body of a raw mail.
 fn body_of(raw: &str) -> String {
@@ -324,33 +326,6 @@ async fn mail_staff_forward_into_the_mailbox_is_the_applicants() {
     );
 }
 
-/// A bounce fixture made to return the mail loket sent to `to` with Message-ID `id`.
-fn bounce_of(fixture: &str, to: &str, id: &str) -> Vec<u8> {
-    let raw = std::fs::read(repo().join("fixtures/bounces").join(fixture)).unwrap();
-    let report = loket::extract::bounce::parse(&raw).expect("the fixture is a bounce");
-    let old_to = report.recipients[0].address.clone();
-    let text = String::from_utf8_lossy(&raw)
-        .replace(
-            "ack-PSR7K3M9QXD2F.1@loket.dpmptsp.example.go.id",
-            id.trim_matches(['<', '>']),
-        )
-        .replace(&old_to, to);
-    // A fresh Message-ID of its own (the same fixture is used again by the other database),
-    // in its own header block: the returned message further down keeps ours.
-    let fresh = uuid::Uuid::new_v4().simple().to_string();
-    let end = text
-        .find("\r\n\r\n")
-        .or_else(|| text.find("\n\n"))
-        .unwrap_or(0);
-    let (head, rest) = text.split_at(end);
-    let head = if head.contains("Message-ID: <") {
-        head.replacen("Message-ID: <", &format!("Message-ID: <{fresh}."), 1)
-    } else {
-        format!("Message-ID: <{fresh}@bounce.example>\r\n{head}")
-    };
-    format!("{head}{rest}").into_bytes()
-}
-
 async fn bounces_mark_the_address_and_are_never_answered(db: Db) {
     let Some(app) = TestApp::spawn(db).await else {
         return;
@@ -468,7 +443,8 @@ async fn a_forged_from_never_joins_a_case_by_naming_its_code() {
             "Berikut tambahan berkas.",
             &[Part {
                 filename: file,
-                content_type: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                content_type:
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
                 data: &app::docx(&[file]),
             }],
         ))

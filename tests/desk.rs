@@ -1441,9 +1441,20 @@ async fn canned_replies_hand_marks_deadlines_triage_and_merges() {
         "sorted cases are not on the triage queue"
     );
 
-    // The same applicant wrote twice: the second case merges into the first.
+    // The same applicant wrote twice (other files, no code: a case of its own): the second
+    // case merges into the first.
     w.app
-        .deliver(&fixture_from("pbg-application.eml", &budi))
+        .deliver(&app::mail_with(
+            &budi,
+            "Permohonan PBG rumah tinggal",
+            "Dengan hormat, saya mengajukan PBG rumah tinggal. Terlampir denah.",
+            &[app::Part {
+                filename: "denah.docx",
+                content_type:
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                data: &app::docx(&["DENAH RUMAH TINGGAL"]),
+            }],
+        ))
         .await;
     w.app.run_once().await;
     let dup = w
@@ -1637,5 +1648,137 @@ async fn the_dashboard_shows_figures_and_retries_parked_steps_for_admins_only() 
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn an_applicants_answer_to_an_officer_joins_the_case_and_a_bounced_address_gets_letters() {
+    let Some(w) = World::start(Db::Sqlite).await else {
+        return;
+    };
+    let (pbg, _, budi, _) = two_departments(&w).await;
+    let officer = w.token("petugas").await;
+    let c = Client::new();
+    let (s, body) = post_json(
+        &c,
+        &w.url(&format!("/api/cases/{pbg}/reply")),
+        &officer,
+        json!({"text": "Silakan datang hari Senin membawa berkas asli."}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    w.app.run_once().await;
+    let reply = app::acks_to(&budi, 2)
+        .await
+        .into_iter()
+        .find(|m| m.contains("datang hari Senin"))
+        .expect("the officer's reply reached the applicant");
+    let reply_id = app::header(&reply, "Message-ID").unwrap();
+
+    // Budi answers from his phone: no code in the subject, only the thread headers.
+    let answer = String::from_utf8(app::text_mail(
+        &budi,
+        "Re: jawaban",
+        "Baik Pak, saya datang Senin jam 9.\n\nDikirim dari iPhone saya",
+        &format!("In-Reply-To: {reply_id}\r\nReferences: {reply_id}\r\n"),
+    ))
+    .unwrap();
+    w.app.deliver(answer.as_bytes()).await;
+    w.app.run_once().await;
+    assert_eq!(w.app.cases().await.len(), 2, "no new case");
+    let (pc, _) = w.login("petugas").await;
+    let queue = pc
+        .get(w.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let row = queue
+        .split("<li class=\"row")
+        .find(|r| r.contains(&pbg))
+        .expect("the case is on the queue");
+    assert!(row.contains("Ada kabar baru"), "the case has news: {row}");
+    let page = pc
+        .get(w.url(&format!("/cases/{pbg}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("saya datang Senin jam 9"),
+        "the answer is in the thread"
+    );
+    let queue = pc
+        .get(w.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let row = queue
+        .split("<li class=\"row")
+        .find(|r| r.contains(&pbg))
+        .unwrap();
+    assert!(!row.contains("Ada kabar baru"), "seen once opened: {row}");
+
+    // A postal applicant whose email bounces is told by letter from then on.
+    let rina = unique_address("rina");
+    let form = app::repo().join("fixtures/postal/formulir-pbg-tanpa-email.pdf");
+    let import = w
+        .app
+        .command()
+        .arg("import")
+        .arg(&form)
+        .args([
+            "--name",
+            "Rina",
+            "--address",
+            "Jl. Anggrek 7, Bangil",
+            "--email",
+            &rina,
+        ])
+        .output()
+        .unwrap();
+    assert!(import.status.success());
+    let code = String::from_utf8_lossy(&import.stdout)
+        .split('\t')
+        .next()
+        .unwrap()
+        .to_string();
+    w.app.run_once().await;
+    let ack = app::acks_to(&rina, 1).await.remove(0);
+    let id = app::header(&ack, "Message-ID").unwrap();
+    w.app
+        .deliver(&app::bounce_of("office365.eml", &rina, &id))
+        .await;
+    w.app.run_once().await;
+    assert!(w.app.show(&code).await.applicant.email_undeliverable);
+    let admin = w.token("admin").await;
+    let (s, body) = post_json(
+        &c,
+        &w.url(&format!("/api/cases/{code}/status")),
+        &admin,
+        json!({"status": "needs_correction", "note": "Mohon kirim denah."}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let history = w.app.show(&code).await.history.unwrap();
+    assert!(
+        history
+            .iter()
+            .any(|e| e.event == "applicant_notified" && e.detail.ends_with("by letter")),
+        "{history:?}"
+    );
+    w.app.run_once().await;
+    assert_eq!(
+        app::acks_to(&rina, 1).await.len(),
+        1,
+        "no more mail to the bounced address"
+    );
     w.stop().await;
 }

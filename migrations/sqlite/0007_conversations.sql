@@ -15,6 +15,10 @@ ALTER TABLE messages ADD COLUMN repeated_files TEXT;
 -- as having news until an officer opens it.
 ALTER TABLE cases ADD COLUMN news_at INTEGER;
 
+-- The text of each incoming email (capped), so the desk's thread shows every message, not only
+-- the first (whose text is also the case's body).
+ALTER TABLE messages ADD COLUMN body TEXT;
+
 -- Addresses a permanent bounce said do not exist (or refuse mail). A later message from the
 -- address clears the mark.
 CREATE TABLE undeliverable (

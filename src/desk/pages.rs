@@ -102,6 +102,8 @@ struct Row {
     assignee: Option<String>,
     snippet: Option<Value>,
     channel: String,
+    /// The applicant wrote again since an officer last opened the case.
+    news: bool,
 }
 
 fn row(desk: &Desk, c: &CaseView, snippet: Option<Value>) -> Row {
@@ -127,6 +129,7 @@ fn row(desk: &Desk, c: &CaseView, snippet: Option<Value>) -> Row {
         code: c.tracking_code.clone(),
         status: c.status.clone(),
         channel: c.channel.clone(),
+        news: c.news,
         snippet,
     }
 }
@@ -422,8 +425,18 @@ async fn case_page(
         .into_iter()
         .map(|t| {
             let body = t.body.map(|b| if mask { mask_nik(&b) } else { b });
+            // What the applicant wrote this time; quoted history and signature stay one
+            // click away.
+            let (body, full) = match (t.direction, body) {
+                ("in", Some(b)) => {
+                    let parts = crate::extract::reply::split_with_subject(t.subject.as_deref(), &b);
+                    let full = (parts.new_text != b.trim()).then_some(b);
+                    (Some(parts.new_text), full)
+                }
+                (_, b) => (b, None),
+            };
             context! { at => t.at, direction => t.direction, who => t.who, subject => t.subject,
-            body => body, state => t.state, purpose => t.purpose }
+            body => body, full => full, state => t.state, purpose => t.purpose }
         })
         .collect();
     let status = Status::parse(&view.status).unwrap_or(Status::Received);
@@ -448,7 +461,14 @@ async fn case_page(
         .map(|(id, name)| context! { id => id, name => name })
         .collect();
     let assignees = desk.store.usernames_of(view.department.as_deref()).await?;
-    let body = details.as_ref().and_then(|d| d.body.clone());
+    let body = details
+        .as_ref()
+        .and_then(|d| d.body.clone())
+        .map(|b| crate::extract::reply::split_with_subject(view.subject.as_deref(), &b).new_text);
+    if policy::works_cases(&caller.user) {
+        // An officer has looked: the case's news is seen.
+        desk.store.news_seen(case.id).await?;
+    }
     let ctx = context! {
         case => &view,
         status_label => status_label(status),

@@ -421,6 +421,8 @@ struct InRow {
     subject: Option<String>,
     source: String,
     original_name: Option<String>,
+    state: String,
+    body: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -468,8 +470,8 @@ impl Store {
     pub async fn thread(&self, case_id: CaseId) -> Result<Vec<ThreadItem>, StoreError> {
         let mut items = Vec::new();
         let ins: Vec<InRow> = sqlx::query_as(
-            "SELECT received_at, sender, subject, source, original_name FROM messages WHERE case_id = $1 \
-             AND state = 'filed' ORDER BY received_at, id",
+            "SELECT received_at, sender, subject, source, original_name, state, body FROM messages \
+             WHERE case_id = $1 AND state IN ('filed', 'question', 'bounce') ORDER BY received_at, id",
         )
         .bind(case_id)
         .fetch_all(self.pool())
@@ -481,8 +483,8 @@ impl Store {
             direction: "in",
             who: m.sender,
             subject: m.subject.or(m.original_name),
-            body: None,
-            state: None,
+            body: m.body,
+            state: (m.state != "filed").then_some(m.state),
             purpose: Some(m.source),
         }));
         let outs: Vec<OutRow> = sqlx::query_as(
@@ -704,5 +706,17 @@ impl Store {
         .await
         .what("list corrected cases")?;
         Ok(rows.into_iter().map(|(c, _)| c).collect())
+    }
+}
+
+impl Store {
+    /// An officer opened the case: its news is seen.
+    pub async fn news_seen(&self, case_id: CaseId) -> Result<(), StoreError> {
+        sqlx::query("UPDATE cases SET news_at = NULL WHERE id = $1 AND news_at IS NOT NULL")
+            .bind(case_id)
+            .execute(self.pool())
+            .await
+            .what("mark news seen")?;
+        Ok(())
     }
 }

@@ -184,6 +184,8 @@ pub struct MessageHeaders {
     /// References plus the message's own id: the References of a reply to it.
     pub references: Vec<String>,
     pub no_reply: Option<String>,
+    /// The message's text as received (quoted history included; the desk shows the new part).
+    pub body: Option<String>,
 }
 
 /// Record a message's headers and the case it belongs to. At most one message per Message-ID
@@ -209,7 +211,7 @@ pub async fn file_as(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE messages SET message_id = $1, sender = $2, subject = $3, references_ids = $4, no_reply = $5, \
-         state = $6, case_id = $7, error = NULL WHERE id = $8",
+         state = $6, case_id = $7, error = NULL, body = $9 WHERE id = $8",
     )
     .bind(&h.message_id)
     .bind(&h.sender)
@@ -219,6 +221,7 @@ pub async fn file_as(
     .bind(state.as_str())
     .bind(case_id)
     .bind(id)
+    .bind(&h.body)
     .execute(conn)
     .await
     .what("file message")?;

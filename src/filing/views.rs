@@ -74,6 +74,8 @@ pub struct CaseView {
     pub due_date: Option<String>,
     /// Tracking codes that a message from someone other than the applicant named.
     pub mentions: Vec<String>,
+    /// The applicant wrote again (a reply, more documents) since an officer last opened it.
+    pub news: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<EventView>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -167,7 +169,7 @@ impl CaseFilter {
 
 const CASE_COLUMNS: &str = "id, tracking_code, channel, kind, status, permit_type, department, application_type, \
     confidence, triage, applicant_name, applicant_email, applicant_address, applicant_phone, subject, body, \
-    no_reply, decision, requirements, missing, error, received_at, assignee, due_date, mentions, \
+    no_reply, decision, requirements, missing, error, received_at, assignee, due_date, mentions, news_at, \
     (SELECT COUNT(*) FROM undeliverable u WHERE u.address = lower(cases.applicant_email)) AS undeliverable";
 
 fn json_or<T: serde::de::DeserializeOwned + Default>(s: Option<String>) -> T {
@@ -202,6 +204,7 @@ struct CaseRecord {
     assignee: Option<String>,
     due_date: Option<String>,
     mentions: Option<String>,
+    news_at: Option<i64>,
     undeliverable: i64,
 }
 
@@ -242,6 +245,7 @@ impl CaseRecord {
             assignee: self.assignee,
             due_date: self.due_date,
             mentions: json_or(self.mentions),
+            news: self.news_at.is_some(),
             history: None,
             details: None,
         };

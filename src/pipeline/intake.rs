@@ -404,6 +404,7 @@ fn headers_of(p: &ParsedMessage, staff: &[String]) -> MessageHeaders {
         subject: p.subject.clone(),
         references,
         no_reply,
+        body: Some(p.body_text.chars().take(MAX_BODY_CHARS).collect()),
     }
 }
 

@@ -305,3 +305,30 @@ pub fn header(raw: &str, name: &str) -> Option<String> {
         .header_raw(name)
         .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
 }
+
+/// A bounce fixture made to return the mail loket sent to `to` with Message-ID `id`.
+pub fn bounce_of(fixture: &str, to: &str, id: &str) -> Vec<u8> {
+    let raw = std::fs::read(repo().join("fixtures/bounces").join(fixture)).unwrap();
+    let report = loket::extract::bounce::parse(&raw).expect("the fixture is a bounce");
+    let old_to = report.recipients[0].address.clone();
+    let text = String::from_utf8_lossy(&raw)
+        .replace(
+            "ack-PSR7K3M9QXD2F.1@loket.dpmptsp.example.go.id",
+            id.trim_matches(['<', '>']),
+        )
+        .replace(&old_to, to);
+    // A fresh Message-ID of its own (the same fixture is used again by the other database),
+    // in its own header block: the returned message further down keeps ours.
+    let fresh = uuid::Uuid::new_v4().simple().to_string();
+    let end = text
+        .find("\r\n\r\n")
+        .or_else(|| text.find("\n\n"))
+        .unwrap_or(0);
+    let (head, rest) = text.split_at(end);
+    let head = if head.contains("Message-ID: <") {
+        head.replacen("Message-ID: <", &format!("Message-ID: <{fresh}."), 1)
+    } else {
+        format!("Message-ID: <{fresh}@bounce.example>\r\n{head}")
+    };
+    format!("{head}{rest}").into_bytes()
+}
