@@ -242,8 +242,36 @@ async fn a_reply_with_the_missing_document_joins_the_case_and_is_acknowledged(db
     let text = body_of(&acks[2]);
     assert!(text.contains("SUDAH KAMI TERIMA"), "{text}");
 
-    // A KTP reused with a new application's documents is a new case.
-    app.deliver(&fixture_from("reklame.eml", &budi)).await;
+    // The KTP of the first application reused with a new application's documents is a new
+    // case.
+    let first = std::fs::read(repo().join("fixtures/mail/pbg-application.eml")).unwrap();
+    use mail_parser::MimeHeaders;
+    let first = mail_parser::MessageParser::default().parse(&first).unwrap();
+    let ktp = first
+        .attachments()
+        .find(|a| a.attachment_name() == Some("ktp-budi.pdf"))
+        .unwrap()
+        .contents()
+        .to_vec();
+    app.deliver(&mail_with(
+        &budi,
+        "Permohonan izin reklame",
+        "Dengan hormat, saya mengajukan izin reklame papan nama toko.",
+        &[
+            Part {
+                filename: "ktp-budi.pdf",
+                content_type: "application/pdf",
+                data: &ktp,
+            },
+            Part {
+                filename: "desain-reklame.docx",
+                content_type:
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                data: &app::docx(&["DESAIN REKLAME papan nama 2 x 1 m"]),
+            },
+        ],
+    ))
+    .await;
     app.run_once().await;
     assert_eq!(app.cases().await.len(), 2, "a second application");
 }
