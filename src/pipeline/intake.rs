@@ -313,7 +313,13 @@ async fn find_existing(
         }
     }
     let codes = conversation::codes_named(&ctx.cfg.office.code, p);
-    let hashes: Vec<String> = stored.iter().map(|s| s.sha256.clone()).collect();
+    // The same files again join their case only from a person: two bounces returning the same
+    // message are two reports.
+    let hashes: Vec<String> = if headers.no_reply.is_none() {
+        stored.iter().map(|s| s.sha256.clone()).collect()
+    } else {
+        Vec::new()
+    };
     let clues = conversation::Clues {
         sender,
         parsed: p,
