@@ -537,7 +537,10 @@ async fn explain_with(cfg: &Config, catalogue: &Catalogue, file: &Path) -> anyho
             .into_iter()
             .map(|a| (a.filename, a.content_type, a.data))
             .collect();
-        (msg.subject.unwrap_or_default(), msg.body_text, files)
+        // As the worker sorts it: what the sender wrote, not the quoted history.
+        let body = crate::extract::reply::split_with_subject(msg.subject.as_deref(), &msg.body_text)
+            .new_text;
+        (msg.subject.unwrap_or_default(), body, files)
     } else {
         (
             String::new(),
