@@ -263,6 +263,61 @@ async fn backup_on_postgresql_points_to_pg_dump() {
     assert!(stderr(&out).contains("pg_restore"), "{}", stderr(&out));
 }
 
+/// What README.md shows for PostgreSQL: `pg_dump -Fc` while loket runs, then the documents;
+/// `pg_restore` into an empty database, and the documents back.
+#[tokio::test]
+async fn postgresql_is_backed_up_with_pg_dump_and_restored_with_pg_restore() {
+    let Some(app) = office(Db::Postgres).await else {
+        return;
+    };
+    let pg = support::postgres().unwrap();
+    for i in 0..2 {
+        let from = unique_address(&format!("pg{i}"));
+        let ktp = docx(&[&format!("KARTU TANDA PENDUDUK {i}")]);
+        app.deliver(&application(&from, i, &[("ktp.docx", ktp)])).await;
+    }
+    app.run_once().await;
+    let before_list = json(&app, &["cases", "list", "--json"]);
+    let before: BTreeMap<String, Value> = codes(&before_list)
+        .into_iter()
+        .map(|code| (code.clone(), show(&app, &code)))
+        .collect();
+    let saved = app.dir.path().join("cadangan");
+    let dump = saved.join("loket.dump");
+    std::fs::create_dir_all(&saved).unwrap();
+    let out = std::process::Command::new(pg.program("pg_dump"))
+        .args(["-Fc", "-f"])
+        .arg(&dump)
+        .arg(&app.db_url)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "pg_dump: {}", stderr(&out));
+    copy_dir(&app.dir.path().join("blobs"), &saved.join("blobs"));
+
+    // The database server and the documents are lost; a new, empty database.
+    std::fs::remove_dir_all(app.dir.path().join("blobs")).unwrap();
+    let fresh = pg.new_database();
+    let out = std::process::Command::new(pg.program("pg_restore"))
+        .args(["--no-owner", "-d", &fresh])
+        .arg(&dump)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "pg_restore: {}", stderr(&out));
+    copy_dir(&saved.join("blobs"), &app.dir.path().join("blobs"));
+    let mut t: toml::Table =
+        toml::from_str(&std::fs::read_to_string(&app.config_path).unwrap()).unwrap();
+    t["database"]["url"] = toml::Value::String(fresh);
+    std::fs::write(&app.config_path, toml::to_string(&t).unwrap()).unwrap();
+
+    assert_eq!(json(&app, &["cases", "list", "--json"]), before_list);
+    for (code, case) in &before {
+        assert_eq!(&show(&app, code), case, "{code}");
+        for sha in document_shas(case) {
+            assert!(blob_path(&app, &sha).exists());
+        }
+    }
+}
+
 #[tokio::test]
 async fn backup_refuses_a_folder_that_is_not_empty() {
     let app = office(Db::Sqlite).await.unwrap();
