@@ -167,6 +167,15 @@ async fn it_backs_up_a_running_office_wipes_it_and_restores_every_case_and_docum
         stderr(&backup)
     );
     wait_for_cases(&app, 10).await;
+    // Not under a running worker, even with --force.
+    let out = loket(&app, &["restore", "--force", out_dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("stop `loket run`"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(app.cases().await.len(), 10);
     unsafe { libc::kill(worker.id() as i32, libc::SIGTERM) };
     assert_eq!(worker.wait().unwrap().code(), Some(0));
     let at_stop = codes(&json(&app, &["cases", "list", "--json"]));
@@ -274,7 +283,8 @@ async fn postgresql_is_backed_up_with_pg_dump_and_restored_with_pg_restore() {
     for i in 0..2 {
         let from = unique_address(&format!("pg{i}"));
         let ktp = docx(&[&format!("KARTU TANDA PENDUDUK {i}")]);
-        app.deliver(&application(&from, i, &[("ktp.docx", ktp)])).await;
+        app.deliver(&application(&from, i, &[("ktp.docx", ktp)]))
+            .await;
     }
     app.run_once().await;
     let before_list = json(&app, &["cases", "list", "--json"]);
@@ -316,6 +326,56 @@ async fn postgresql_is_backed_up_with_pg_dump_and_restored_with_pg_restore() {
             assert!(blob_path(&app, &sha).exists());
         }
     }
+}
+
+/// A backup folder made around v0.1.0's database (no migrations table yet) is restored and
+/// brought up to this release's schema.
+#[tokio::test]
+async fn a_backup_of_an_older_release_is_restored_and_migrated() {
+    let app = office(Db::Sqlite).await.unwrap();
+    let fixture = repo().join("tests/fixtures/upgrade/v0.1.0");
+    let saved = app.dir.path().join("cadangan-lama");
+    copy_dir(&fixture.join("blobs"), &saved.join("blobs"));
+    std::fs::copy(fixture.join("loket.db"), saved.join("loket.db")).unwrap();
+    let db = std::fs::read(saved.join("loket.db")).unwrap();
+    let manifest = serde_json::json!({
+        "format": 1, "loket_version": "0.1.0", "created_at": "2026-11-23T09:00:00Z",
+        "database": "sqlite", "schema_version": 1,
+        "database_sha256": loket::filing::blobs::sha256_hex(&db),
+        "database_bytes": db.len(),
+        "counts": {"cases": 13, "documents": 0, "messages": 18, "blobs": 0},
+        "missing_blobs": [], "rules": [], "templates": null,
+    });
+    std::fs::write(saved.join("manifest.json"), manifest.to_string()).unwrap();
+    std::fs::create_dir_all(saved.join("rules")).unwrap();
+    let rules_before = std::fs::read_dir(app.dir.path().join("office/rules"))
+        .unwrap()
+        .count();
+
+    let out = loket(&app, &["restore", saved.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(codes(&json(&app, &["cases", "list", "--json"])).len(), 13);
+    let sql = app.sql().await;
+    let version: i64 = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+        .fetch_one(&sql)
+        .await
+        .unwrap();
+    assert!(version >= 9, "migrated to {version}");
+    // The backup's (empty) rule folder replaced the office's; the old one is kept beside it.
+    assert_eq!(
+        std::fs::read_dir(app.dir.path().join("office/rules"))
+            .unwrap()
+            .count(),
+        0
+    );
+    let kept: Vec<_> = std::fs::read_dir(app.dir.path().join("office"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("rules.before-restore-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let kept = app.dir.path().join("office").join(&kept[0]);
+    assert_eq!(std::fs::read_dir(kept).unwrap().count(), rules_before);
 }
 
 #[tokio::test]
@@ -497,11 +557,19 @@ async fn purge_story(db: Db) {
         }
     }
 
+    // A purge interrupted after its commit left a file behind: the next one removes it.
+    let left = document_shas(&before["lama.tolak"]).remove(0);
+    let left_path = blob_path(&app, &left);
+    std::fs::create_dir_all(left_path.parent().unwrap()).unwrap();
+    std::fs::write(&left_path, b"sisa").unwrap();
+
     // Nothing more to do the next time.
     let again = purge(&["--older-than", "1y"]);
     assert_eq!(again.status.code(), Some(0));
     assert!(again.stdout.is_empty());
     assert!(stderr(&again).contains("0 case(s)"), "{}", stderr(&again));
+    assert!(stderr(&again).contains("1 file(s)"), "{}", stderr(&again));
+    assert!(!left_path.exists());
 
     // A period that is not one is a usage error.
     for bad in ["5x", "0d", "18", "3 tahun"] {
@@ -519,4 +587,30 @@ async fn purge_removes_old_closed_cases_documents_but_keeps_the_record_sqlite() 
 #[tokio::test]
 async fn purge_removes_old_closed_cases_documents_but_keeps_the_record_postgres() {
     purge_story(Db::Postgres).await;
+}
+
+#[tokio::test]
+async fn backup_restore_and_purge_exit_2_on_a_broken_config_and_touch_nothing() {
+    let app = TestApp::spawn_with(Db::Sqlite, |t| {
+        t["office"]["code"] = toml::Value::String("X".into());
+    })
+    .await
+    .unwrap();
+    let out_dir = app.dir.path().join("cadangan");
+    let out_arg = out_dir.to_str().unwrap();
+    for args in [
+        vec!["backup", "--out", out_arg],
+        vec!["restore", out_arg],
+        vec!["purge", "--older-than", "5y", "--dry-run"],
+    ] {
+        let out = loket(&app, &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("office.code"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert!(!out_dir.exists());
+    assert!(!app.dir.path().join("loket.db").exists());
 }

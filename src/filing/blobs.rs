@@ -183,6 +183,16 @@ mod tests {
             store.remove_unreferenced("../x", later, day).unwrap(),
             Removal::Missing
         );
+        // An old blob stored again (a new case with the same KTP) counts as new.
+        let sha = store.put(b"ktp lama").unwrap();
+        let path = store.path_of(&sha);
+        let file = std::fs::File::options().append(true).open(&path).unwrap();
+        file.set_modified(now - 3 * day).unwrap();
+        store.put(b"ktp lama").unwrap();
+        assert_eq!(
+            store.remove_unreferenced(&sha, now + day / 2, day).unwrap(),
+            Removal::Recent
+        );
     }
 
     #[test]

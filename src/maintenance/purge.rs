@@ -1,9 +1,9 @@
 //! `loket purge --older-than DURATION [--dry-run]`: the office's retention period applied.
 //!
-//! Each case past the period is purged in its own write transaction (the worker goes on in
-//! between; see `filing::retention` for what is removed and what stays). After the commits,
-//! the blob files that no unpurged row refers to any more are removed, including those an
-//! interrupted earlier purge left behind. A dry run lists the same cases and counts the files
+//! Cases past the period are purged a few at a time, each batch in its own write transaction
+//! (the worker goes on in between; `filing::retention` says what is removed and what stays).
+//! After the commits, the blob files that no unpurged row refers to any more are removed,
+//! including those an interrupted earlier purge left behind. A dry run lists the same cases and counts the files
 //! that would go, and changes nothing.
 
 use std::collections::{BTreeMap, HashSet};
@@ -18,6 +18,10 @@ use crate::filing::{now_ms, BlobStore, Store, StoreOptions};
 /// A blob stored (or stored again) this recently stays, whatever the rows say: a writer stores
 /// a blob before it commits the row that refers to it (`BlobStore::remove_unreferenced`).
 const GRACE: Duration = Duration::from_secs(24 * 3600);
+
+/// Cases purged per write transaction: few enough that the worker waits at most a fraction of
+/// a second for the write lock (SQLite), many enough that commits don't dominate.
+const CASES_PER_TRANSACTION: usize = 50;
 
 /// What a purge did (or, dry, would do).
 #[derive(Debug, Default)]
@@ -96,13 +100,19 @@ async fn run(
         cutoff,
         ..PurgeReport::default()
     };
-    for c in candidates {
+    for batch in candidates.chunks(CASES_PER_TRANSACTION) {
         let mut tx = store.begin_write().await?;
-        let purged = retention::purge_case(&mut tx, c.case_id, cutoff, now).await?;
-        crate::filing::store::commit(tx).await?;
-        if purged.is_some() {
-            report.cases.push(c);
+        let mut purged = Vec::with_capacity(batch.len());
+        for c in batch {
+            if retention::purge_case(&mut tx, c.case_id, cutoff, now)
+                .await?
+                .is_some()
+            {
+                purged.push(c.clone());
+            }
         }
+        crate::filing::store::commit(tx).await?;
+        report.cases.extend(purged);
     }
     let unreferenced = {
         let mut conn = store.conn().await?;
