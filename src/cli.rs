@@ -88,6 +88,28 @@ pub enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// A consistent copy of database (SQLite), documents, rules and templates into a new
+    /// folder, while the worker runs.
+    Backup {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Put a backup folder back where the config says (stop `run` and `serve` first).
+    Restore {
+        dir: PathBuf,
+        /// Replace a database that already holds cases (its files are kept beside it).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Remove documents, their text and message bodies of cases approved, rejected or closed
+    /// longer ago than DURATION (90d, 12w, 18m, 5y); the case record stays.
+    Purge {
+        #[arg(long, value_name = "DURATION")]
+        older_than: crate::maintenance::RetentionPeriod,
+        /// List what would go; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Steps given up on after repeated failures; `parked retry ID` queues one again.
     Parked {
         #[arg(long)]
@@ -272,6 +294,12 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
             let retry = command.map(|ParkedCommand::Retry { id }| id);
             crate::commands::parked(load()?, json, retry).await
         }
+        Command::Backup { out } => crate::commands::backup(load()?, &out).await,
+        Command::Restore { dir, force } => crate::commands::restore(load()?, &dir, force).await,
+        Command::Purge {
+            older_than,
+            dry_run,
+        } => crate::commands::purge(load()?, older_than, dry_run).await,
         Command::Rules {
             command: RulesCommand::Check,
         } => {

@@ -646,3 +646,108 @@ fn print_decision(d: &Decision, docs: &[(String, crate::extract::document::Extra
         );
     }
 }
+
+fn maintenance_failure(e: crate::maintenance::Error) -> Failure {
+    if e.is_usage() {
+        Failure::Usage(e.to_string())
+    } else {
+        Failure::Runtime(anyhow!(error_chain(&e)))
+    }
+}
+
+/// `loket backup --out DIR`.
+pub async fn backup(cfg: Config, out: &Path) -> Result<(), Failure> {
+    let report = crate::maintenance::backup::backup(&cfg, out)
+        .await
+        .map_err(maintenance_failure)?;
+    let m = &report.manifest;
+    eprintln!(
+        "backup written to {}: {} case(s), {} document(s), {} message(s), {} file(s); \
+         database sha256 {}",
+        report.dir.display(),
+        m.counts.cases,
+        m.counts.documents,
+        m.counts.messages,
+        m.counts.blobs - m.missing_blobs.len() as i64,
+        m.database_sha256
+    );
+    if !m.missing_blobs.is_empty() {
+        return Err(Failure::Runtime(anyhow!(
+            "{} file(s) the database refers to were missing or damaged in {} and are not in \
+             the backup (listed in its manifest.json): {}",
+            m.missing_blobs.len(),
+            cfg.storage.dir.display(),
+            m.missing_blobs.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// `loket restore DIR [--force]`.
+pub async fn restore(cfg: Config, dir: &Path, force: bool) -> Result<(), Failure> {
+    let report = crate::maintenance::restore::restore(&cfg, dir, force)
+        .await
+        .map_err(maintenance_failure)?;
+    let m = &report.manifest;
+    eprintln!(
+        "restored the backup of {} (loket {}): {} case(s), {} document(s), {} message(s); \
+         {} file(s) added to {}",
+        m.created_at,
+        m.loket_version,
+        report.counts.cases,
+        report.counts.documents,
+        report.counts.messages,
+        report.blobs_added,
+        cfg.storage.dir.display()
+    );
+    for kept in &report.kept {
+        eprintln!("the previous copy is kept as {}", kept.display());
+    }
+    Ok(())
+}
+
+/// `loket purge --older-than DURATION [--dry-run]`: a line per case on stdout
+/// (`CODE<TAB>STATUS<TAB>SINCE<TAB>documents<TAB>messages`), the totals on stderr.
+pub async fn purge(
+    cfg: Config,
+    period: crate::maintenance::RetentionPeriod,
+    dry_run: bool,
+) -> Result<(), Failure> {
+    let report = crate::maintenance::purge::purge(&cfg, period, dry_run)
+        .await
+        .map_err(maintenance_failure)?;
+    for c in &report.cases {
+        println!(
+            "{}\t{}\t{}\t{} document(s)\t{} message(s)",
+            c.tracking_code,
+            c.status,
+            crate::filing::rfc3339(c.closed_at),
+            c.documents,
+            c.messages
+        );
+    }
+    let cutoff = crate::filing::rfc3339(report.cutoff);
+    if dry_run {
+        eprintln!(
+            "dry run: {} case(s) closed before {cutoff} would be purged, {} file(s) \
+             ({} bytes) removed; nothing was changed",
+            report.cases.len(),
+            report.blobs,
+            report.bytes
+        );
+    } else {
+        eprintln!(
+            "{} case(s) closed before {cutoff} purged; {} file(s) ({} bytes) removed",
+            report.cases.len(),
+            report.blobs,
+            report.bytes
+        );
+        if report.recent > 0 {
+            eprintln!(
+                "{} file(s) were stored again in the last day and stay until a later purge",
+                report.recent
+            );
+        }
+    }
+    Ok(())
+}

@@ -14,6 +14,7 @@ pub mod domain;
 pub mod extract;
 pub mod filing;
 pub mod intake;
+pub mod maintenance;
 pub mod notify;
 pub mod pipeline;
 pub mod printing;

@@ -42,6 +42,12 @@ impl BlobStore {
         let sha = sha256_hex(data);
         let path = self.path_of(&sha);
         if path.exists() {
+            // A fresh time tells `loket purge` that a writer is about to refer to this blob
+            // again (see `remove_unreferenced`); best effort, the content is already there.
+            let _ = std::fs::File::options()
+                .append(true)
+                .open(&path)
+                .and_then(|f| f.set_modified(std::time::SystemTime::now()));
             return Ok(sha);
         }
         let err = |source| BlobError {
@@ -83,6 +89,54 @@ impl BlobStore {
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+
+    /// Remove a blob no database row refers to any more (`loket purge`). The caller checked the
+    /// rows; but a writer stores a blob *before* committing the row that refers to it, and a
+    /// `put` of content already here only refreshes the file's time. So a blob stored or
+    /// re-stored less than `grace` before `now` stays (a later purge takes it).
+    pub fn remove_unreferenced(
+        &self,
+        sha: &str,
+        now: std::time::SystemTime,
+        grace: std::time::Duration,
+    ) -> Result<Removal, BlobError> {
+        if !is_sha256(sha) {
+            return Ok(Removal::Missing);
+        }
+        let path = self.path_of(sha);
+        let err = |source| BlobError {
+            path: path.clone(),
+            source,
+        };
+        let meta = match std::fs::metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Removal::Missing),
+            Err(e) => return Err(err(e)),
+        };
+        let modified = meta.modified().map_err(err)?;
+        if modified + grace > now {
+            return Ok(Removal::Recent);
+        }
+        std::fs::remove_file(&path).map_err(err)?;
+        Ok(Removal::Removed { bytes: meta.len() })
+    }
+}
+
+/// What [`BlobStore::remove_unreferenced`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    Removed {
+        bytes: u64,
+    },
+    /// Stored or re-stored within the grace period: kept for now.
+    Recent,
+    /// Not there (removed before, or never stored).
+    Missing,
+}
+
+/// Is `s` a hex SHA-256, as blob names are?
+pub fn is_sha256(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// fsync a directory so a rename in it survives a power cut.
@@ -102,6 +156,43 @@ mod tests {
         let b = store.put(b"surat permohonan").unwrap();
         assert_eq!(a, b);
         assert_eq!(store.get(&a).unwrap(), b"surat permohonan");
+    }
+
+    #[test]
+    fn an_unreferenced_blob_goes_unless_it_was_stored_again_recently() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = BlobStore::new(tmp.path());
+        let sha = store.put(b"ktp lama").unwrap();
+        let day = std::time::Duration::from_secs(86_400);
+        let now = std::time::SystemTime::now();
+        assert_eq!(
+            store.remove_unreferenced(&sha, now, day).unwrap(),
+            Removal::Recent
+        );
+        let later = now + 2 * day;
+        assert_eq!(
+            store.remove_unreferenced(&sha, later, day).unwrap(),
+            Removal::Removed { bytes: 8 }
+        );
+        assert!(store.get(&sha).is_err());
+        assert_eq!(
+            store.remove_unreferenced(&sha, later, day).unwrap(),
+            Removal::Missing
+        );
+        assert_eq!(
+            store.remove_unreferenced("../x", later, day).unwrap(),
+            Removal::Missing
+        );
+        // An old blob stored again (a new case with the same KTP) counts as new.
+        let sha = store.put(b"ktp lama").unwrap();
+        let path = store.path_of(&sha);
+        let file = std::fs::File::options().append(true).open(&path).unwrap();
+        file.set_modified(now - 3 * day).unwrap();
+        store.put(b"ktp lama").unwrap();
+        assert_eq!(
+            store.remove_unreferenced(&sha, now + day / 2, day).unwrap(),
+            Removal::Recent
+        );
     }
 
     #[test]

@@ -197,6 +197,12 @@ impl Postgres {
         )
     }
 
+    /// A program of this PostgreSQL installation (`pg_dump`, `pg_restore`), same version as
+    /// the server.
+    pub fn program(&self, name: &str) -> PathBuf {
+        self.bin.join(name)
+    }
+
     /// URL of the `postgres` maintenance database.
     pub fn admin_url(&self) -> String {
         self.url("postgres")

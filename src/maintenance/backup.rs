@@ -1,0 +1,139 @@
+//! `loket backup --out DIR`: a consistent copy of a running office (SQLite).
+//!
+//! Order matters. The database is copied first, in one transaction (`VACUUM INTO`), while the
+//! worker goes on; then every blob the copy refers to is copied from the store. Blobs are
+//! write-once and written before the row that refers to them, so each one the copy refers to
+//! is already there. Then the rule files and templates, then the manifest with the hashes.
+//! Everything is written into a hidden folder next to DIR and renamed to DIR at the end: a
+//! folder named DIR is a complete backup.
+
+use std::path::{Path, PathBuf};
+
+use tracing::warn;
+
+use super::files::{self, sibling};
+use super::manifest::{self, Manifest};
+use super::Error;
+use crate::config::Config;
+use crate::filing::snapshot::{self, Snapshot};
+use crate::filing::{BlobStore, Store, StoreOptions};
+
+/// What a backup wrote.
+#[derive(Debug)]
+pub struct BackupReport {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+}
+
+pub async fn backup(cfg: &Config, out: &Path) -> Result<BackupReport, Error> {
+    if cfg.database.url.starts_with("postgres") {
+        return Err(Error::Postgres { command: "backup" });
+    }
+    if out.exists() && !is_empty_dir(out)? {
+        return Err(Error::OutExists(out.to_path_buf()));
+    }
+    let staging = sibling(out, "partial");
+    std::fs::create_dir_all(&staging).map_err(Error::io(&staging))?;
+    match backup_into(cfg, &staging).await {
+        Ok(manifest) => {
+            if out.exists() {
+                std::fs::remove_dir(out).map_err(Error::io(out))?;
+            }
+            std::fs::rename(&staging, out).map_err(Error::io(out))?;
+            if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+                files::sync_dir(parent)?;
+            }
+            Ok(BackupReport {
+                dir: out.to_path_buf(),
+                manifest,
+            })
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            Err(e)
+        }
+    }
+}
+
+async fn backup_into(cfg: &Config, dir: &Path) -> Result<Manifest, Error> {
+    let created_at = crate::filing::rfc3339(crate::filing::now_ms());
+    let db_path = dir.join(manifest::DATABASE);
+    let store = Store::open_with(
+        &cfg.database.url,
+        StoreOptions {
+            max_connections: 2,
+            ..cfg.store_options()
+        },
+    )
+    .await?;
+    let copied = store.snapshot_into(&db_path).await;
+    store.close().await;
+    copied?;
+
+    let mut copy = Snapshot::open(&db_path).await?;
+    let read = async {
+        let counts = snapshot::counts(copy.conn()).await?;
+        let blobs = snapshot::referenced_blobs(copy.conn()).await?;
+        let schema = snapshot::schema_version(copy.conn()).await?;
+        Ok::<_, Error>((counts, blobs, schema))
+    }
+    .await;
+    copy.close().await;
+    let (counts, blobs, schema_version) = read?;
+
+    let missing_blobs = copy_blobs(&BlobStore::new(&cfg.storage.dir), dir, &blobs)?;
+    let rules = files::copy_tree(&cfg.rules.dir, &dir.join(manifest::RULES))?;
+    let templates = if cfg.notify.templates_dir.is_dir() {
+        Some(files::copy_tree(
+            &cfg.notify.templates_dir,
+            &dir.join(manifest::TEMPLATES),
+        )?)
+    } else {
+        None
+    };
+    let (database_sha256, database_bytes) = files::hash_file(&db_path)?;
+    let manifest = Manifest {
+        format: manifest::FORMAT,
+        loket_version: env!("CARGO_PKG_VERSION").to_string(),
+        created_at,
+        database: "sqlite".into(),
+        schema_version,
+        database_sha256,
+        database_bytes,
+        counts,
+        missing_blobs,
+        rules,
+        templates,
+    };
+    manifest.write(dir)?;
+    files::sync_dir(dir)?;
+    Ok(manifest)
+}
+
+/// Copy the blobs the database copy refers to; returns those missing or damaged in the store
+/// (the backup goes on without them: a partial backup beats none, and the command says so).
+fn copy_blobs(store: &BlobStore, dir: &Path, shas: &[String]) -> Result<Vec<String>, Error> {
+    let target = BlobStore::new(dir.join(manifest::BLOBS));
+    std::fs::create_dir_all(target.dir()).map_err(Error::io(target.dir()))?;
+    let mut missing = Vec::new();
+    for sha in shas {
+        match store.get(sha) {
+            Ok(data) => {
+                target.put(&data)?;
+            }
+            Err(e) => {
+                warn!(blob = %sha, error = %e, "blob missing or damaged: not in the backup");
+                missing.push(sha.clone());
+            }
+        }
+    }
+    Ok(missing)
+}
+
+fn is_empty_dir(path: &Path) -> Result<bool, Error> {
+    if !path.is_dir() {
+        return Ok(false);
+    }
+    let mut entries = std::fs::read_dir(path).map_err(Error::io(path))?;
+    Ok(entries.next().is_none())
+}
