@@ -27,6 +27,7 @@ pub mod search;
 pub mod store;
 pub mod users;
 pub mod views;
+pub mod wakeups;
 pub mod workers;
 
 pub use blobs::BlobStore;
