@@ -396,3 +396,6 @@ fn collect_identifiers(texts: &[&FieldText<'_>]) -> Vec<Identifier> {
     }
     out
 }
+
+#[cfg(test)]
+mod mailbox_kind_tests;
