@@ -17,10 +17,13 @@ BEGIN
     RETURN NULL;
 END;
 $$;
+-- The payload is the job's kind: `move` jobs wake the mailbox's watcher, the others the job
+-- runners; `letter` jobs wait for `loket letters` and wake nobody.
 CREATE TRIGGER jobs_enqueued AFTER INSERT ON jobs
-    FOR EACH ROW WHEN (NEW.state = 'pending')
+    FOR EACH ROW WHEN (NEW.state = 'pending' AND NEW.kind <> 'letter')
     EXECUTE FUNCTION loket_notify_jobs();
 -- A finished or parked job queued again (more documents came, an officer retried it).
 CREATE TRIGGER jobs_queued_again AFTER UPDATE OF state ON jobs
-    FOR EACH ROW WHEN (NEW.state = 'pending' AND OLD.state IN ('done', 'parked'))
+    FOR EACH ROW WHEN (NEW.state = 'pending' AND OLD.state IN ('done', 'parked')
+                       AND NEW.kind <> 'letter')
     EXECUTE FUNCTION loket_notify_jobs();

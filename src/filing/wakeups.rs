@@ -2,8 +2,8 @@
 //!
 //! A trigger on `jobs` (migration 0010) sends `NOTIFY loket_jobs` whenever a job becomes due to
 //! run now, from any process (`run`, `serve`, `import`): PostgreSQL delivers it when the
-//! enqueuing transaction commits. The listener has its own connection (the store's pool speaks
-//! sqlx's Any driver, which has no notifications). Notifications are hints: one lost while
+//! enqueuing transaction commits. The listener has its own connection, one per `loket run`
+//! process besides its pool (the pool speaks sqlx's Any driver, which has no notifications). Notifications are hints: one lost while
 //! the connection is down is made up for by polling (`worker.poll_seconds`). SQLite has no
 //! notifications: there, workers of one process wake each other and others poll.
 
@@ -27,8 +27,11 @@ pub struct JobListener {
 /// What the listener heard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Heard {
-    /// A job was enqueued.
+    /// A job was enqueued (not a move).
     Job,
+    /// A filed message's move to the processed folder was enqueued: the mailbox's watcher
+    /// has work.
+    Move,
     /// The connection was lost (it is opened again at the next call): notifications sent
     /// meanwhile are lost, so look for work now.
     Reconnected,
@@ -67,6 +70,7 @@ impl JobListener {
     /// Wait for the next notification (or the loss of the connection).
     pub async fn next(&mut self) -> Result<Heard, StoreError> {
         match self.inner.try_recv().await {
+            Ok(Some(n)) if n.payload() == "move" => Ok(Heard::Move),
             Ok(Some(_)) => Ok(Heard::Job),
             Ok(None) => Ok(Heard::Reconnected),
             Err(source) => Err(StoreError::Query {

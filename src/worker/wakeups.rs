@@ -1,6 +1,7 @@
 //! On PostgreSQL, idle job runners are woken by `NOTIFY loket_jobs` (see
-//! [`crate::filing::wakeups`]): work enqueued by another process (`serve`, `import`, another
-//! worker's mailbox) starts at once, not at the next poll.
+//! [`crate::filing::wakeups`]): work enqueued by another process (`serve`, another worker)
+//! starts at once, not at the next poll, and a mailbox watcher moves messages another process
+//! filed without waiting for its IDLE refresh.
 
 use std::time::Duration;
 
@@ -50,6 +51,7 @@ async fn relay(ctx: &Context, listener: &mut JobListener, cancel: &CancellationT
         };
         match heard {
             Ok(Heard::Job) => ctx.wake.notify_waiters(),
+            Ok(Heard::Move) => ctx.moves_waiting.notify_waiters(),
             Ok(Heard::Reconnected) => {
                 debug!("LISTEN connection reopened; looking for work missed meanwhile");
                 ctx.wake.notify_waiters();
