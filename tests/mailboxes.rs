@@ -339,10 +339,9 @@ async fn two_daemons_on_postgres_watch_each_mailbox_once_and_the_survivor_takes_
         after.iter().all(|(_, pid)| *pid == survivor.pid()) && after.len() == 2,
         "the survivor watches both: {after:?}"
     );
-    assert!(
-        took < Duration::from_millis(4_000),
-        "taken over in {took:?}"
-    );
+    // The lease runs out at most 3 s after the kill and the survivor looks right then; the
+    // rest is `loket workers` noticing (one process start per look).
+    assert!(took < Duration::from_secs(5), "taken over in {took:?}");
 
     // New mail to pengaduan@ is filed and answered by the survivor.
     let sari = unique_address("sari");
