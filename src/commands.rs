@@ -239,7 +239,7 @@ pub async fn workers(cfg: Config, json: bool) -> Result<(), Failure> {
     }
     for w in &workers {
         println!(
-            "{}\t{}\t{}:{}\t{}\tstarted {}\theartbeat {}\t{} job(s)\t{}",
+            "{}\t{}\t{}:{}\t{}\tstarted {}\theartbeat {}\t{} job(s)\t{}{}",
             w.id,
             if w.alive { "alive" } else { "gone" },
             w.host,
@@ -248,7 +248,12 @@ pub async fn workers(cfg: Config, json: bool) -> Result<(), Failure> {
             w.started_at,
             w.heartbeat_at,
             w.jobs_held,
-            w.version
+            w.version,
+            if w.mailboxes.is_empty() {
+                String::new()
+            } else {
+                format!("\twatches {}", w.mailboxes.join(", "))
+            }
         );
     }
     Ok(())

@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::tracking::valid_office;
 
+mod mailboxes;
+
 /// Transport security for IMAP and SMTP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -114,6 +116,12 @@ pub struct Imap {
     /// are believed, and a From that fails DMARC/DKIM there never joins a case by address.
     #[serde(default)]
     pub trusted_authserv_id: Option<String>,
+    /// What mail in this mailbox is (`complaint` for pengaduan@), unless the rules know better.
+    #[serde(default)]
+    pub kind: Option<crate::domain::Kind>,
+    /// The sender of answers to this mailbox's mail, `Name <address>`; else `smtp.from`.
+    #[serde(default)]
+    pub from: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -238,6 +246,10 @@ pub struct Worker {
     /// A claimed job stays leased this long without a heartbeat; heartbeats renew it every
     /// third of it. A worker that stops (killed, paused, cut off) loses its jobs after this.
     pub lease_seconds: u64,
+    /// Idle job runners look for due jobs this often when nothing wakes them (new work in this
+    /// process wakes them at once, and on PostgreSQL so does work enqueued by any process).
+    #[serde(default = "default_job_poll")]
+    pub poll_seconds: u64,
 }
 
 /// `[web]`: the officers' desk and the public status page (`loket serve`).
@@ -271,6 +283,9 @@ pub struct Config {
     pub storage: Storage,
     #[serde(default)]
     pub imap: Option<Imap>,
+    /// `[[mailbox]]`: more mailboxes of the office, watched besides `[imap]`.
+    #[serde(default, rename = "mailbox")]
+    pub mailboxes: Vec<Imap>,
     #[serde(default)]
     pub smtp: Option<Smtp>,
     pub spool: Spool,
@@ -306,6 +321,9 @@ fn default_batch() -> u32 {
 fn default_timeout() -> u64 {
     30
 }
+fn default_job_poll() -> u64 {
+    5
+}
 
 /// Defaults for every section that has them (`office`, `imap`, `smtp` have required keys).
 fn defaults() -> serde_json::Value {
@@ -318,7 +336,7 @@ fn defaults() -> serde_json::Value {
         "notify": {"templates_dir": "templates", "department_notices": "digest", "digest_time": "07:30",
                    "max_acks_per_sender_per_hour": 5},
         "limits": {"max_message_bytes": 25 * 1024 * 1024, "max_attachments": 50, "max_attempts": 3},
-        "worker": {"concurrency": 2, "lease_seconds": 60},
+        "worker": {"concurrency": 2, "lease_seconds": 60, "poll_seconds": 5},
         "web": {"listen": "127.0.0.1:8080", "trusted_proxies": [], "status_requests_per_minute": 30,
                 "max_upload_bytes": 50 * 1024 * 1024, "session_idle_hours": 8, "secure_cookies": true},
     })
@@ -377,17 +395,7 @@ impl Config {
         {
             out.push("database.url must start with sqlite:// or postgres://".into());
         }
-        if let Some(imap) = &self.imap {
-            if imap.password.is_none() && imap.password_file.is_none() {
-                out.push(
-                    "imap.password or imap.password_file is required (or env LOKET_IMAP__PASSWORD)"
-                        .into(),
-                );
-            }
-            if imap.batch_size == 0 {
-                out.push("imap.batch_size must be at least 1".into());
-            }
-        }
+        out.extend(crate::config::mailboxes::problems(self));
         if let Some(smtp) = &self.smtp {
             if smtp.from.parse::<lettre::message::Mailbox>().is_err() {
                 out.push(format!(
@@ -410,6 +418,9 @@ impl Config {
         }
         if self.worker.concurrency == 0 || self.ocr.workers == 0 {
             out.push("worker.concurrency and ocr.workers must be at least 1".into());
+        }
+        if self.worker.poll_seconds == 0 {
+            out.push("worker.poll_seconds must be at least 1".into());
         }
         if self.worker.lease_seconds < 3 {
             out.push(
@@ -481,10 +492,8 @@ impl Config {
                 out.push(mb.email.to_string().to_lowercase());
             }
         }
-        if let Some(imap) = &self.imap {
-            if imap.username.contains('@') {
-                out.push(imap.username.to_lowercase());
-            }
+        for mb in self.all_mailboxes() {
+            out.extend(mb.own_addresses());
         }
         out
     }

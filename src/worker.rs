@@ -16,6 +16,8 @@ use crate::intake::spool::SpoolDir;
 use crate::notify::{Mailer, Templates};
 use crate::pipeline::{self, error_chain, Context, DrainReport};
 
+mod wakeups;
+
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
     #[error(transparent)]
@@ -77,18 +79,28 @@ pub struct OnceReport {
 pub async fn run_once(ctx: &Context) -> Result<OnceReport, WorkerError> {
     let started = now_ms();
     let mut report = OnceReport::default();
-    let mailbox = ctx.cfg.imap.as_ref().map(Mailbox::new).transpose()?;
-    let watch = match &mailbox {
-        Some(mb) => take_watch(ctx, mb, &mut report).await?,
-        None => None,
-    };
-    if let (Some(mb), Some(_)) = (&mailbox, &watch) {
+    let mut watched = Vec::new();
+    for cfg in ctx.cfg.all_mailboxes() {
+        let mb = Mailbox::new(cfg)?;
+        if let Some(token) = take_watch(ctx, &mb, &mut report).await? {
+            watched.push((mb, token));
+        }
+    }
+    // Mailboxes whose fetch failed are not touched again in this run.
+    let mut reachable = Vec::new();
+    for (mb, _) in &watched {
         match fetch_all(ctx, mb).await {
-            Ok(n) => report.fetched = n,
+            Ok(n) => {
+                report.fetched += n;
+                reachable.push(mb);
+            }
             Err(e) => report.unreachable.push(error_chain(&e)),
         }
+    }
+    if !watched.is_empty() {
         pipeline::crash_point("fetch");
     }
+    let fetch_problems = report.unreachable.len();
     match spool(ctx).scan_settled(&ctx.intake()).await {
         Ok(scan) => {
             report.fetched += scan.stored;
@@ -110,15 +122,15 @@ pub async fn run_once(ctx: &Context) -> Result<OnceReport, WorkerError> {
             .jobs
             .merge(pipeline::drain(ctx, Some(started)).await?);
     }
-    if let (Some(mb), Some(_)) = (&mailbox, &watch) {
-        if report.unreachable.is_empty() {
+    if report.unreachable.len() == fetch_problems {
+        for mb in reachable {
             match move_all(ctx, mb).await {
-                Ok(n) => report.moved = n,
+                Ok(n) => report.moved += n,
                 Err(e) => report.unreachable.push(error_chain(&e)),
             }
         }
     }
-    if let (Some(mb), Some(token)) = (&mailbox, &watch) {
+    for (mb, token) in &watched {
         give_up_watch(ctx, &mb.state_key(), token).await;
     }
     if report.jobs.transient > 0 {
@@ -212,10 +224,14 @@ async fn move_all(ctx: &Context, mb: &Mailbox) -> Result<usize, ImapError> {
 /// Run until `cancel`: the mailbox watcher and job runners; in-flight steps finish first.
 pub async fn run_forever(ctx: Context, cancel: CancellationToken) -> Result<(), WorkerError> {
     let mut tasks = tokio::task::JoinSet::new();
-    if let Some(imap) = &ctx.cfg.imap {
-        let mb = Mailbox::new(imap)?;
+    for cfg in ctx.cfg.all_mailboxes() {
+        let mb = Mailbox::new(cfg)?;
         let (ctx, cancel) = (ctx.clone(), cancel.clone());
         tasks.spawn(async move { watch_mailbox(ctx, mb, cancel).await });
+    }
+    if ctx.store.is_postgres() {
+        let (ctx, cancel) = (ctx.clone(), cancel.clone());
+        tasks.spawn(async move { wakeups::wake_on_new_jobs(ctx, cancel).await });
     }
     {
         let (ctx, cancel) = (ctx.clone(), cancel.clone());
@@ -248,7 +264,8 @@ pub async fn run_forever(ctx: Context, cancel: CancellationToken) -> Result<(), 
     Ok(())
 }
 
-/// One job runner: take due jobs; sleep until woken or a few seconds pass (for backoffs).
+/// One job runner: take due jobs; sleep until woken (new work here, or on PostgreSQL anywhere)
+/// or `worker.poll_seconds` pass (backoffs, and work of other processes on SQLite).
 async fn run_jobs(ctx: Context, n: usize, kinds: &'static [JobKind], cancel: CancellationToken) {
     let filter = crate::filing::jobs::ClaimFilter {
         kinds,
@@ -267,6 +284,9 @@ async fn run_jobs(ctx: Context, n: usize, kinds: &'static [JobKind], cancel: Can
                     error!(runner = n, error = %error_chain(&e), "could not record a step's outcome");
                 }
                 if is_move_source {
+                    // Every mailbox watcher looks for its moves (one is kept for a watcher that
+                    // is busy right now).
+                    ctx.moves_waiting.notify_waiters();
                     ctx.moves_waiting.notify_one();
                 }
                 continue;
@@ -278,7 +298,7 @@ async fn run_jobs(ctx: Context, n: usize, kinds: &'static [JobKind], cancel: Can
         }
         tokio::select! {
             _ = wake => {}
-            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            _ = tokio::time::sleep(Duration::from_secs(ctx.cfg.worker.poll_seconds)) => {}
             _ = cancel.cancelled() => {}
         }
     }
@@ -379,26 +399,39 @@ async fn watch_spool(ctx: Context, cancel: CancellationToken) {
 }
 
 /// Watch the mailbox whenever this process holds its watch (one watcher per mailbox across all
-/// processes); otherwise look again every third of the lease, so a watcher that died or was
-/// paused is replaced within the lease.
+/// processes); otherwise look again when the holder's lease would run out (at least every third
+/// of the lease), so a watcher that died or was paused is replaced within the lease.
 async fn watch_mailbox(ctx: Context, mb: Mailbox, cancel: CancellationToken) {
     let key = mb.state_key();
     let period = lease_third(&ctx);
     while !cancel.is_cancelled() {
+        let mut pause = period;
         match ctx.store.acquire_watch(&key, &ctx.worker.id).await {
             Ok(Some(token)) => {
                 ctx.watches.hold(&key, &token);
-                info!(server = mb.server(), "this worker watches the mailbox");
+                info!(server = mb.server(), mailbox = %key, "this worker watches the mailbox");
                 watch_with_lease(&ctx, &mb, &token, &cancel).await;
                 give_up_watch(&ctx, &key, &token).await;
             }
-            Ok(None) => {}
+            Ok(None) => pause = until_lease_ends(&ctx, &key, period).await,
             Err(e) => warn!(error = %error_chain(&e), "cannot take the mailbox watch"),
         }
         tokio::select! {
-            _ = tokio::time::sleep(period) => {}
+            _ = tokio::time::sleep(pause) => {}
             _ = cancel.cancelled() => {}
         }
+    }
+}
+
+/// How long until the current watcher's lease of `key` runs out (a little after), at most
+/// `period`: a live watcher renews before then, a dead one is replaced right away.
+async fn until_lease_ends(ctx: &Context, key: &str, period: Duration) -> Duration {
+    match ctx.store.watcher_of(key).await {
+        Ok(Some(w)) => {
+            let left = (w.watch_until - now_ms()).max(0) as u64 + 50;
+            Duration::from_millis(left).min(period)
+        }
+        _ => period,
     }
 }
 

@@ -378,6 +378,7 @@ fn imap_message(uid: i64, sha: &str) -> NewMessage<'_> {
         truncated: false,
         original_name: None,
         details: None,
+        mailbox_kind: None,
     }
 }
 

@@ -23,7 +23,20 @@ impl Catalogue {
     /// the checklist, a forced permit type skips the scoring (and triage), a forced kind or
     /// department wins, and hand-marked requirements override what the documents show.
     pub fn classify_with(&self, input: &ClassifyInput<'_>, ov: &Overrides) -> Decision {
-        let mut d = self.classify_raw(input, ov);
+        self.classify_in(input, ov, None)
+    }
+
+    /// [`classify_with`](Self::classify_with) for mail that came to a mailbox of one kind
+    /// (`[[mailbox]] kind`, e.g. pengaduan@ for complaints): that kind wins whenever the rules
+    /// find no clear kind of their own. Clear rules, a forced permit type or an officer's kind
+    /// still win.
+    pub fn classify_in(
+        &self,
+        input: &ClassifyInput<'_>,
+        ov: &Overrides,
+        mailbox_kind: Option<Kind>,
+    ) -> Decision {
+        let mut d = self.classify_raw(input, ov, mailbox_kind);
         if let Some(kind) = ov.kind {
             d.kind = kind;
         }
@@ -46,7 +59,12 @@ impl Catalogue {
         d
     }
 
-    fn classify_raw(&self, input: &ClassifyInput<'_>, ov: &Overrides) -> Decision {
+    fn classify_raw(
+        &self,
+        input: &ClassifyInput<'_>,
+        ov: &Overrides,
+        mailbox_kind: Option<Kind>,
+    ) -> Decision {
         let lex = &self.lexicon;
         let subject = FieldText::new(Field::Subject, input.subject, lex);
         let body = FieldText::new(Field::Body, input.body, lex);
@@ -105,7 +123,8 @@ impl Catalogue {
         let best = permits.first().map_or(0.0, |p| p.0);
         let second = permits.get(1).map_or(0.0, |p| p.0);
 
-        let (mut kind, kind_score, kind_dept, mut reasons) = self.decide_kind(&texts, best, typed);
+        let (mut kind, kind_score, kind_dept, mut reasons) =
+            self.decide_kind(&texts, best, typed, mailbox_kind);
         let forced = ov.permit_type.as_deref().and_then(|id| self.permit(id));
         if forced.is_some() {
             kind = Kind::Application;
@@ -213,6 +232,7 @@ impl Catalogue {
         texts: &[&FieldText<'_>],
         best_permit: f64,
         typed_docs: usize,
+        mailbox_kind: Option<Kind>,
     ) -> (Kind, f64, Option<String>, Vec<Reason>) {
         let e = &self.engine;
         let mut best: (Kind, f64, Option<String>, Vec<Reason>) = (Kind::Other, 0.0, None, vec![]);
@@ -227,8 +247,17 @@ impl Catalogue {
             }
         }
         if best.1 < e.kind_threshold {
-            // Nothing clear: a permit word makes it an application for triage, else unrelated.
-            let kind = if best_permit >= e.confident_score / 2.0 || typed_docs > 0 {
+            // Nothing clear: the mailbox's own kind if it has one; else a permit word makes it
+            // an application for triage, else unrelated.
+            let kind = if let Some(kind) = mailbox_kind {
+                best.3.push(Reason {
+                    rule: format!("mailbox:kind:{}", kind.as_str()),
+                    field: "mailbox".into(),
+                    snippet: String::new(),
+                    weight: 0.0,
+                });
+                kind
+            } else if best_permit >= e.confident_score / 2.0 || typed_docs > 0 {
                 Kind::Application
             } else {
                 Kind::Other
@@ -367,3 +396,6 @@ fn collect_identifiers(texts: &[&FieldText<'_>]) -> Vec<Identifier> {
     }
     out
 }
+
+#[cfg(test)]
+mod mailbox_kind_tests;

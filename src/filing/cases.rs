@@ -173,6 +173,7 @@ struct CaseRow {
     received_at: i64,
     overrides: Option<String>,
     mentions: Option<String>,
+    mailbox_kind: Option<String>,
 }
 
 /// A case as the sorting step reads it.
@@ -193,12 +194,16 @@ pub struct CaseForSorting {
     pub overrides: Option<String>,
     /// Codes of other cases its message quoted (JSON array): such a case goes to triage.
     pub mentions: Option<String>,
+    /// The kind of the mailbox its first message came to (`[[mailbox]] kind`), if it has one.
+    pub mailbox_kind: Option<Kind>,
 }
 
 pub async fn for_sorting(conn: &mut Conn, id: CaseId) -> Result<CaseForSorting, StoreError> {
     let r: CaseRow = sqlx::query_as(
         "SELECT id, tracking_code, channel, status, subject, body, applicant_name, applicant_email, \
-         applicant_address, applicant_phone, error, no_reply, received_at, overrides, mentions FROM cases WHERE id = $1",
+         applicant_address, applicant_phone, error, no_reply, received_at, overrides, mentions, \
+         (SELECT m.mailbox_kind FROM messages m WHERE m.case_id = cases.id ORDER BY m.id LIMIT 1) \
+         AS mailbox_kind FROM cases WHERE id = $1",
     )
     .bind(id)
     .fetch_one(conn)
@@ -223,6 +228,7 @@ pub async fn for_sorting(conn: &mut Conn, id: CaseId) -> Result<CaseForSorting, 
         received_at: r.received_at,
         overrides: r.overrides,
         mentions: r.mentions,
+        mailbox_kind: r.mailbox_kind.as_deref().and_then(Kind::parse),
     })
 }
 

@@ -4,6 +4,7 @@
 //! move it back), and a new UIDVALIDITY starts over. The watcher lease is a row like a job's
 //! lease, not a session lock: a paused process loses it when it stops renewing.
 
+use super::ids::CaseId;
 use super::now_ms;
 use super::store::{Conn, QueryContext, Store, StoreError};
 
@@ -46,6 +47,40 @@ pub async fn save_state(
     .await
     .what("save mailbox state")?;
     Ok(())
+}
+
+/// The mailbox whose mail an outgoing mail answers: the one the message it replies to
+/// (`in_reply_to`) came to, else the one the case's first message came to; None for mail of
+/// the spool or the mail room, or mail that answers nothing. Its `[[mailbox]] from` is then the
+/// sender.
+pub async fn answered(
+    conn: &mut Conn,
+    case_id: Option<CaseId>,
+    in_reply_to: Option<&str>,
+) -> Result<Option<String>, StoreError> {
+    if let Some(parent) = in_reply_to {
+        let found: Option<String> = sqlx::query_scalar(
+            "SELECT mailbox FROM messages WHERE message_id = $1 AND mailbox IS NOT NULL \
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(parent)
+        .fetch_optional(&mut *conn)
+        .await
+        .what("find the mailbox of the message answered")?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    let Some(case_id) = case_id else {
+        return Ok(None);
+    };
+    let first: Option<Option<String>> =
+        sqlx::query_scalar("SELECT mailbox FROM messages WHERE case_id = $1 ORDER BY id LIMIT 1")
+            .bind(case_id)
+            .fetch_optional(conn)
+            .await
+            .what("find the mailbox of the case")?;
+    Ok(first.flatten())
 }
 
 /// Who watches a mailbox now.

@@ -88,13 +88,18 @@ pub struct NewMessage<'a> {
     pub original_name: Option<&'a str>,
     /// Applicant details typed by the mail-room clerk (JSON).
     pub details: Option<&'a str>,
+    /// The `kind` of the mailbox it came from (`[[mailbox]] kind`): what its case is unless
+    /// the rules know better. Kept with the message, so a later config change does not turn
+    /// an old case into another kind when it is sorted again.
+    pub mailbox_kind: Option<crate::domain::Kind>,
 }
 
 /// Insert a message row; None when the same mailbox UID is already stored.
 pub async fn insert(conn: &mut Conn, m: &NewMessage<'_>) -> Result<Option<MessageId>, StoreError> {
     sqlx::query_scalar(
         "INSERT INTO messages (source, mailbox, uidvalidity, uid, sha256, size, truncated, \
-         original_name, details, received_at, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'new') \
+         original_name, details, received_at, state, mailbox_kind) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'new', $11) \
          ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(m.source.as_str())
@@ -107,6 +112,7 @@ pub async fn insert(conn: &mut Conn, m: &NewMessage<'_>) -> Result<Option<Messag
     .bind(m.original_name)
     .bind(m.details)
     .bind(now_ms())
+    .bind(m.mailbox_kind.map(|k| k.as_str()))
     .fetch_optional(conn)
     .await
     .what("insert message")

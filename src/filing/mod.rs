@@ -29,6 +29,7 @@ pub mod snapshot;
 pub mod store;
 pub mod users;
 pub mod views;
+pub mod wakeups;
 pub mod workers;
 
 pub use blobs::BlobStore;

@@ -69,6 +69,8 @@ pub struct WorkerView {
     pub alive: bool,
     /// Jobs whose lease this worker holds now.
     pub jobs_held: i64,
+    /// The mailboxes this worker watches now (their keys, `user@host:port/folder`).
+    pub mailboxes: Vec<String>,
 }
 
 impl Store {
@@ -136,12 +138,25 @@ impl Store {
         .fetch_all(self.pool())
         .await
         .what("list workers")?;
+        let watches: Vec<(String, String)> = sqlx::query_as(
+            "SELECT watcher, mailbox FROM mailbox_state WHERE watcher IS NOT NULL \
+             AND watch_until >= $1 ORDER BY mailbox",
+        )
+        .bind(now)
+        .fetch_all(self.pool())
+        .await
+        .what("list mailbox watchers")?;
         let lease = self.lease_ms();
         Ok(rows
             .into_iter()
             .map(|r| WorkerView {
                 alive: r.stopped_at.is_none() && r.heartbeat_at >= now - lease,
                 jobs_held: r.jobs_held,
+                mailboxes: watches
+                    .iter()
+                    .filter(|(w, _)| *w == r.id)
+                    .map(|(_, m)| m.clone())
+                    .collect(),
                 id: r.id,
                 host: r.host,
                 pid: r.pid,

@@ -94,8 +94,9 @@ pub struct Mailbox {
 
 impl Mailbox {
     pub fn new(cfg: &Imap) -> Result<Self, ImapError> {
-        let password = read_secret(&cfg.password, &cfg.password_file, "imap.password")
-            .map_err(ImapError::Setup)?;
+        let label = format!("mailbox {}: password", cfg.key());
+        let password =
+            read_secret(&cfg.password, &cfg.password_file, &label).map_err(ImapError::Setup)?;
         Ok(Self {
             server: format!("{}:{}", cfg.host, cfg.port),
             cfg: cfg.clone(),
@@ -283,9 +284,10 @@ impl Mailbox {
         Ok(known.last_uid)
     }
 
-    /// Mailbox state is per account and folder; also the key of the mailbox's watch.
+    /// Mailbox state is per account, server and folder ([`Imap::key`]); also the key of the
+    /// mailbox's watch, so two configured mailboxes never share a watcher.
     pub fn state_key(&self) -> String {
-        format!("{}@{}/{}", self.cfg.username, self.server, self.cfg.mailbox)
+        self.cfg.key()
     }
 
     async fn save_state(
@@ -365,6 +367,7 @@ impl Mailbox {
                 truncated: *truncated,
                 original_name: None,
                 details: None,
+                mailbox_kind: self.cfg.kind,
             };
             match messages::insert(&mut tx, &row).await? {
                 Some(id) => {

@@ -154,6 +154,7 @@ pub async fn store_file(
             truncated: false,
             original_name: Some(part_name),
             details: details.as_deref(),
+            mailbox_kind: None,
         };
         let id = messages::insert(&mut tx, &row).await?.ok_or_else(|| {
             SpoolError::Other(format!("{}: could not record the file", path.display()))

@@ -13,6 +13,9 @@ use crate::config::{expose, read_secret, Security, Smtp};
 /// A mail ready to send (an outbox row).
 #[derive(Debug, Clone)]
 pub struct OutgoingMail {
+    /// The sender when it is not `smtp.from`: answers to mail of a `[[mailbox]]` with its own
+    /// `from`.
+    pub from: Option<Mailbox>,
     pub to: String,
     pub subject: String,
     pub body: String,
@@ -135,7 +138,7 @@ impl Mailer {
         };
         let to: Mailbox = mail.to.parse().map_err(|e| bad(format!("address: {e}")))?;
         let mut builder = Message::builder()
-            .from(self.from.clone())
+            .from(mail.from.clone().unwrap_or_else(|| self.from.clone()))
             .to(to)
             .subject(mail.subject.clone())
             .message_id(Some(format!("<{}>", mail.message_id)))

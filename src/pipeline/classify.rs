@@ -49,7 +49,8 @@ pub(crate) fn decide(catalogue: &Catalogue, case: &CaseRow, docs: &[DocRow]) -> 
         .as_deref()
         .and_then(|o| serde_json::from_str(o).ok())
         .unwrap_or_default();
-    let mut decision = catalogue.classify_with(&input, &overrides);
+    // Mail to pengaduan@ (`[[mailbox]] kind`) is a complaint unless the rules know better.
+    let mut decision = catalogue.classify_in(&input, &overrides, case.mailbox_kind);
     let mentions = case.mentions.as_deref().is_some_and(|m| m != "[]");
     if mentions && overrides.is_empty() {
         // It quotes someone else's case: an officer decides where it belongs.

@@ -325,11 +325,7 @@ async fn find_existing(
         parsed: p,
         codes: &codes,
         hashes: &hashes,
-        trusted_authserv_id: ctx
-            .cfg
-            .imap
-            .as_ref()
-            .and_then(|i| i.trusted_authserv_id.as_deref()),
+        trusted_authserv_id: ctx.cfg.trusted_authserv_id_for(msg.mailbox.as_deref()),
     };
     Ok(match conversation::find_case(conn, &clues).await? {
         Some((case_id, join)) => Existing::Joins(case_id, join),

@@ -16,7 +16,7 @@ use super::{crash_point, error_chain, stall_point, Context, JobError};
 use crate::filing::jobs::LeaseLost;
 use crate::filing::notices::{self, Digest};
 use crate::filing::outbox::{self, OutboxMail};
-use crate::filing::{cases, DigestId, Job, OutboxId};
+use crate::filing::{cases, mailboxes, DigestId, Job, OutboxId};
 use crate::notify::mailer::OutgoingMail;
 
 /// A sent mail to record.
@@ -36,7 +36,8 @@ pub async fn run(ctx: &Context, job: &Job, id: OutboxId) -> Result<(), JobError>
         ctx.store.begin_step(&job.lease).await?.commit().await?;
         return Ok(());
     }
-    let mail = outgoing(&row);
+    let mut mail = outgoing(&row);
+    mail.from = answer_from(ctx, &row).await?;
     deliver(ctx, job, &mail).await?;
     record_sent(ctx, job, Sent::Outbox(&row)).await;
     info!(to = %mail.to, subject = %mail.subject, purpose = %row.purpose, "mail sent");
@@ -55,6 +56,7 @@ pub async fn run_digest(ctx: &Context, job: &Job, id: DigestId) -> Result<(), Jo
         return Ok(());
     }
     let mail = OutgoingMail {
+        from: None,
         to: digest.to_addr.clone().unwrap_or_default(),
         subject: digest.subject.clone().unwrap_or_default(),
         body: digest.body.clone().unwrap_or_default(),
@@ -80,8 +82,24 @@ async fn deliver(ctx: &Context, job: &Job, mail: &OutgoingMail) -> Result<(), Jo
     Ok(())
 }
 
+/// Answers to mail of a mailbox with its own `from` (pengaduan@) go out from it; department
+/// notices and everything else from `smtp.from`.
+async fn answer_from(
+    ctx: &Context,
+    row: &OutboxMail,
+) -> Result<Option<lettre::message::Mailbox>, JobError> {
+    let any_own = ctx.cfg.all_mailboxes().any(|m| m.from.is_some());
+    if row.purpose.starts_with("notice") || !any_own {
+        return Ok(None);
+    }
+    let mut conn = ctx.store.conn().await?;
+    let key = mailboxes::answered(&mut conn, row.case_id, row.in_reply_to.as_deref()).await?;
+    Ok(ctx.cfg.answer_from(key.as_deref()))
+}
+
 fn outgoing(row: &OutboxMail) -> OutgoingMail {
     OutgoingMail {
+        from: None,
         to: row.to_addr.clone(),
         subject: row.subject.clone(),
         body: row.body.clone(),
