@@ -693,6 +693,11 @@ mod tests {
         assert_eq!(cfg.web.max_upload_bytes, 52_428_800);
         assert!(cfg.web.secure_cookies);
         assert_eq!(
+            cfg.metrics.as_ref().map(|m| m.listen.as_str()),
+            Some("127.0.0.1:9184")
+        );
+        assert_eq!(cfg.log.format, LogFormat::Text);
+        assert_eq!(
             cfg.status_url_for("PSR-1"),
             cfg.office
                 .status_url_for("PSR-1")

@@ -263,6 +263,54 @@ async fn the_desk_has_metrics_on_their_own_listener_never_on_the_public_one() {
 }
 
 #[tokio::test]
+async fn readyz_fails_when_the_database_goes_away_while_healthz_still_answers() {
+    let port = support::free_port();
+    let Some(app) = TestApp::spawn_with(Db::Postgres, |t| {
+        let metrics = format!("listen = \"127.0.0.1:{port}\"");
+        t.insert(
+            "metrics".into(),
+            toml::from_str::<toml::Table>(&metrics).unwrap().into(),
+        );
+    })
+    .await
+    else {
+        eprintln!("SKIPPED: no PostgreSQL here");
+        return;
+    };
+    let metrics = format!("http://127.0.0.1:{port}");
+    let worker = Daemon::start(&app, "run");
+    worker.wait_for(&format!("{metrics}/readyz")).await;
+
+    // The database is dropped under the running worker (a DBA's mistake, a failed-over cluster).
+    let name = app.db_url.rsplit('/').next().unwrap().to_string();
+    let admin = sqlx::PgPool::connect(&support::postgres().unwrap().admin_url())
+        .await
+        .unwrap();
+    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let r = reqwest::get(format!("{metrics}/readyz")).await.unwrap();
+        if r.status() == 503 {
+            assert_eq!(r.text().await.unwrap(), "database unavailable");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still ready; log:\n{}",
+            worker.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let health = reqwest::get(format!("{metrics}/healthz")).await.unwrap();
+    assert_eq!(health.status(), 200, "the process still runs");
+    // Scrapes still answer, with the last gauges, while the database is gone.
+    assert!(scrape(&metrics).await.contains_key(m::PARKED_STEPS));
+}
+
+#[tokio::test]
 async fn a_metrics_address_in_use_is_a_clear_error() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
