@@ -22,6 +22,8 @@ APT_PACKAGES=(
   # Real-browser tests of the officers' desk: headless Chromium driven over WebDriver, and a
   # font with Latin Extended glyphs so screenshots show text, not boxes (~133 MB download).
   chromium chromium-driver fonts-dejavu-core
+  # systemd-analyze checks the units in deploy/ (tests/deployment.rs); nothing is started.
+  systemd
 )
 
 missing=()

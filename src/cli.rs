@@ -249,7 +249,8 @@ pub fn main() -> ExitCode {
 }
 
 async fn dispatch(cli: Cli) -> Result<(), Failure> {
-    let load = || Config::load(&cli.config);
+    // The log format follows the config from the moment it is loaded.
+    let load = || Config::load(&cli.config).inspect(|cfg| crate::telemetry::apply(cfg.log.format));
     match cli.command {
         Command::Run { once } => crate::commands::run(load()?, once).await,
         Command::Import {

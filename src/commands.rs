@@ -56,8 +56,32 @@ pub async fn run(cfg: Config, once: bool) -> Result<(), Failure> {
         }
     }
     let cancel = CancellationToken::new();
+    let known = crate::telemetry::metrics::Known {
+        mailboxes: worker::mailbox_keys(&ctx.cfg),
+        departments: ctx.catalogue().department_ids().map(String::from).collect(),
+    };
+    if let Err(e) = start_metrics(&ctx.cfg, &ctx.store, &known, &cancel).await {
+        ctx.close().await;
+        return Err(e);
+    }
     spawn_signal_handlers(ctx.clone(), cancel.clone());
     worker::run_forever(ctx, cancel).await.map_err(startup)
+}
+
+/// The metrics listener, when `[metrics] listen` is set; stops with `stop`.
+async fn start_metrics(
+    cfg: &Config,
+    store: &Store,
+    known: &crate::telemetry::metrics::Known,
+    stop: &CancellationToken,
+) -> Result<(), Failure> {
+    let Some(m) = &cfg.metrics else {
+        return Ok(());
+    };
+    crate::telemetry::exporter::start(&m.listen, store.clone(), known, stop.clone())
+        .await
+        .map(|_| ())
+        .map_err(|e| Failure::Runtime(anyhow!(error_chain(&e))))
 }
 
 /// SIGTERM/SIGINT stop the worker after in-flight steps; SIGHUP reloads the rules.
@@ -108,6 +132,18 @@ pub async fn serve(cfg: Config) -> Result<(), Failure> {
             }
         })
     };
+    let stop_metrics = CancellationToken::new();
+    let known = crate::telemetry::metrics::Known {
+        mailboxes: Vec::new(),
+        departments: Catalogue::load_dir(&cfg.rules.dir)
+            .map(|c| c.department_ids().map(String::from).collect())
+            .unwrap_or_default(),
+    };
+    if let Err(e) = start_metrics(&cfg, &store, &known, &stop_metrics).await {
+        beat.abort();
+        let _ = store.worker_stopped(&me.id).await;
+        return Err(e);
+    }
     let shutdown = async {
         use tokio::signal::unix::{signal, SignalKind};
         match (
@@ -125,6 +161,7 @@ pub async fn serve(cfg: Config) -> Result<(), Failure> {
         info!("stopping the desk");
     };
     let result = crate::desk::serve(cfg, shutdown).await;
+    stop_metrics.cancel();
     beat.abort();
     let _ = store.worker_stopped(&me.id).await;
     store.close().await;

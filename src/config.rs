@@ -122,6 +122,10 @@ pub struct Imap {
     /// The sender of answers to this mailbox's mail, `Name <address>`; else `smtp.from`.
     #[serde(default)]
     pub from: Option<String>,
+    /// `security = "none"` to a host that is not loopback: the password crosses the network in
+    /// clear, so the operator must say so ([`check_plaintext`]).
+    #[serde(default)]
+    pub allow_plaintext: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -142,6 +146,9 @@ pub struct Smtp {
     pub ca_file: Option<PathBuf>,
     #[serde(default = "default_timeout")]
     pub timeout_seconds: u64,
+    /// See [`Imap::allow_plaintext`].
+    #[serde(default)]
+    pub allow_plaintext: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -275,6 +282,33 @@ pub struct Web {
     pub secure_cookies: bool,
 }
 
+/// `[metrics]`: Prometheus text at `/metrics` (plus `/healthz`, `/readyz`) for `run` and
+/// `serve`, on its own listener so it is never on the public web address.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metrics {
+    pub listen: String,
+}
+
+/// `[log]`: how log lines on stderr look.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Log {
+    #[serde(default)]
+    pub format: LogFormat,
+}
+
+/// `log.format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines (colour only on a terminal).
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -295,6 +329,10 @@ pub struct Config {
     pub limits: Limits,
     pub worker: Worker,
     pub web: Web,
+    #[serde(default)]
+    pub metrics: Option<Metrics>,
+    #[serde(default)]
+    pub log: Log,
 }
 
 fn default_digest_time() -> String {
@@ -361,13 +399,11 @@ impl Config {
             path: path.to_path_buf(),
             message,
         };
-        let figment = Figment::from(Serialized::defaults(defaults()))
-            .merge(Toml::file(path))
-            .merge(
-                Env::prefixed("LOKET_")
-                    .filter(|k| k.as_str().contains("__"))
-                    .split("__"),
-            );
+        let figment = with_secret_env(
+            Figment::from(Serialized::defaults(defaults()))
+                .merge(Toml::file(path))
+                .merge(env_overrides().filter(|k| !is_secret_key(k.as_str()))),
+        );
         let mut config: Config = figment
             .extract()
             .map_err(|e| invalid(describe_figment(e)))?;
@@ -396,6 +432,24 @@ impl Config {
             out.push("database.url must start with sqlite:// or postgres://".into());
         }
         out.extend(crate::config::mailboxes::problems(self));
+        for (table, host, security, allow) in self.plaintext_tables() {
+            if let Err(e) = check_plaintext(host, security, allow) {
+                out.push(format!("{table}: {e}"));
+            }
+        }
+        if let Some(m) = &self.metrics {
+            if m.listen.parse::<std::net::SocketAddr>().is_err() {
+                out.push(format!(
+                    "metrics.listen {:?} must be an address like 127.0.0.1:9184",
+                    m.listen
+                ));
+            } else if m.listen == self.web.listen {
+                out.push(
+                    "metrics.listen must not be web.listen: metrics are never on the public listener"
+                        .into(),
+                );
+            }
+        }
         if let Some(smtp) = &self.smtp {
             if smtp.from.parse::<lettre::message::Mailbox>().is_err() {
                 out.push(format!(
@@ -454,6 +508,27 @@ impl Config {
             );
         }
         out
+    }
+
+    /// The tables that name a mail server: (key, host, security, allow_plaintext).
+    fn plaintext_tables(&self) -> Vec<(String, &str, Security, bool)> {
+        let imap = self
+            .imap
+            .iter()
+            .map(|i| ("imap".to_string(), i.host.as_str(), i.security, i.allow_plaintext));
+        let mailboxes = self.mailboxes.iter().enumerate().map(|(n, m)| {
+            (
+                format!("mailbox.{n}"),
+                m.host.as_str(),
+                m.security,
+                m.allow_plaintext,
+            )
+        });
+        let smtp = self
+            .smtp
+            .iter()
+            .map(|s| ("smtp".to_string(), s.host.as_str(), s.security, s.allow_plaintext));
+        imap.chain(mailboxes).chain(smtp).collect()
     }
 
     /// The public status page of a case: `office.status_url` (with `{code}`) if set, else
@@ -528,6 +603,70 @@ pub fn read_secret(
     }
 }
 
+/// `LOKET_<SECTION>__<KEY>` variables as figment reads them (values parsed: `993` is a number).
+fn env_overrides() -> Env {
+    Env::prefixed("LOKET_")
+        .filter(|k| k.as_str().contains("__"))
+        .split("__")
+}
+
+/// Keys whose values are secrets (or may hold one, like a database URL with its password):
+/// given in the environment they are always strings, and errors never echo their values.
+pub fn is_secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    let last = key.rsplit('.').next().unwrap_or(&key);
+    last == "password" || last.contains("secret") || last.contains("token") || key == "database.url"
+}
+
+/// The secret keys among the env overrides, as strings: figment would read an all-digit
+/// `LOKET_IMAP__PASSWORD=123456` as a number, fail to make a string of it and print it.
+fn with_secret_env(mut figment: Figment) -> Figment {
+    for (key, value) in env_overrides().iter() {
+        if is_secret_key(key.as_str()) {
+            figment = figment.merge(Serialized::default(key.as_str(), value));
+        }
+    }
+    figment
+}
+
+/// Why `security = "none"` was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "security = \"none\" would send the password in clear to {host}, which is not loopback: \
+     use \"tls\" or \"starttls\", or set allow_plaintext = true if this network is trusted"
+)]
+pub struct PlaintextRefused {
+    pub host: String,
+}
+
+/// A mail server without TLS is allowed on loopback only, unless the operator opted in with
+/// `allow_plaintext = true`: credentials must never cross a network in clear by accident.
+/// Callers name the table in their message (`imap: ...`, `mailbox[2]: ...`).
+pub fn check_plaintext(
+    host: &str,
+    security: Security,
+    allow_plaintext: bool,
+) -> Result<(), PlaintextRefused> {
+    if security != Security::None || allow_plaintext || is_loopback(host) {
+        return Ok(());
+    }
+    Err(PlaintextRefused {
+        host: host.to_string(),
+    })
+}
+
+/// `localhost` (RFC 6761: also `*.localhost`), 127.0.0.0/8 and ::1. Names are not resolved:
+/// a name that happens to point at loopback today may not tomorrow.
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let lower = host.to_ascii_lowercase();
+    lower == "localhost"
+        || lower.ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// figment's messages, one per problem, with the key path; values of secret keys are not echoed.
 fn describe_figment(err: figment::Error) -> String {
     err.into_iter()
@@ -536,6 +675,10 @@ fn describe_figment(err: figment::Error) -> String {
             let msg = match &e.kind {
                 figment::error::Kind::UnknownField(field, _) => format!("unknown key {field:?}"),
                 figment::error::Kind::MissingField(field) => format!("missing key {field:?}"),
+                figment::error::Kind::InvalidType(_, expected) if is_secret_key(&key) => {
+                    format!("invalid value (not shown: a secret), expected {expected}")
+                }
+                _ if is_secret_key(&key) => "invalid value (not shown: a secret)".to_string(),
                 other => other.to_string(),
             };
             if key.is_empty() {
@@ -566,6 +709,11 @@ mod tests {
         assert_eq!(cfg.web.status_requests_per_minute, 30);
         assert_eq!(cfg.web.max_upload_bytes, 52_428_800);
         assert!(cfg.web.secure_cookies);
+        assert_eq!(
+            cfg.metrics.as_ref().map(|m| m.listen.as_str()),
+            Some("127.0.0.1:9184")
+        );
+        assert_eq!(cfg.log.format, LogFormat::Text);
         assert_eq!(
             cfg.status_url_for("PSR-1"),
             cfg.office
@@ -600,6 +748,58 @@ mod tests {
         .unwrap();
         let err = Config::load(&path).unwrap_err().to_string();
         assert!(err.contains("web.trusted_proxies"), "{err}");
+    }
+
+    #[test]
+    fn plaintext_only_to_loopback_unless_the_operator_allows_it() {
+        for host in [
+            "127.0.0.1",
+            "127.0.0.53",
+            "::1",
+            "[::1]",
+            "localhost",
+            "mail.localhost",
+        ] {
+            assert_eq!(
+                check_plaintext(host, Security::None, false),
+                Ok(()),
+                "{host}"
+            );
+        }
+        for host in [
+            "mail.example.go.id",
+            "10.0.0.5",
+            "localhost.example.com",
+            "::2",
+        ] {
+            let err = check_plaintext(host, Security::None, false).unwrap_err();
+            assert!(err.to_string().contains("allow_plaintext = true"), "{err}");
+            assert!(err.to_string().contains(host), "{err}");
+            assert_eq!(check_plaintext(host, Security::None, true), Ok(()));
+            assert_eq!(check_plaintext(host, Security::Starttls, false), Ok(()));
+            assert_eq!(check_plaintext(host, Security::Tls, false), Ok(()));
+        }
+    }
+
+    #[test]
+    fn secret_keys_are_known_by_name() {
+        for key in [
+            "imap.password",
+            "SMTP.PASSWORD",
+            "storage.secret_access_key",
+            "storage.secret_access_key_file",
+            "database.url",
+        ] {
+            assert!(is_secret_key(key), "{key}");
+        }
+        for key in [
+            "imap.password_file",
+            "imap.port",
+            "imap.username",
+            "web.listen",
+        ] {
+            assert!(!is_secret_key(key), "{key}");
+        }
     }
 
     #[test]

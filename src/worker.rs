@@ -62,6 +62,14 @@ pub async fn context(cfg: Config, command: &str) -> Result<Context, WorkerError>
     Ok(ctx)
 }
 
+/// The keys of the mailboxes `run` watches (their metrics' `mailbox` label).
+pub fn mailbox_keys(cfg: &Config) -> Vec<String> {
+    cfg.all_mailboxes()
+        .filter_map(|imap| Mailbox::new(imap).ok())
+        .map(|mb| mb.state_key())
+        .collect()
+}
+
 /// What `run --once` did.
 #[derive(Debug, Default)]
 pub struct OnceReport {
@@ -454,6 +462,7 @@ async fn watch_with_lease(ctx: &Context, mb: &Mailbox, token: &str, cancel: &Can
                 return;
             }
             Err(e) => {
+                crate::telemetry::metrics::imap_connected(&mb.state_key(), false);
                 warn!(error = %error_chain(&e), retry_in = ?backoff, "mailbox connection lost");
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}

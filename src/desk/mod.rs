@@ -27,7 +27,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
@@ -129,17 +129,11 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn healthz() -> &'static str {
-    "ok"
+    crate::telemetry::exporter::healthz().await
 }
 
 async fn readyz(State(desk): State<AppState>) -> impl IntoResponse {
-    match desk.store.conn().await {
-        Ok(_) => (StatusCode::OK, "ready"),
-        Err(e) => {
-            tracing::warn!(error = %e, "database not answering");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
-        }
-    }
+    crate::telemetry::exporter::readyz(&desk.store).await
 }
 
 async fn stylesheet() -> impl IntoResponse {

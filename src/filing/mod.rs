@@ -13,6 +13,7 @@ pub mod cases;
 pub mod conversations;
 pub mod desk;
 pub mod documents;
+pub mod gauges;
 pub mod ids;
 pub mod jobs;
 pub mod letters;

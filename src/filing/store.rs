@@ -120,15 +120,21 @@ pub struct Store {
     lease_ms: i64,
 }
 
-/// Where the database is, without any password or query string, for error messages and logs.
+/// Where the database is, for error messages and logs: scheme, host, port and path only; no
+/// user, password, query string (`?password=`) or fragment. A URL that does not parse is not
+/// shown at all: a password with a raw `?`, `/` or `#` would otherwise leak its tail.
 pub fn redacted_target(url: &str) -> String {
-    let url = url.split('?').next().unwrap_or(url);
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let host_part = rest.rsplit_once('@').map(|(_, h)| h).unwrap_or(rest);
-            format!("{scheme}://{host_part}")
-        }
-        None => "(invalid url)".into(),
+    let Ok(parsed) = url::Url::parse(url) else {
+        return "(unreadable database url)".into();
+    };
+    let (scheme, path) = (parsed.scheme(), parsed.path());
+    if !parsed.has_authority() {
+        return format!("{scheme}:{path}");
+    }
+    let host = parsed.host_str().unwrap_or_default();
+    match parsed.port() {
+        Some(port) => format!("{scheme}://{host}:{port}{path}"),
+        None => format!("{scheme}://{host}{path}"),
     }
 }
 
@@ -351,6 +357,35 @@ mod tests {
         assert_eq!(
             redacted_target("postgres://db:5432/loket?user=loket&password=geheim"),
             "postgres://db:5432/loket"
+        );
+        assert_eq!(
+            redacted_target("postgresql://loket@db/loket?sslmode=require&password=geheim#x"),
+            "postgresql://db/loket"
+        );
+        // A password with raw special characters is not a valid URL: nothing of it is shown.
+        for url in [
+            "postgres://loket:ge?heim@db/loket",
+            "postgres://loket:ge/heim@db/loket",
+            "postgres://loket:ge#heim@db/loket",
+        ] {
+            let shown = redacted_target(url);
+            assert!(!shown.contains("heim"), "{url} shown as {shown}");
+        }
+        assert_eq!(
+            redacted_target("postgres://lo:ge%40heim@db:6432/loket"),
+            "postgres://db:6432/loket"
+        );
+    }
+
+    #[test]
+    fn sqlite_paths_stay_readable() {
+        assert_eq!(
+            redacted_target("sqlite://data/loket.db?mode=rwc"),
+            "sqlite://data/loket.db"
+        );
+        assert_eq!(
+            redacted_target("sqlite:///var/lib/loket/loket.db"),
+            "sqlite:///var/lib/loket/loket.db"
         );
     }
 }

@@ -30,6 +30,7 @@ use crate::filing::jobs::{enqueue, StepError};
 use crate::filing::mailboxes;
 use crate::filing::messages::{self, NewMessage, Source};
 use crate::filing::{JobTarget, StoreError};
+use crate::telemetry::metrics;
 
 /// The byte stream under the IMAP session: plain TCP or TLS.
 pub trait ImapIo: AsyncRead + AsyncWrite + Unpin + Send + Debug {}
@@ -167,6 +168,7 @@ impl Mailbox {
         };
         self.ensure_folder(&mut session, &self.cfg.processed_mailbox)
             .await?;
+        metrics::imap_connected(&self.state_key(), true);
         Ok(session)
     }
 
@@ -262,6 +264,7 @@ impl Mailbox {
             self.save_state(ctx, uidvalidity, last_uid).await?;
         }
         drain_unsolicited(session);
+        metrics::messages_fetched(&self.state_key(), stored);
         Ok(stored)
     }
 
@@ -494,6 +497,7 @@ impl Mailbox {
     }
 
     pub async fn logout(&self, mut session: Session) {
+        metrics::imap_connected(&self.state_key(), false);
         let _ = tokio::time::timeout(Duration::from_secs(5), session.logout()).await;
     }
 

@@ -41,6 +41,7 @@ pub(crate) async fn bounce(
     messages::file_as(&mut tx, msg.id, headers, MessageState::Bounce, Some(first)).await?;
     enqueue(&mut tx, JobTarget::Move(msg.id)).await?;
     tx.commit().await?;
+    crate::telemetry::metrics::bounce(report.is_permanent());
     info!(
         format = report.format,
         permanent = report.is_permanent(),

@@ -82,6 +82,7 @@ pub async fn run(ctx: &Context, job: &Job, id: CaseId) -> Result<(), JobError> {
     stall_point("classify").await;
     let catalogue = ctx.catalogue();
     let decision = decide(&catalogue, &case, &docs);
+    let first_sorting = case.status == Status::Received;
 
     let mut tx = ctx.store.begin_step(&job.lease).await?;
     cases::lock(&mut tx, case.id).await?;
@@ -105,6 +106,10 @@ pub async fn run(ctx: &Context, job: &Job, id: CaseId) -> Result<(), JobError> {
     )
     .await?;
     tx.commit().await?;
+    if first_sorting {
+        let department = decision.department.as_deref().filter(|_| !decision.triage);
+        crate::telemetry::metrics::case_filed(decision.kind.as_str(), department);
+    }
     info!(
         case = %case.code,
         kind = decision.kind.as_str(),

@@ -37,6 +37,7 @@ use crate::filing::workers::WorkerInfo;
 use crate::filing::{BlobStore, Job, JobKind, Store};
 use crate::intake::Intake;
 use crate::notify::{Mailer, Templates};
+use crate::telemetry::metrics;
 pub use error::JobError;
 pub use ocr::fill as ocr_fill;
 
@@ -371,27 +372,34 @@ async fn run_and_record(
         if ctx.store.park_job(job, &why).await? {
             on_parked(ctx, job, &why).await;
             report.parked += 1;
+            metrics::step_finished(job.kind(), "parked", None);
         }
         return Ok(());
     }
     let span = tracing::info_span!("job", id = %job.id, target = %job.target);
+    let started = std::time::Instant::now();
     let result = run_step(ctx, job).instrument(span.clone()).await;
+    let took = Some(started.elapsed());
     let _enter = span.enter();
     let err = match result {
         Ok(()) => {
             report.done += 1;
+            metrics::step_finished(job.kind(), "done", took);
             return Ok(());
         }
         Err(err) => err,
     };
     if let JobError::LeaseLost(lost) = &err {
+        metrics::step_finished(job.kind(), "lost", took);
         report.lost += 1;
         warn!(error = %lost, "late commit refused: another worker finished this step");
         return Ok(());
     }
     let failure = err.failure();
     let text = error_chain(&err);
-    match ctx.store.fail_job(job, &text, failure, max).await? {
+    let outcome = ctx.store.fail_job(job, &text, failure, max).await?;
+    metrics::step_finished(job.kind(), metrics::failed_outcome(outcome, failure), took);
+    match outcome {
         FailOutcome::Retry if failure == Failure::Outage => {
             report.transient += 1;
             report.retrying += 1;

@@ -234,7 +234,12 @@ async fn read_page(
             Err(e) => break Read::failed(None, &e),
         };
         let how = image.how;
-        match pool.ocr(image).await {
+        let started = std::time::Instant::now();
+        let result = pool.ocr(image).await;
+        if !matches!(result, Err(OcrError::Spawn { .. })) {
+            crate::telemetry::metrics::ocr_page(result.is_ok(), started.elapsed());
+        }
+        match result {
             Ok(r) => {
                 break Read {
                     how: Some(how.into()),

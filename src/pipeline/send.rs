@@ -77,7 +77,9 @@ async fn deliver(ctx: &Context, job: &Job, mail: &OutgoingMail) -> Result<(), Jo
     if !ctx.store.confirm_lease(&job.lease).await? {
         return Err(LeaseLost { job: job.id }.into());
     }
-    mailer.send(mail).await?;
+    let sent = mailer.send(mail).await;
+    crate::telemetry::metrics::mail_sent(&sent, crate::notify::SendError::is_transient);
+    sent?;
     crash_point("smtp");
     Ok(())
 }
