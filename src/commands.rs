@@ -580,8 +580,9 @@ async fn explain_with(cfg: &Config, catalogue: &Catalogue, file: &Path) -> anyho
             .map(|a| (a.filename, a.content_type, a.data))
             .collect();
         // As the worker sorts it: what the sender wrote, not the quoted history.
-        let body = crate::extract::reply::split_with_subject(msg.subject.as_deref(), &msg.body_text)
-            .new_text;
+        let body =
+            crate::extract::reply::split_with_subject(msg.subject.as_deref(), &msg.body_text)
+                .new_text;
         (msg.subject.unwrap_or_default(), body, files)
     } else {
         (

@@ -512,10 +512,14 @@ impl Config {
 
     /// The tables that name a mail server: (key, host, security, allow_plaintext).
     fn plaintext_tables(&self) -> Vec<(String, &str, Security, bool)> {
-        let imap = self
-            .imap
-            .iter()
-            .map(|i| ("imap".to_string(), i.host.as_str(), i.security, i.allow_plaintext));
+        let imap = self.imap.iter().map(|i| {
+            (
+                "imap".to_string(),
+                i.host.as_str(),
+                i.security,
+                i.allow_plaintext,
+            )
+        });
         let mailboxes = self.mailboxes.iter().enumerate().map(|(n, m)| {
             (
                 format!("mailbox.{n}"),
@@ -524,10 +528,14 @@ impl Config {
                 m.allow_plaintext,
             )
         });
-        let smtp = self
-            .smtp
-            .iter()
-            .map(|s| ("smtp".to_string(), s.host.as_str(), s.security, s.allow_plaintext));
+        let smtp = self.smtp.iter().map(|s| {
+            (
+                "smtp".to_string(),
+                s.host.as_str(),
+                s.security,
+                s.allow_plaintext,
+            )
+        });
         imap.chain(mailboxes).chain(smtp).collect()
     }
 

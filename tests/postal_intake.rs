@@ -81,6 +81,29 @@ async fn what_the_clerk_types_wins_and_a_form_without_email_gets_no_email() {
     );
 }
 
+#[tokio::test]
+async fn the_offices_letterhead_address_on_a_form_is_never_written_to() {
+    let app = TestApp::spawn(Db::Sqlite).await.unwrap();
+    let form = repo().join("fixtures/postal/formulir-pbg-kop-kantor.pdf");
+    let (code, stdout, stderr) = import(&app, &[form.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let tracking = stdout.split('\t').next().unwrap();
+    let case = app.show(tracking).await;
+    assert_eq!(case.applicant.name.as_deref(), Some("Joko Susilo"));
+    assert_eq!(
+        case.applicant.email, None,
+        "neither the office's address nor the consultant's"
+    );
+    let history = case.history.unwrap();
+    assert!(
+        history.iter().any(|e| e.event == "applicant_email_ignored"
+            && e.detail.contains("perizinan@pasuruankab.go.id")),
+        "{history:?}"
+    );
+    assert!(acks_to("perizinan@pasuruankab.go.id", 0).await.is_empty());
+    assert!(acks_to("cv.griya@example.com", 0).await.is_empty());
+}
+
 /// A TestApp without a mailbox whose spool takes files after `settle_seconds`.
 async fn spool_app(settle_seconds: i64, max_file_bytes: Option<usize>) -> (TestApp, PathBuf) {
     let app = TestApp::spawn_with(Db::Sqlite, |t| {
