@@ -2,17 +2,18 @@
 # Build Garage (an S3-compatible object store, used only as a test server for `[storage] url`)
 # once per machine into ~/.cache/loket-tools/garage. It is a program on crates.io, so
 # `cargo install` is the ordinary way to get it here; a cold build takes about 8 minutes on
-# 2 cores, a re-run with the binary present takes no time.
+# an idle 2-core machine (an hour when the cores are shared with other builds); a re-run with
+# the binary present takes no time.
 #
 # The tests find the binary at $LOKET_GARAGE_BIN, else ~/.cache/loket-tools/garage/bin/garage,
 # else `garage` on PATH.
 set -euo pipefail
 
 version="2.5.0"
-root="${LOKET_TOOLS_DIR:-$HOME/.cache/loket-tools}/garage"
+root="$HOME/.cache/loket-tools/garage"
 bin="$root/bin/garage"
 
-if [[ -x "$bin" ]] && "$bin" --version 2>/dev/null | grep -q "v$version"; then
+if [[ -x "$bin" ]] && "$bin" --version 2>/dev/null | grep -q "[:v]$version\b"; then
   echo "install-garage: garage $version already in $bin" >&2
   exit 0
 fi
