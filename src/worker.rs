@@ -41,6 +41,7 @@ pub enum WorkerError {
 pub async fn context(cfg: Config, command: &str) -> Result<Context, WorkerError> {
     let store = Store::open_with(&cfg.database.url, cfg.store_options()).await?;
     let blobs = BlobStore::open(&cfg.storage)?;
+    info!(storage = %blobs.describe(), "documents and raw messages are kept here");
     let catalogue = Catalogue::load_dir(&cfg.rules.dir)?;
     let templates = Templates::load(&cfg.notify.templates_dir)?;
     let mailer = cfg.smtp.as_ref().map(Mailer::new).transpose()?;

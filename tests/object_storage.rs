@@ -726,3 +726,29 @@ fn admin_account(app: &TestApp) {
         .unwrap();
     assert!(add.wait().unwrap().success());
 }
+
+/// The same check on the embedded default: SQLite and a local folder, no object store.
+#[tokio::test]
+async fn blobs_verify_checks_a_local_folder_on_sqlite_too() {
+    let app = TestApp::spawn(Db::Sqlite).await.unwrap();
+    let ani = unique_address("ani");
+    let pdf = text_pdf("Surat Keterangan Domisili Usaha Ani Suryani");
+    app.deliver(&domicile_mail(&ani, "Permohonan SKDU Ani", &pdf))
+        .await;
+    assert!(app.run_once().await.unreachable.is_empty());
+    let (code, stdout, stderr) = blobs_verify(&app.config_path, None);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("2 blob(s)"), "{stdout}");
+
+    let sha = sha256_hex(&pdf);
+    let file = app.dir.path().join("blobs").join(&sha[..2]).join(&sha);
+    std::fs::remove_file(&file).unwrap();
+    let (code, stdout, stderr) = blobs_verify(&app.config_path, None);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    let code_of_case = app.cases().await[0].tracking_code.clone();
+    assert_eq!(
+        stdout.trim(),
+        format!("missing\t{sha}\tdocument 1\t{code_of_case}\tsurat_domisili.pdf"),
+    );
+    assert!(stderr.contains("1 of 2 blob(s)"), "{stderr}");
+}
