@@ -258,7 +258,6 @@ pub async fn workers(cfg: Config, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-/// `loket parked`: steps given up on, and `parked retry ID` to queue one again.
 /// `loket blobs verify`: one line per missing or damaged blob and each row that refers to it
 /// (`missing|corrupt|unreadable<TAB>SHA<TAB>document|message ID<TAB>CODE<TAB>NAME`), then exit 1;
 /// a summary line and exit 0 when every blob is intact.
@@ -310,6 +309,7 @@ pub async fn blobs_verify(cfg: Config) -> Result<(), Failure> {
     )))
 }
 
+/// `loket parked`: steps given up on, and `parked retry ID` to queue one again.
 pub async fn parked(cfg: Config, json: bool, retry: Option<i64>) -> Result<(), Failure> {
     let store = open_store(&cfg).await?;
     let result = parked_with(&store, json, retry).await;
