@@ -43,6 +43,11 @@ else
   echo "install-deps: apt packages already present" >&2
 fi
 
+# Garage, the S3-compatible object store the object-storage tests run against: built with cargo
+# once per machine into ~/.cache/loket-tools (about 8 minutes cold on 2 cores; skipped when the
+# binary is there). Not needed to run loket or the demo.
+"$here/install-garage.sh"
+
 # aiosmtpd (the SMTP sink) in deploy/.venv; the test harness and services.sh look there first.
 # Debian's own python3 is preferred so python3-venv above is the one that matters.
 venv="$here/.venv"

@@ -110,6 +110,11 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// The stored documents and raw messages.
+    Blobs {
+        #[command(subcommand)]
+        command: BlobsCommand,
+    },
     /// Steps given up on after repeated failures; `parked retry ID` queues one again.
     Parked {
         #[arg(long)]
@@ -152,6 +157,13 @@ pub enum UsersCommand {
     },
     /// Print a new API token (bearer) for scripts.
     Token { username: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BlobsCommand {
+    /// Check that every blob the database refers to is in the store and matches its hash;
+    /// exit 1 with a list of the missing and damaged ones otherwise.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -291,6 +303,9 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Workers { json } => crate::commands::workers(load()?, json).await,
         Command::Serve => crate::commands::serve(load()?).await,
         Command::Users { command } => crate::users::run(load()?, command).await,
+        Command::Blobs {
+            command: BlobsCommand::Verify,
+        } => crate::commands::blobs_verify(load()?).await,
         Command::Parked { json, command } => {
             let retry = command.map(|ParkedCommand::Retry { id }| id);
             crate::commands::parked(load()?, json, retry).await

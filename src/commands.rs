@@ -13,6 +13,7 @@ use crate::domain::calendar::HOLIDAYS_FILE;
 use crate::domain::{Calendar, TrackingCode};
 use crate::extract::document::read_document;
 use crate::extract::mime::{self, MimeLimits};
+use crate::filing::blobs::BlobError;
 use crate::filing::views::{CaseFilter, CaseView};
 use crate::filing::Store;
 use crate::intake::spool::Origin;
@@ -22,7 +23,9 @@ use crate::worker::{self, WorkerError};
 /// Startup problems in files the office edits (rules, templates) are config errors (status 2).
 fn startup(e: WorkerError) -> Failure {
     match e {
-        WorkerError::Rules(_) | WorkerError::Template(_) => Failure::Usage(e.to_string()),
+        WorkerError::Rules(_)
+        | WorkerError::Template(_)
+        | WorkerError::Blob(BlobError::Config(_)) => Failure::Usage(e.to_string()),
         other => Failure::Runtime(anyhow!(error_chain(&other))),
     }
 }
@@ -166,9 +169,10 @@ pub async fn serve(cfg: Config) -> Result<(), Failure> {
     let _ = store.worker_stopped(&me.id).await;
     store.close().await;
     result.map_err(|e| match e {
-        ServeError::Rules(_) | ServeError::Templates(_) | ServeError::Proxy(_) => {
-            Failure::Usage(e.to_string())
-        }
+        ServeError::Rules(_)
+        | ServeError::Templates(_)
+        | ServeError::Proxy(_)
+        | ServeError::Blob(BlobError::Config(_)) => Failure::Usage(e.to_string()),
         other => Failure::Runtime(anyhow!(error_chain(&other))),
     })
 }
@@ -294,6 +298,57 @@ pub async fn workers(cfg: Config, json: bool) -> Result<(), Failure> {
         );
     }
     Ok(())
+}
+
+/// `loket blobs verify`: one line per missing or damaged blob and each row that refers to it
+/// (`missing|corrupt|unreadable<TAB>SHA<TAB>document|message ID<TAB>CODE<TAB>NAME`), then exit 1;
+/// a summary line and exit 0 when every blob is intact.
+pub async fn blobs_verify(cfg: Config) -> Result<(), Failure> {
+    use crate::filing::blobs::{self, BlobStore, VerifyError};
+    let blob_store = BlobStore::open(&cfg.storage).map_err(|e| Failure::Usage(e.to_string()))?;
+    let store = open_store(&cfg).await?;
+    let report = blobs::verify(&store, &blob_store).await;
+    store.close().await;
+    let report = report.map_err(|e| match e {
+        VerifyError::Unreachable(e) => anyhow!("blobs not verified: {}", error_chain(&e)),
+        VerifyError::Store(e) => anyhow!(error_chain(&e)),
+    })?;
+    let place = blob_store.describe();
+    if report.bad.is_empty() {
+        println!(
+            "{} blob(s) in {place}: all present and intact",
+            report.checked
+        );
+        return Ok(());
+    }
+    for bad in &report.bad {
+        let problem = match &bad.problem {
+            BlobError::Missing { .. } => "missing",
+            BlobError::Corrupt { .. } => "corrupt",
+            _ => "unreadable",
+        };
+        for r in &bad.refs {
+            println!(
+                "{problem}\t{}\t{} {}\t{}\t{}",
+                bad.sha256,
+                r.what,
+                r.id,
+                r.tracking_code.as_deref().unwrap_or("-"),
+                r.label.as_deref().unwrap_or("-")
+            );
+        }
+        if !matches!(
+            bad.problem,
+            BlobError::Missing { .. } | BlobError::Corrupt { .. }
+        ) {
+            eprintln!("loket: {}", error_chain(&bad.problem));
+        }
+    }
+    Err(Failure::Runtime(anyhow!(
+        "{} of {} blob(s) in {place} missing or damaged",
+        report.bad.len(),
+        report.checked
+    )))
 }
 
 /// `loket parked`: steps given up on, and `parked retry ID` to queue one again.

@@ -79,10 +79,101 @@ pub struct Database {
     pub max_connections: u32,
 }
 
+/// `[storage]`: a local folder (`dir`, the default) or, with `url`, an S3-compatible object
+/// store that workers on several machines share.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Storage {
     pub dir: PathBuf,
+    /// `s3://BUCKET/PREFIX`: documents go to this bucket under this prefix instead of `dir`.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The store's address, e.g. `http://127.0.0.1:3900` (Garage) or `https://s3.example.id`.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+    #[serde(default, skip_serializing)]
+    pub secret_access_key: Option<SecretString>,
+    #[serde(default)]
+    pub secret_access_key_file: Option<PathBuf>,
+}
+
+/// The bucket and prefix of `storage.url` (`s3://BUCKET/PREFIX`, the prefix may be empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Url {
+    pub bucket: String,
+    pub prefix: String,
+}
+
+impl S3Url {
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let rest = url
+            .strip_prefix("s3://")
+            .ok_or_else(|| format!("storage.url {url:?} must look like s3://BUCKET/PREFIX"))?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(format!(
+                "storage.url {url:?} names no bucket (s3://BUCKET/PREFIX)"
+            ));
+        }
+        Ok(Self {
+            bucket: bucket.to_string(),
+            prefix: prefix.trim_matches('/').to_string(),
+        })
+    }
+}
+
+/// An `http(s)://` address whose host is this machine (127.0.0.0/8, ::1, localhost).
+pub fn is_loopback_url(address: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(address) else {
+        return false;
+    };
+    match parsed.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+impl Storage {
+    /// Problems with `[storage] url` and its keys, each naming its key (never a secret's value).
+    fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let Some(url) = &self.url else {
+            return out;
+        };
+        if let Err(e) = S3Url::parse(url) {
+            out.push(e);
+        }
+        if self.access_key_id.is_none() {
+            out.push("storage.access_key_id is required with storage.url".into());
+        }
+        if self.secret_access_key.is_none() && self.secret_access_key_file.is_none() {
+            out.push(
+                "storage.secret_access_key or storage.secret_access_key_file is required with \
+                 storage.url (or env LOKET_STORAGE__SECRET_ACCESS_KEY)"
+                    .into(),
+            );
+        }
+        if let Some(endpoint) = &self.endpoint {
+            match url::Url::parse(endpoint) {
+                Ok(u) if u.scheme() == "https" => {}
+                Ok(u) if u.scheme() == "http" && is_loopback_url(endpoint) => {}
+                Ok(u) if u.scheme() == "http" => out.push(format!(
+                    "storage.endpoint {endpoint:?}: plain http only to this machine (loopback); \
+                     use https://"
+                )),
+                _ => out.push(format!(
+                    "storage.endpoint {endpoint:?} must be an address like https://s3.example.id"
+                )),
+            }
+        }
+        out
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -424,6 +515,7 @@ impl Config {
                 self.office.code
             ));
         }
+        out.extend(self.storage.problems());
         let url = &self.database.url;
         if !(url.starts_with("sqlite:")
             || url.starts_with("postgres:")
@@ -728,6 +820,114 @@ mod tests {
                 .status_url_for("PSR-1")
                 .or_else(|| Some("https://perizinan.pasuruankab.go.id/status/PSR-1".into()))
         );
+    }
+
+    fn storage_config(dir: &Path, storage: &str) -> Result<Config, ConfigError> {
+        let path = dir.join("loket.toml");
+        std::fs::write(
+            &path,
+            format!("[office]\ncode = \"PSR\"\nname = \"X\"\n[storage]\n{storage}"),
+        )
+        .unwrap();
+        Config::load(&path)
+    }
+
+    #[test]
+    fn an_object_store_takes_its_secret_from_a_file_and_never_shows_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("s3-secret");
+        std::fs::write(&secret, "rahasia-s3-0123456789\n").unwrap();
+        let cfg = storage_config(
+            dir.path(),
+            &format!(
+                "url = \"s3://loket/psr/\"\nendpoint = \"http://127.0.0.1:3900\"\n\
+                 region = \"garage\"\naccess_key_id = \"GK31c2\"\n\
+                 secret_access_key_file = \"{}\"\n",
+                secret.display()
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            S3Url::parse(cfg.storage.url.as_deref().unwrap()).unwrap(),
+            S3Url {
+                bucket: "loket".into(),
+                prefix: "psr".into()
+            }
+        );
+        let store = crate::filing::BlobStore::open(&cfg.storage).unwrap();
+        assert_eq!(store.describe(), "s3://loket/psr");
+        assert!(store.dir().is_none());
+
+        // Inline, the secret is kept out of Debug and out of every error.
+        let cfg = storage_config(
+            dir.path(),
+            "url = \"s3://loket/psr\"\naccess_key_id = \"GK31c2\"\n\
+             secret_access_key = \"rahasia-s3-0123456789\"\n\
+             endpoint = \"http://s3.example.go.id\"\n",
+        );
+        let err = cfg.unwrap_err().to_string();
+        assert!(err.contains("storage.endpoint"), "{err}");
+        assert!(!err.contains("rahasia"), "{err}");
+        let cfg = storage_config(
+            dir.path(),
+            "url = \"s3://loket/psr\"\naccess_key_id = \"GK31c2\"\n\
+             secret_access_key = \"rahasia-s3-0123456789\"\n",
+        )
+        .unwrap();
+        let shown = format!("{cfg:?}");
+        assert!(
+            shown.contains("s3://loket/psr") && !shown.contains("rahasia"),
+            "{shown}"
+        );
+        assert!(!toml::to_string(&cfg).unwrap().contains("rahasia"));
+    }
+
+    #[test]
+    fn an_object_store_needs_a_bucket_a_key_and_https_off_this_machine() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = storage_config(dir.path(), "url = \"https://loket/psr\"\n")
+            .unwrap_err()
+            .to_string();
+        for key in [
+            "storage.url",
+            "storage.access_key_id",
+            "storage.secret_access_key",
+        ] {
+            assert!(err.contains(key), "{key} in {err}");
+        }
+        assert!(storage_config(dir.path(), "url = \"s3:///psr\"\n")
+            .unwrap_err()
+            .to_string()
+            .contains("names no bucket"));
+        let ok = "url = \"s3://b\"\naccess_key_id = \"k\"\nsecret_access_key = \"s\"\n";
+        for (endpoint, fine) in [
+            ("http://127.0.0.1:3900", true),
+            ("http://[::1]:3900", true),
+            ("http://localhost:3900", true),
+            ("https://s3.example.go.id", true),
+            ("http://10.0.0.5:3900", false),
+            ("ftp://127.0.0.1", false),
+        ] {
+            let cfg = storage_config(dir.path(), &format!("{ok}endpoint = \"{endpoint}\"\n"));
+            assert_eq!(cfg.is_ok(), fine, "{endpoint}: {:?}", cfg.err());
+        }
+        // A missing secret file is a clear error naming the key and the file.
+        let cfg = storage_config(
+            dir.path(),
+            "url = \"s3://b\"\naccess_key_id = \"k\"\nsecret_access_key_file = \"/nope/s3\"\n",
+        )
+        .unwrap();
+        let err = crate::filing::BlobStore::open(&cfg.storage)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("storage.secret_access_key_file /nope/s3"),
+            "{err}"
+        );
+        // Without url, the folder as before.
+        let cfg = storage_config(dir.path(), "dir = \"blobs\"\n").unwrap();
+        let store = crate::filing::BlobStore::open(&cfg.storage).unwrap();
+        assert_eq!(store.dir(), Some(Path::new("blobs")));
     }
 
     #[test]

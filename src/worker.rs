@@ -10,7 +10,7 @@ use crate::classify::Catalogue;
 use crate::config::Config;
 use crate::extract::ocr::OcrPool;
 use crate::filing::workers::WorkerInfo;
-use crate::filing::{now_ms, JobKind, Store};
+use crate::filing::{now_ms, BlobStore, JobKind, Store};
 use crate::intake::imap::{ImapError, Mailbox};
 use crate::intake::spool::SpoolDir;
 use crate::notify::{Mailer, Templates};
@@ -31,6 +31,8 @@ pub enum WorkerError {
     #[error(transparent)]
     Imap(#[from] ImapError),
     #[error(transparent)]
+    Blob(#[from] crate::filing::blobs::BlobError),
+    #[error(transparent)]
     Job(#[from] pipeline::JobError),
     #[error("{0}")]
     Unreachable(String),
@@ -40,6 +42,8 @@ pub enum WorkerError {
 /// a worker (`command` names what it does) and start its heartbeat.
 pub async fn context(cfg: Config, command: &str) -> Result<Context, WorkerError> {
     let store = Store::open_with(&cfg.database.url, cfg.store_options()).await?;
+    let blobs = BlobStore::open(&cfg.storage)?;
+    info!(storage = %blobs.describe(), "documents and raw messages are kept here");
     let catalogue = Catalogue::load_dir(&cfg.rules.dir)?;
     let templates = Templates::load(&cfg.notify.templates_dir)?;
     let mailer = cfg.smtp.as_ref().map(Mailer::new).transpose()?;
@@ -57,7 +61,8 @@ pub async fn context(cfg: Config, command: &str) -> Result<Context, WorkerError>
         mailer,
         ocr,
         worker,
-    );
+    )
+    .with_blobs(blobs);
     ctx.start().await?;
     Ok(ctx)
 }

@@ -50,6 +50,8 @@ pub enum ServeError {
     Templates(#[from] TemplateError),
     #[error("web.trusted_proxies: {0}")]
     Proxy(String),
+    #[error(transparent)]
+    Blob(#[from] crate::filing::blobs::BlobError),
     #[error("listen on {addr}: {source}")]
     Listen {
         addr: String,
@@ -76,7 +78,7 @@ pub async fn desk(cfg: Config) -> Result<Desk, ServeError> {
         .collect::<Result<Vec<_>, _>>()?;
     let per_minute = NonZeroU32::new(cfg.web.status_requests_per_minute).unwrap_or(NonZeroU32::MIN);
     Ok(Desk {
-        blobs: BlobStore::new(&cfg.storage.dir),
+        blobs: BlobStore::open(&cfg.storage)?,
         calendar: Arc::new(crate::pipeline::deadline::calendar(&cfg.rules.dir)),
         catalogue: Arc::new(catalogue),
         templates,

@@ -596,6 +596,7 @@ async fn read_document(
     let data = desk
         .blobs
         .get(&doc.sha256)
+        .await
         .map_err(|e| DeskError::Internal(crate::pipeline::error_chain(&e)))?;
     repo::log_access(
         &mut conn,

@@ -8,6 +8,7 @@
 //! server) is touched.
 
 pub mod bench_data;
+pub mod blob_refs;
 pub mod blobs;
 pub mod cases;
 pub mod conversations;

@@ -349,14 +349,15 @@ impl Mailbox {
         raws: Vec<Fetched>,
         last: i64,
     ) -> Result<usize, ImapError> {
-        let blobs = ctx.blobs.clone();
-        let hashed = tokio::task::spawn_blocking(move || {
-            raws.into_iter()
-                .map(|m| Ok((m.uid, blobs.put(&m.raw)?, m.raw.len(), m.truncated)))
-                .collect::<Result<Vec<_>, crate::filing::blobs::BlobError>>()
-        })
-        .await
-        .map_err(|e| ImapError::Setup(format!("blob writer: {e}")))??;
+        let mut hashed = Vec::with_capacity(raws.len());
+        for m in raws {
+            hashed.push((
+                m.uid,
+                ctx.blobs.put(&m.raw).await?,
+                m.raw.len(),
+                m.truncated,
+            ));
+        }
         let mut tx = ctx.store.begin_write().await?;
         let mut stored = 0;
         for (uid, sha, size, truncated) in &hashed {

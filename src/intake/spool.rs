@@ -91,13 +91,13 @@ pub async fn store_file(
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| "scan".into());
-    let (blobs, check_name) = (ctx.blobs.clone(), name.clone());
-    let parts = tokio::task::spawn_blocking(
-        move || -> Result<Vec<(String, String, i64)>, SpoolErrorKind> {
+    let check_name = name.clone();
+    let parts =
+        tokio::task::spawn_blocking(move || -> Result<Vec<(String, Vec<u8>)>, DocumentError> {
             // Refuse what can't be read before it becomes a case nobody can use.
             let x = read_document(&data, "application/octet-stream", &check_name);
             if let Some(err) = x.error {
-                return Err(SpoolErrorKind::Unreadable(err));
+                return Err(err);
             }
             let parts = match split_at_separators(&data, split_blank) {
                 Ok(Some(parts)) => parts,
@@ -109,37 +109,34 @@ pub async fn store_file(
                 }
             };
             let count = parts.len();
-            parts
+            Ok(parts
                 .into_iter()
                 .enumerate()
-                .map(|(i, part)| {
-                    let part_name = if count == 1 {
-                        check_name.clone()
-                    } else {
-                        numbered(&check_name, i + 1)
-                    };
-                    let sha = blobs.put(&part).map_err(SpoolErrorKind::Blob)?;
-                    Ok((part_name, sha, part.len() as i64))
+                .map(|(i, part)| match count {
+                    1 => (check_name.clone(), part),
+                    _ => (numbered(&check_name, i + 1), part),
                 })
-                .collect()
-        },
-    )
-    .await
-    // A file that crashes a reader will crash it again: it goes aside like a corrupt one.
-    .map_err(|e| SpoolError::Unreadable {
-        path: path.to_path_buf(),
-        reason: DocumentError::Corrupt {
-            kind: "scan".into(),
-            detail: format!("reading it crashed: {e}"),
-        },
-    })?
-    .map_err(|e| match e {
-        SpoolErrorKind::Unreadable(reason) => SpoolError::Unreadable {
+                .collect())
+        })
+        .await
+        // A file that crashes a reader will crash it again: it goes aside like a corrupt one.
+        .map_err(|e| SpoolError::Unreadable {
+            path: path.to_path_buf(),
+            reason: DocumentError::Corrupt {
+                kind: "scan".into(),
+                detail: format!("reading it crashed: {e}"),
+            },
+        })?
+        .map_err(|reason| SpoolError::Unreadable {
             path: path.to_path_buf(),
             reason,
-        },
-        SpoolErrorKind::Blob(b) => SpoolError::Blob(b),
-    })?;
+        })?;
+    let mut stored_parts = Vec::with_capacity(parts.len());
+    for (part_name, part) in parts {
+        let sha = ctx.blobs.put(&part).await?;
+        stored_parts.push((part_name, sha, part.len() as i64));
+    }
+    let parts = stored_parts;
     let details = details.map(|d| serde_json::to_string(d).unwrap_or_default());
     let mut tx = ctx.store.begin_write().await?;
     let mut stored = Vec::with_capacity(parts.len());
@@ -232,9 +229,4 @@ fn numbered(name: &str, n: usize) -> String {
         Some((stem, ext)) => format!("{stem}-{n}.{ext}"),
         None => format!("{name}-{n}"),
     }
-}
-
-enum SpoolErrorKind {
-    Unreadable(DocumentError),
-    Blob(BlobError),
 }

@@ -29,6 +29,7 @@ pub async fn backup(cfg: &Config, out: &Path) -> Result<BackupReport, Error> {
     if cfg.database.url.starts_with("postgres") {
         return Err(Error::Postgres { command: "backup" });
     }
+    super::local_storage_only(cfg, "backup")?;
     if out.exists() && !is_empty_dir(out)? {
         return Err(Error::OutExists(out.to_path_buf()));
     }
@@ -81,7 +82,7 @@ async fn backup_into(cfg: &Config, dir: &Path) -> Result<Manifest, Error> {
     copy.close().await;
     let (counts, blobs, schema_version) = read?;
 
-    let missing_blobs = copy_blobs(&BlobStore::new(&cfg.storage.dir), dir, &blobs)?;
+    let missing_blobs = copy_blobs(&BlobStore::new(&cfg.storage.dir), dir, &blobs).await?;
     let rules = files::copy_tree(&cfg.rules.dir, &dir.join(manifest::RULES))?;
     let templates = if cfg.notify.templates_dir.is_dir() {
         Some(files::copy_tree(
@@ -112,14 +113,19 @@ async fn backup_into(cfg: &Config, dir: &Path) -> Result<Manifest, Error> {
 
 /// Copy the blobs the database copy refers to; returns those missing or damaged in the store
 /// (the backup goes on without them: a partial backup beats none, and the command says so).
-fn copy_blobs(store: &BlobStore, dir: &Path, shas: &[String]) -> Result<Vec<String>, Error> {
-    let target = BlobStore::new(dir.join(manifest::BLOBS));
-    std::fs::create_dir_all(target.dir()).map_err(Error::io(target.dir()))?;
+async fn copy_blobs(
+    store: &BlobStore,
+    dir: &Path,
+    shas: &[String],
+) -> Result<Vec<String>, Error> {
+    let blob_dir = dir.join(manifest::BLOBS);
+    std::fs::create_dir_all(&blob_dir).map_err(Error::io(&blob_dir))?;
+    let target = BlobStore::new(&blob_dir);
     let mut missing = Vec::new();
     for sha in shas {
-        match store.get(sha) {
+        match store.get(sha).await {
             Ok(data) => {
-                target.put(&data)?;
+                target.put(&data).await?;
             }
             Err(e) => {
                 warn!(blob = %sha, error = %e, "blob missing or damaged: not in the backup");

@@ -25,6 +25,13 @@ pub enum Error {
          the object store bucket) after the dump, as README.md \"Backups\" shows"
     )]
     Postgres { command: &'static str },
+    /// Documents live in an object store: its own tools copy and expire them.
+    #[error(
+        "`loket {command}` works on a local `[storage] dir`; this office keeps documents in an \
+         object store ({url}): copy the bucket prefix with the store's own tools, and for \
+         retention use the store's lifecycle rules"
+    )]
+    ObjectStore { command: &'static str, url: String },
     #[error("database url {0:?} is not an SQLite file")]
     NotAFile(String),
     #[error("{}: already exists and is not empty; choose a new folder for the backup", .0.display())]
@@ -64,11 +71,25 @@ pub enum Error {
 impl Error {
     /// A refusal because of how this office is set up (exit status 2), not a failure.
     pub fn is_usage(&self) -> bool {
-        matches!(self, Error::Postgres { .. } | Error::NotAFile(_))
+        matches!(
+            self,
+            Error::Postgres { .. } | Error::ObjectStore { .. } | Error::NotAFile(_)
+        )
     }
 
     fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
         move |source| Error::Io { path, source }
+    }
+}
+
+/// Backup, restore and purge handle a local `[storage] dir` only (see [`Error::ObjectStore`]).
+fn local_storage_only(cfg: &crate::config::Config, command: &'static str) -> Result<(), Error> {
+    match &cfg.storage.url {
+        Some(url) => Err(Error::ObjectStore {
+            command,
+            url: url.clone(),
+        }),
+        None => Ok(()),
     }
 }

@@ -41,6 +41,7 @@ pub async fn purge(
     period: RetentionPeriod,
     dry_run: bool,
 ) -> Result<PurgeReport, Error> {
+    super::local_storage_only(cfg, "purge")?;
     let now = now_ms();
     let cutoff = period
         .before(now)
@@ -126,7 +127,8 @@ async fn run(
                 report.bytes += bytes;
             }
             Removal::Recent => report.recent += 1,
-            Removal::Missing => {}
+            // Purge refuses object stores before it starts.
+            Removal::Missing | Removal::NotLocal => {}
         }
     }
     Ok(report)

@@ -30,6 +30,7 @@ pub async fn restore(cfg: &Config, dir: &Path, force: bool) -> Result<RestoreRep
     if cfg.database.url.starts_with("postgres") {
         return Err(Error::Postgres { command: "restore" });
     }
+    super::local_storage_only(cfg, "restore")?;
     let target = sqlite_file(&cfg.database.url)
         .ok_or_else(|| Error::NotAFile(crate::filing::store::redacted_target(&cfg.database.url)))?;
     let manifest = Manifest::read(dir)?;
@@ -49,14 +50,15 @@ pub async fn restore(cfg: &Config, dir: &Path, force: bool) -> Result<RestoreRep
         }
     };
     let backup_blobs = BlobStore::new(dir.join(manifest::BLOBS));
-    if let Err(e) = check_blobs(&backup_blobs, &blobs, &manifest) {
+    if let Err(e) = check_blobs(&backup_blobs, &blobs, &manifest).await {
         remove_db_files(&staged);
         return Err(e);
     }
 
     // From here on things are replaced.
     let stamp = stamp();
-    let blobs_added = add_blobs(&backup_blobs, &BlobStore::new(&cfg.storage.dir), &blobs)?;
+    let blobs_added =
+        add_blobs(&backup_blobs, &BlobStore::new(&cfg.storage.dir), &blobs).await?;
     let mut kept = Vec::new();
     kept.extend(put_tree(
         &dir.join(manifest::RULES),
@@ -171,13 +173,17 @@ async fn stage_database(dir: &Path, staged: &Path) -> Result<(Counts, Vec<String
 
 /// Every blob the database refers to is in the backup and matches its hash (except those the
 /// manifest lists as already missing when the backup was made).
-fn check_blobs(backup: &BlobStore, blobs: &[String], manifest: &Manifest) -> Result<(), Error> {
-    let bad: Vec<String> = blobs
-        .iter()
-        .filter(|sha| !manifest.missing_blobs.contains(sha))
-        .filter(|sha| backup.get(sha).is_err())
-        .cloned()
-        .collect();
+async fn check_blobs(
+    backup: &BlobStore,
+    blobs: &[String],
+    manifest: &Manifest,
+) -> Result<(), Error> {
+    let mut bad: Vec<String> = Vec::new();
+    for sha in blobs.iter().filter(|sha| !manifest.missing_blobs.contains(sha)) {
+        if backup.get(sha).await.is_err() {
+            bad.push(sha.clone());
+        }
+    }
     if bad.is_empty() {
         return Ok(());
     }
@@ -185,23 +191,27 @@ fn check_blobs(backup: &BlobStore, blobs: &[String], manifest: &Manifest) -> Res
     Err(Error::Damaged(format!(
         "{} document file(s) missing or damaged in {}: {}{}",
         bad.len(),
-        backup.dir().display(),
+        backup.describe(),
         shown.join(", "),
         if bad.len() > shown.len() { ", ..." } else { "" }
     )))
 }
 
 /// Add the blobs the store does not have yet; returns how many.
-fn add_blobs(backup: &BlobStore, store: &BlobStore, blobs: &[String]) -> Result<u64, Error> {
+async fn add_blobs(
+    backup: &BlobStore,
+    store: &BlobStore,
+    blobs: &[String],
+) -> Result<u64, Error> {
     let mut added = 0;
     for sha in blobs {
-        if store.get(sha).is_ok() {
+        if store.get(sha).await.is_ok() {
             continue;
         }
-        let Ok(data) = backup.get(sha) else {
+        let Ok(data) = backup.get(sha).await else {
             continue; // listed as missing when the backup was made
         };
-        store.put(&data)?;
+        store.put(&data).await?;
         added += 1;
     }
     Ok(added)

@@ -43,6 +43,7 @@ impl JobError {
         match self {
             JobError::Store(e) => e.is_transient(),
             JobError::Send(e) => e.is_transient(),
+            JobError::Blob(e) => e.is_transient(),
             JobError::NoSmtp | JobError::OcrUnavailable(_) => true,
             _ => false,
         }

@@ -56,7 +56,7 @@ async fn read(
     doc_id: DocumentId,
     doc: &DocumentToRead,
 ) -> Result<Extraction, JobError> {
-    let data = Arc::new(ctx.blobs.get(&doc.sha256)?);
+    let data = Arc::new(ctx.blobs.get(&doc.sha256).await?);
     let (bytes, declared, name) = (
         data.clone(),
         doc.declared_type.clone(),

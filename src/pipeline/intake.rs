@@ -120,18 +120,15 @@ async fn intake_postal(ctx: &Context, job: &Job, msg: &Message) -> Result<(), Jo
 }
 
 async fn intake_email(ctx: &Context, job: &Job, msg: &Message) -> Result<(), JobError> {
-    let blobs = ctx.blobs.clone();
-    let sha = msg.sha256.clone();
+    let raw = ctx.blobs.get(&msg.sha256).await?;
     let limits = MimeLimits {
         max_attachments: ctx.cfg.limits.max_attachments,
         ..MimeLimits::default()
     };
-    let (parsed, report) = tokio::task::spawn_blocking(move || -> Result<_, JobError> {
-        let raw = blobs.get(&sha)?;
-        Ok((mime::parse(&raw, &limits), bounce::parse(&raw)))
-    })
-    .await
-    .map_err(|e| JobError::Panic(e.to_string()))??;
+    let (parsed, report) =
+        tokio::task::spawn_blocking(move || (mime::parse(&raw, &limits), bounce::parse(&raw)))
+            .await
+            .map_err(|e| JobError::Panic(e.to_string()))?;
 
     let staff = conversation::staff_addresses(ctx);
     let (mut headers, parsed) = match parsed {
@@ -454,20 +451,14 @@ async fn store_attachments(
     ctx: &Context,
     attachments: Vec<Attachment>,
 ) -> Result<Vec<StoredAttachment>, JobError> {
-    let blobs = ctx.blobs.clone();
-    tokio::task::spawn_blocking(move || {
-        attachments
-            .into_iter()
-            .map(|att| {
-                Ok(StoredAttachment {
-                    sha256: blobs.put(&att.data)?,
-                    att,
-                })
-            })
-            .collect::<Result<Vec<_>, JobError>>()
-    })
-    .await
-    .map_err(|e| JobError::Panic(e.to_string()))?
+    let mut stored = Vec::with_capacity(attachments.len());
+    for att in attachments {
+        stored.push(StoredAttachment {
+            sha256: ctx.blobs.put(&att.data).await?,
+            att,
+        });
+    }
+    Ok(stored)
 }
 
 fn new_case(

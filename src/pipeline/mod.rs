@@ -147,6 +147,12 @@ impl Context {
         }
     }
 
+    /// Keep blobs in `blobs` (an object store, say) instead of the folder `[storage] dir`.
+    pub fn with_blobs(mut self, blobs: BlobStore) -> Self {
+        self.blobs = blobs;
+        self
+    }
+
     /// The current rules (replaced as a whole on reload).
     pub fn catalogue(&self) -> Arc<Catalogue> {
         match self.rules.read() {

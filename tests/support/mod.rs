@@ -1,4 +1,4 @@
-//! Test harness: real Dovecot, SMTP sink, PostgreSQL and headless Chromium on loopback, one of
+//! Test harness: real Dovecot, SMTP sink, PostgreSQL, Garage and headless Chromium on loopback, one of
 //! each per test binary, started lazily on random free ports under one temp dir, stopped (and
 //! the temp dir removed) when the test process exits. Use it from an integration test with `mod support;`.
 //!
@@ -51,6 +51,14 @@
 //!   `restore(url, path)` (run a SQL file such as a plain `pg_dump` with psql). `None` (with a
 //!   note on stderr) only when PostgreSQL is not installed and `LOKET_REQUIRE_PG` is unset; with
 //!   `LOKET_REQUIRE_PG=1` (CI) a missing PostgreSQL is a panic.
+//! - [`garage()`] -> `Option<&'static Garage>` (an S3-compatible object store, one node):
+//!   `endpoint` (`http://127.0.0.1:PORT`), `bucket`, `region` (`garage`), `key_id`,
+//!   `secret_key`; `new_prefix(name)` (a prefix no other test uses), `url(prefix)`
+//!   (`s3://BUCKET/PREFIX`), `object_store()` (an `object_store` S3 client on the bucket, to
+//!   look behind loket's back), `cli(args)` (the garage CLI). [`new_garage()`] gives a private
+//!   one that can also `stop()` and `start()` again (same ports, same data). `None` (with a
+//!   note on stderr) when Garage is not built here (`deploy/install-garage.sh`) and
+//!   `LOKET_REQUIRE_GARAGE` is unset.
 //! - [`dead_smtp_port()`] -> `u16`: a loopback port that refuses connections (bound, never
 //!   listening, held for the whole run so nobody else takes it).
 //! - [`browser(viewport)`] -> `Option<Browser>` (async): a new headless Chromium session with a
@@ -70,7 +78,8 @@
 //! endings.
 //!
 //! Environment: `LOKET_REQUIRE_PG=1` makes PostgreSQL mandatory, `LOKET_REQUIRE_BROWSER=1`
-//! Chromium; `LOKET_PG_BIN` points at the PostgreSQL bin dir (default: newest
+//! Chromium, `LOKET_REQUIRE_GARAGE=1` Garage (`LOKET_GARAGE_BIN` names its binary; default:
+//! `~/.cache/loket-tools/garage/bin/garage`, then `garage` on PATH); `LOKET_PG_BIN` points at the PostgreSQL bin dir (default: newest
 //! `/usr/lib/postgresql/*/bin`); `LOKET_AIOSMTPD_PYTHON` names a python with aiosmtpd
 //! (default: `deploy/.venv/bin/python`, then `python3`); `LOKET_TEST_KEEP=1` keeps the temp dir
 //! (its path is printed at exit). Needs root for Dovecot and PostgreSQL (as CI and the dev
@@ -80,6 +89,7 @@
 
 pub mod browser;
 mod dovecot;
+mod garage;
 mod postgres;
 mod process;
 pub mod scripted_imap;
@@ -93,6 +103,7 @@ use std::sync::OnceLock;
 
 pub use browser::{browser, Browser, Viewport};
 pub use dovecot::{dovecot, Dovecot};
+pub use garage::{garage, new_garage, Garage};
 pub use postgres::{postgres, Postgres};
 pub use scripted_imap::{Omit, ScriptedImap};
 pub use smtp::{new_smtp_sink, smtp, SmtpSink};
