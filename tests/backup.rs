@@ -272,6 +272,42 @@ async fn backup_on_postgresql_points_to_pg_dump() {
     assert!(stderr(&out).contains("pg_restore"), "{}", stderr(&out));
 }
 
+#[tokio::test]
+async fn backup_restore_and_purge_leave_an_object_store_to_its_own_tools() {
+    let Some(app) = TestApp::spawn_with(Db::Sqlite, |t| {
+        let storage = t["storage"].as_table_mut().unwrap();
+        for (k, v) in [
+            ("url", "s3://loket/pasuruan"),
+            ("endpoint", "http://127.0.0.1:3900"),
+            ("region", "garage"),
+            ("access_key_id", "GK0000"),
+            ("secret_access_key", "rahasia"),
+        ] {
+            storage.insert(k.into(), v.into());
+        }
+    })
+    .await
+    else {
+        return;
+    };
+    let out_dir = app.dir.path().join("cadangan");
+    for args in [
+        vec!["backup", "--out", out_dir.to_str().unwrap()],
+        vec!["restore", out_dir.to_str().unwrap()],
+        vec!["purge", "--older-than", "5y"],
+    ] {
+        let out = loket(&app, &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("object store (s3://loket/pasuruan)"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(!stderr(&out).contains("rahasia"), "no secret shown");
+    }
+    assert!(!out_dir.exists());
+}
+
 /// What README.md shows for PostgreSQL: `pg_dump -Fc` while loket runs, then the documents;
 /// `pg_restore` into an empty database, and the documents back.
 #[tokio::test]
@@ -556,6 +592,15 @@ async fn purge_story(db: Db) {
             assert!(blob_path(&app, &sha).exists(), "{who}: raw message");
         }
     }
+
+    // What was purged is not missing: every blob the records still refer to is there.
+    let verify = app.command().args(["blobs", "verify"]).output().unwrap();
+    assert!(
+        verify.status.success(),
+        "blobs verify after a purge: {}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
 
     // A purge interrupted after its commit left a file behind: the next one removes it.
     let left = document_shas(&before["lama.tolak"]).remove(0);

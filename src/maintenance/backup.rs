@@ -113,11 +113,7 @@ async fn backup_into(cfg: &Config, dir: &Path) -> Result<Manifest, Error> {
 
 /// Copy the blobs the database copy refers to; returns those missing or damaged in the store
 /// (the backup goes on without them: a partial backup beats none, and the command says so).
-async fn copy_blobs(
-    store: &BlobStore,
-    dir: &Path,
-    shas: &[String],
-) -> Result<Vec<String>, Error> {
+async fn copy_blobs(store: &BlobStore, dir: &Path, shas: &[String]) -> Result<Vec<String>, Error> {
     let blob_dir = dir.join(manifest::BLOBS);
     std::fs::create_dir_all(&blob_dir).map_err(Error::io(&blob_dir))?;
     let target = BlobStore::new(&blob_dir);

@@ -57,8 +57,7 @@ pub async fn restore(cfg: &Config, dir: &Path, force: bool) -> Result<RestoreRep
 
     // From here on things are replaced.
     let stamp = stamp();
-    let blobs_added =
-        add_blobs(&backup_blobs, &BlobStore::new(&cfg.storage.dir), &blobs).await?;
+    let blobs_added = add_blobs(&backup_blobs, &BlobStore::new(&cfg.storage.dir), &blobs).await?;
     let mut kept = Vec::new();
     kept.extend(put_tree(
         &dir.join(manifest::RULES),
@@ -179,7 +178,10 @@ async fn check_blobs(
     manifest: &Manifest,
 ) -> Result<(), Error> {
     let mut bad: Vec<String> = Vec::new();
-    for sha in blobs.iter().filter(|sha| !manifest.missing_blobs.contains(sha)) {
+    for sha in blobs
+        .iter()
+        .filter(|sha| !manifest.missing_blobs.contains(sha))
+    {
         if backup.get(sha).await.is_err() {
             bad.push(sha.clone());
         }
@@ -198,11 +200,7 @@ async fn check_blobs(
 }
 
 /// Add the blobs the store does not have yet; returns how many.
-async fn add_blobs(
-    backup: &BlobStore,
-    store: &BlobStore,
-    blobs: &[String],
-) -> Result<u64, Error> {
+async fn add_blobs(backup: &BlobStore, store: &BlobStore, blobs: &[String]) -> Result<u64, Error> {
     let mut added = 0;
     for sha in blobs {
         if store.get(sha).await.is_ok() {
