@@ -107,6 +107,12 @@ async fn record_on_case(
     Ok(())
 }
 
+/// A status question and who asked it (its answer goes to `sender`: Reply-To, else From).
+pub(crate) struct Asked<'a> {
+    pub question: &'a StatusQuestion,
+    pub sender: &'a str,
+}
+
 /// Answer a status question: the public status of the cases it names (or of the sender's own
 /// open cases), or how to find the tracking code. No case is filed; the question joins the
 /// thread of the first case it is about.
@@ -115,11 +121,9 @@ pub(crate) async fn status_question(
     job: &Job,
     msg: &Message,
     headers: &MessageHeaders,
-    q: &StatusQuestion,
+    asked: Asked<'_>,
 ) -> Result<(), JobError> {
-    let Some(sender) = headers.sender.as_deref() else {
-        return Ok(());
-    };
+    let (q, sender) = (asked.question, asked.sender);
     let mut tx = ctx.store.begin_step(&job.lease).await?;
     let mut codes: Vec<String> = q.codes.iter().map(|c| c.to_string()).collect();
     if codes.is_empty() && q.unreadable_codes.is_empty() {
@@ -128,38 +132,35 @@ pub(crate) async fn status_question(
     }
     let catalogue = ctx.catalogue();
     let mut found = Vec::new();
+    let mut asked_about: Vec<CaseId> = Vec::new();
     let mut unknown: Vec<String> = q.unreadable_codes.clone();
-    let mut first_case = None;
     for code in &codes {
         match conversations::public_case(&mut tx, code).await? {
             Some(case) => {
-                if first_case.is_none() {
-                    first_case = cases::by_code(&mut tx, code).await?;
-                }
+                asked_about.extend(cases::by_code(&mut tx, code).await?);
                 let public = status_answer::public_status(&case, &catalogue, &ctx.cfg.office.name);
                 found.push((public, case.received_at));
             }
             None => unknown.push(code.clone()),
         }
     }
+    let first_case = asked_about.first().copied();
     let (subject, body) = status_answer::render(&ctx.templates, &ctx.cfg, &found, &unknown)?;
     let answered = queue_answer(
         ctx, &mut tx, msg, headers, sender, first_case, &subject, &body,
     )
     .await?;
-    for (public, _) in &found {
-        if let Some(id) = cases::by_code(&mut tx, &public.tracking_code).await? {
-            let detail = format!(
-                "{sender} asked for the status (\"{}\"); {}",
-                q.cue,
-                if answered {
-                    "answered automatically with the public status"
-                } else {
-                    "not answered: too many automatic messages to this address this hour"
-                }
-            );
-            cases::add_event(&mut tx, id, "status_question", &detail).await?;
+    let detail = format!(
+        "{sender} asked for the status (\"{}\"); {}",
+        q.cue,
+        if answered {
+            "answered automatically with the public status"
+        } else {
+            "not answered: too many automatic messages to this address this hour"
         }
+    );
+    for id in &asked_about {
+        cases::add_event(&mut tx, *id, "status_question", &detail).await?;
     }
     conversations::clear_undeliverable(&mut tx, sender).await?;
     messages::file_as(&mut tx, msg.id, headers, MessageState::Question, first_case).await?;

@@ -152,11 +152,17 @@ async fn intake_email(ctx: &Context, job: &Job, msg: &Message) -> Result<(), Job
             return Ok(());
         }
     }
-    if let Some(q) = parsed
-        .as_ref()
-        .and_then(|p| status_question_of(ctx, p, &headers))
-    {
-        answers::status_question(ctx, job, msg, &headers, &q).await?;
+    if let (Some(q), Some(sender)) = (
+        parsed
+            .as_ref()
+            .and_then(|p| status_question_of(ctx, p, &headers)),
+        headers.sender.as_deref(),
+    ) {
+        let asked = answers::Asked {
+            question: &q,
+            sender,
+        };
+        answers::status_question(ctx, job, msg, &headers, asked).await?;
         crash_point("intake");
         return Ok(());
     }
@@ -168,7 +174,21 @@ async fn intake_email(ctx: &Context, job: &Job, msg: &Message) -> Result<(), Job
     let stored = store_attachments(ctx, attachments).await?;
 
     let mut tx = ctx.store.begin_step(&job.lease).await?;
-    let found = find_existing(&mut tx, ctx, msg, parsed.as_ref(), &headers, &stored).await?;
+    // Codes the message names: to find its case, else as mentions of other cases.
+    let codes = parsed
+        .as_ref()
+        .map(|p| conversation::codes_named(&ctx.cfg.office.code, p))
+        .unwrap_or_default();
+    let found = find_existing(
+        &mut tx,
+        ctx,
+        msg,
+        parsed.as_ref(),
+        &headers,
+        &stored,
+        &codes,
+    )
+    .await?;
     let (case_id, code, state, join) = match found {
         Existing::Copy(case_id) => (
             case_id,
@@ -186,9 +206,7 @@ async fn intake_email(ctx: &Context, job: &Job, msg: &Message) -> Result<(), Job
             let new_case = new_case(ctx, msg, parsed.as_ref(), &headers);
             let (id, code) = file_case(&mut tx, ctx, msg, &new_case).await?;
             cases::add_event(&mut tx, id, "received", &received_detail(msg, &headers)).await?;
-            if let Some(p) = &parsed {
-                note_mentions(&mut tx, ctx, id, p).await?;
-            }
+            note_mentions(&mut tx, id, &codes).await?;
             (id, code, MessageState::Filed, None)
         }
     };
@@ -297,6 +315,7 @@ async fn find_existing(
     parsed: Option<&ParsedMessage>,
     headers: &MessageHeaders,
     stored: &[StoredAttachment],
+    codes: &[String],
 ) -> Result<Existing, JobError> {
     if let Some(case_id) = messages::case_of_identical(conn, &msg.sha256, msg.id).await? {
         return Ok(Existing::Copy(case_id));
@@ -309,7 +328,6 @@ async fn find_existing(
             return Ok(Existing::Copy(case_id));
         }
     }
-    let codes = conversation::codes_named(&ctx.cfg.office.code, p);
     // The same files again join their case only from a person: two bounces returning the same
     // message are two reports.
     let hashes: Vec<String> = if headers.no_reply.is_none() {
@@ -320,7 +338,7 @@ async fn find_existing(
     let clues = conversation::Clues {
         sender,
         parsed: p,
-        codes: &codes,
+        codes,
         hashes: &hashes,
         trusted_authserv_id: ctx.cfg.trusted_authserv_id_for(msg.mailbox.as_deref()),
     };
@@ -331,14 +349,8 @@ async fn find_existing(
 }
 
 /// A new case whose message quotes codes of other cases records them, for triage.
-async fn note_mentions(
-    conn: &mut Conn,
-    ctx: &Context,
-    id: CaseId,
-    p: &ParsedMessage,
-) -> Result<(), JobError> {
-    let codes = conversation::codes_named(&ctx.cfg.office.code, p);
-    let mentioned = conversation::mentioned(conn, &codes).await?;
+async fn note_mentions(conn: &mut Conn, id: CaseId, codes: &[String]) -> Result<(), JobError> {
+    let mentioned = conversation::mentioned(conn, codes).await?;
     if mentioned.is_empty() {
         return Ok(());
     }
