@@ -134,3 +134,15 @@ async fn has_cases_table(conn: &mut Conn) -> Result<bool, StoreError> {
     .what("look for the cases table")?;
     Ok(n > 0)
 }
+
+/// The processes a restored copy lists were running when the backup was made, not now: mark
+/// them stopped, so the restored office does not look busy (and `restore` does not refuse to
+/// run again because of workers that exist only in the copy).
+pub async fn forget_processes(conn: &mut Conn) -> Result<u64, StoreError> {
+    let done = sqlx::query("UPDATE workers SET stopped_at = $1 WHERE stopped_at IS NULL")
+        .bind(super::now_ms())
+        .execute(conn)
+        .await
+        .what("mark the backup's workers stopped")?;
+    Ok(done.rows_affected())
+}

@@ -158,7 +158,13 @@ async fn stage_database(dir: &Path, staged: &Path) -> Result<(Counts, Vec<String
     std::fs::copy(&source, staged).map_err(Error::io(staged))?;
     let url = format!("sqlite://{}", staged.display());
     let store = Store::open(&url, 1).await?;
+    let forgotten = async {
+        let mut conn = store.conn().await?;
+        snapshot::forget_processes(&mut conn).await
+    }
+    .await;
     store.close().await;
+    forgotten?;
     let mut copy = Snapshot::open(staged).await?;
     let read = async {
         let counts = snapshot::counts(copy.conn()).await?;
