@@ -642,6 +642,16 @@ impl Config {
         })
     }
 
+    /// The domain of loket's own Message-IDs: the sender address's (`smtp.from`), so replies
+    /// to them come back to the office; `loket.invalid` without SMTP.
+    pub fn message_id_domain(&self) -> String {
+        self.smtp
+            .as_ref()
+            .and_then(|s| s.from.parse::<lettre::message::Mailbox>().ok())
+            .map(|m| m.email.domain().to_string())
+            .unwrap_or_else(|| "loket.invalid".into())
+    }
+
     /// A desk page's public address (`web.base_url` + path), if the office has set one.
     pub fn desk_url(&self, path: &str) -> Option<String> {
         self.web

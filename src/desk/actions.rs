@@ -195,13 +195,7 @@ async fn tell_applicant(
         return Ok("none");
     };
     let anchor = repo::thread_anchor(conn, case.id).await?;
-    let domain = desk
-        .cfg
-        .smtp
-        .as_ref()
-        .and_then(|s| s.from.parse::<lettre::message::Mailbox>().ok())
-        .map(|m| m.email.domain().to_string())
-        .unwrap_or_else(|| "loket.invalid".into());
+    let domain = desk.cfg.message_id_domain();
     let message_id = format!(
         "{}.{}@{domain}",
         case.code.to_lowercase(),

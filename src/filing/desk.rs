@@ -635,14 +635,8 @@ pub struct PublicCase {
 impl Store {
     /// The public facts of a case by exact tracking code.
     pub async fn public_case(&self, code: &str) -> Result<Option<PublicCase>, StoreError> {
-        sqlx::query_as(
-            "SELECT tracking_code, status, kind, permit_type, received_at, updated_at, due_date, missing \
-             FROM cases WHERE tracking_code = $1",
-        )
-        .bind(code)
-        .fetch_optional(self.pool())
-        .await
-        .what("load public status")
+        let mut conn = self.conn().await?;
+        super::conversations::public_case(&mut conn, code).await
     }
 }
 

@@ -188,7 +188,7 @@ async fn queue_answer(
     if ratelimit::admit(conn, &ctx.cfg, to).await? == ratelimit::Admit::Hold {
         return Ok(false);
     }
-    let message_id = format!("status-answer.{}@{}", msg.id, super::mail_domain(ctx));
+    let message_id = format!("status-answer.{}@{}", msg.id, ctx.cfg.message_id_domain());
     let purpose = format!("status-answer:{}", msg.id);
     let references = headers.references.join(" ");
     let mail = NewOutbox {

@@ -254,7 +254,7 @@ async fn write_acks(
             .and_then(|r| serde_json::from_str(r).ok())
             .unwrap_or_default();
         let (subject, body) = ack::render(&ctx.templates, &context)?;
-        let domain = super::mail_domain(ctx);
+        let domain = ctx.cfg.message_id_domain();
         let message_id = format!("{}.{}@{domain}", case.code.to_lowercase(), m.id);
         let purpose = format!("ack:{}", m.id);
         let outbox = NewOutbox {

@@ -250,14 +250,6 @@ async fn heartbeat(ctx: Context) {
     }
 }
 
-/// The domain of loket's own Message-IDs: the sender address's, so replies come back to us.
-pub(crate) fn mail_domain(ctx: &Context) -> String {
-    ctx.mailer
-        .as_ref()
-        .map(|m| m.from_address().email.domain().to_string())
-        .unwrap_or_else(|| "loket.invalid".into())
-}
-
 /// What one pass over the queue did.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct DrainReport {
