@@ -198,14 +198,32 @@ pub enum CasesCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
-    /// Validate the rule files; errors name file and line.
-    Check,
+    /// Validate the rule files; errors name file and line. Then score the rules on the
+    /// labelled sets in rules/tests/ and on officers' corrections.
+    Check {
+        /// A corrections file (`rules corrections --out`) or a folder of them; repeatable.
+        #[arg(long, value_name = "FILE")]
+        corrections: Vec<PathBuf>,
+    },
     /// Extract and classify an .eml, PDF or image without filing it.
     Explain { file: PathBuf },
     /// Export the cases officers re-sorted at the desk as labelled cases (rules/tests format).
     Corrections {
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Propose phrase and weight changes from officers' corrections, each with the cases it
+    /// would fix and break; for a person to review. Never writes a rule file.
+    Suggest {
+        /// A corrections file (`rules corrections --out`) or a folder of them; repeatable.
+        #[arg(long, value_name = "FILE", required = true)]
+        corrections: Vec<PathBuf>,
+        /// Also write the proposals (text and TOML snippets) to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// A new phrase must be in at least this many corrected cases it would fix.
+        #[arg(long, default_value_t = 2)]
+        min_cases: usize,
     },
 }
 
@@ -317,10 +335,27 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
             dry_run,
         } => crate::commands::purge(load()?, older_than, dry_run).await,
         Command::Rules {
-            command: RulesCommand::Check,
+            command: RulesCommand::Check { corrections },
         } => {
             let (dir, own) = rules_dir(&cli.config)?;
-            crate::commands::rules_check(&dir, &own)
+            crate::commands::rules_check(&dir, &own, &corrections)
+        }
+        Command::Rules {
+            command:
+                RulesCommand::Suggest {
+                    corrections,
+                    out,
+                    min_cases,
+                },
+        } => {
+            let (dir, _) = rules_dir(&cli.config)?;
+            let sets = crate::rules_report::correction_sets(&corrections)?;
+            let catalogue = crate::commands::load_rules(&dir)?;
+            let opts = crate::classify::suggest::Options {
+                min_cases: min_cases.max(1),
+                ..Default::default()
+            };
+            crate::rules_report::suggest(&dir, &catalogue, &sets, opts, out.as_deref())
         }
         Command::Rules {
             command: RulesCommand::Corrections { out },

@@ -1,6 +1,6 @@
 //! The commands behind the CLI: thin glue between the library and the terminal.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context as _};
 use tokio_util::sync::CancellationToken;
@@ -542,8 +542,15 @@ fn print_case(c: &CaseView) {
 
 /// Validate the rules and the holiday list; warn (without failing) about a department whose
 /// email is an address loket itself watches or sends from: its notices would come straight
-/// back, so none are sent.
-pub fn rules_check(dir: &Path, own_addresses: &[String]) -> Result<(), Failure> {
+/// back, so none are sent. Then how the rules score on the committed labelled sets and on the
+/// officers' corrections (scores never change the exit status; an unreadable corrections file
+/// named on the command line does).
+pub fn rules_check(
+    dir: &Path,
+    own_addresses: &[String],
+    corrections: &[PathBuf],
+) -> Result<(), Failure> {
+    let corrections = crate::rules_report::correction_sets(corrections)?;
     let catalogue = load_rules(dir);
     let calendar = load_calendar(dir);
     let (catalogue, calendar) = (catalogue?, calendar?);
@@ -558,6 +565,8 @@ pub fn rules_check(dir: &Path, own_addresses: &[String]) -> Result<(), Failure> 
     }
     println!("{}: OK ({})", dir.display(), catalogue.summary());
     println!("{}", calendar_summary(&calendar));
+    let committed = crate::rules_report::committed_sets(dir);
+    crate::rules_report::print_scores(&catalogue, &committed, &corrections);
     Ok(())
 }
 

@@ -18,6 +18,7 @@ pub mod maintenance;
 pub mod notify;
 pub mod pipeline;
 pub mod printing;
+pub mod rules_report;
 pub mod telemetry;
 pub mod users;
 pub mod worker;

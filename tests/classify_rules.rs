@@ -26,6 +26,9 @@ struct Case {
     kind: String,
     /// Expected permit type, or "triage" when an officer should sort it.
     permit_type: Option<String>,
+    /// Set on officers' corrections that were routed by hand; scored by `loket rules check`.
+    #[allow(dead_code)]
+    department: Option<String>,
     application_type: Option<String>,
     /// Expected missing requirement ids (checked when given).
     missing: Option<Vec<String>>,

@@ -8,9 +8,11 @@ mod compile;
 pub mod engine;
 pub mod format;
 pub mod identifiers;
+pub mod labelled;
 pub mod matcher;
 pub mod rules;
 pub mod status_question;
+pub mod suggest;
 
 use serde::Serialize;
 
