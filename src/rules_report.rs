@@ -213,9 +213,15 @@ fn render(n: usize, p: &Proposal, sources: &RuleSources) -> String {
         Change::AddPhrase { .. } => "after its last match entry",
         Change::SetWeight { .. } => "replacing that entry",
     };
+    let alternatives = if p.alternatives.is_empty() {
+        String::new()
+    } else {
+        let quoted: Vec<String> = p.alternatives.iter().map(|a| format!("{a:?}")).collect();
+        format!("#    same effect: {}\n", quoted.join(", "))
+    };
     format!(
         "\n# {n}. {title}\n#    fixes ({}): {}\n#    breaks ({}): {}\n#    after: {}\n\
-         #    in {file}, [[{}]] id = \"{}\", {place}:\n{}",
+         {alternatives}#    in {file}, [[{}]] id = \"{}\", {place}:\n{}",
         p.fixes.len(),
         list(&p.fixes),
         p.breaks.len(),

@@ -497,3 +497,57 @@ fn check_scores_the_committed_sets_and_the_corrections() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("rusak.toml:3:"), "{}", stderr(&out));
 }
+
+/// Two site photos the rules cannot type yet, in cases the officers otherwise agreed with.
+const DOCUMENT_CORRECTIONS: &str = r#"
+[[case]]
+name = "correction_5"
+subject = "Permohonan reklame"
+body = "Foto terlampir."
+kind = "application"
+permit_type = "reklame"
+[[case.document]]
+filename = "IMG_0001.jpg"
+text = "FOTO TITIK LOKASI pemasangan, tampak depan jalan raya"
+doc_type = "foto_lokasi"
+
+[[case]]
+name = "correction_6"
+subject = "Permohonan reklame baliho"
+body = "Bersama ini."
+kind = "application"
+permit_type = "reklame"
+[[case.document]]
+filename = "IMG_0002.jpg"
+text = "Foto titik lokasi rencana baliho"
+doc_type = "foto_lokasi"
+"#;
+
+#[test]
+fn suggest_proposes_a_phrase_for_a_document_type_officers_set() {
+    let office = office();
+    let rules = office.path().join("rules/pupr.toml");
+    let mut text = std::fs::read_to_string(&rules).unwrap();
+    text.push_str(
+        "\n[[doctype]]\nid = \"foto_lokasi\"\nname = \"Foto lokasi\"\n\
+         [[doctype.match]]\nphrases = [\"foto lokasi\"]\nweight = 2.0\n",
+    );
+    std::fs::write(&rules, text).unwrap();
+    std::fs::write(office.path().join("dokumen.toml"), DOCUMENT_CORRECTIONS).unwrap();
+    let out = loket(office.path(), &["rules", "check", "--corrections", "dokumen.toml"]);
+    assert!(
+        stdout(&out).contains("| dokumen.toml | 2 | 2 (100.0%) | 0 | 0 | 100.0% | 0.0% (0 of 2) |"),
+        "{}",
+        stdout(&out)
+    );
+    let out = loket(office.path(), &["rules", "suggest", "--corrections", "dokumen.toml"]);
+    let report = stdout(&out);
+    let p = proposal(&report, "add the phrase \"lokasi\" to doctype `foto_lokasi`");
+    assert!(
+        p.contains("fixes (2): correction_5 / IMG_0001.jpg (dokumen.toml), correction_6 / IMG_0002.jpg (dokumen.toml)"),
+        "{p}"
+    );
+    assert!(p.contains("fields = [\"document\"]"), "{p}");
+    // The more specific phrases that do the same, for the reviewer to choose.
+    assert!(p.contains("same effect: ") && p.contains("\"titik lokasi\""), "{p}");
+}

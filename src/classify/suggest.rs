@@ -76,6 +76,9 @@ pub struct Proposal {
     pub breaks: Vec<Affected>,
     /// Scores with the change applied: corrections, committed sets.
     pub after: (Score, Score),
+    /// Other phrases for the same target that fix and break exactly the same cases, for the
+    /// reviewer to choose from (a longer phrase is more specific).
+    pub alternatives: Vec<String>,
 }
 
 /// Everything measured: the scores now and the proposals, best first.
@@ -203,6 +206,7 @@ fn measure(
         fixes,
         breaks,
         after: totals(items, &all),
+        alternatives: Vec::new(),
     })
 }
 
@@ -461,16 +465,46 @@ fn select(mut all: Vec<Proposal>, max: usize) -> Vec<Proposal> {
             .then(size(a).total_cmp(&size(b)))
     });
     let mut covered: HashSet<Affected> = HashSet::new();
-    let mut out = Vec::new();
+    let mut out: Vec<Proposal> = Vec::new();
     for p in all {
+        if p.fixes.iter().all(|f| covered.contains(f)) {
+            if let Some(kept) = out.iter_mut().find(|k| same_effect(k, &p)) {
+                if let Change::AddPhrase { phrase, .. } = &p.change {
+                    if kept.alternatives.len() < MAX_ALTERNATIVES
+                        && !kept.alternatives.contains(phrase)
+                    {
+                        kept.alternatives.push(phrase.clone());
+                    }
+                }
+            }
+            continue;
+        }
         if out.len() == max {
             break;
-        }
-        if p.fixes.iter().all(|f| covered.contains(f)) {
-            continue;
         }
         covered.extend(p.fixes.iter().cloned());
         out.push(p);
     }
     out
+}
+
+const MAX_ALTERNATIVES: usize = 5;
+
+/// Both add a phrase to the same target with the same weight, fixing and breaking the same.
+fn same_effect(a: &Proposal, b: &Proposal) -> bool {
+    match (&a.change, &b.change) {
+        (
+            Change::AddPhrase {
+                target: t1,
+                weight: w1,
+                phrase: p1,
+            },
+            Change::AddPhrase {
+                target: t2,
+                weight: w2,
+                phrase: p2,
+            },
+        ) => t1 == t2 && w1 == w2 && p1 != p2 && a.fixes == b.fixes && a.breaks == b.breaks,
+        _ => false,
+    }
 }
