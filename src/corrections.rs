@@ -29,8 +29,10 @@ struct Labelled {
     subject: String,
     body: String,
     kind: String,
-    /// The permit type the officer settled on, or "triage".
-    permit_type: String,
+    /// The permit type the officer settled on, or "triage"; none for other kinds than
+    /// applications (complaints, consultations).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    permit_type: Option<String>,
     /// Only when an officer routed the case to a department by hand.
     #[serde(skip_serializing_if = "Option::is_none")]
     department: Option<String>,
@@ -61,7 +63,11 @@ fn labelled(c: &CaseView, routed: bool) -> Labelled {
         subject: pseudonymise_in_text(c.subject.as_deref().unwrap_or("")),
         body: pseudonymise_in_text(&body),
         kind: c.kind.clone(),
-        permit_type: c.permit_type.clone().unwrap_or_else(|| "triage".into()),
+        permit_type: match (&c.permit_type, c.kind.as_str()) {
+            (Some(p), _) => Some(p.clone()),
+            (None, "application") => Some("triage".into()),
+            (None, _) => None,
+        },
         department: c.department.clone().filter(|_| routed),
         document: c
             .documents
