@@ -129,6 +129,14 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The mail with an older message quoted under it, as mail clients do.
+fn with_quoted_history(mut raw: Vec<u8>) -> Vec<u8> {
+    raw.extend_from_slice(
+        b"\r\nPada Sen, 2 Nov 2026 Hendra Gunawan menulis:\r\n> Mohon izin reklame baliho di depan toko\r\n> saya, terima kasih.\r\n",
+    );
+    raw
+}
+
 async fn corrections_at_the_desk_are_scored_and_mined(db: Db) {
     let Some(desk) = Desk::start(db).await else {
         return;
@@ -137,7 +145,7 @@ async fn corrections_at_the_desk_are_scored_and_mined(db: Db) {
     desk.app
         .deliver_all(&[
             fixture_from("pbg-application.eml", &budi),
-            fixture_from("pengaduan.eml", &sari),
+            with_quoted_history(fixture_from("pengaduan.eml", &sari)),
         ])
         .await;
     desk.app.run_once().await;
@@ -223,6 +231,11 @@ async fn corrections_at_the_desk_are_scored_and_mined(db: Db) {
     let question = named(&other);
     assert_eq!(question["kind"].as_str(), Some("consultation"));
     assert!(question.get("permit_type").is_none(), "{question}");
+    let body = question["body"].as_str().unwrap();
+    assert!(
+        body.contains("pengaduan") && !body.contains("baliho"),
+        "the body as the engine read it, without the quoted mail: {body}"
+    );
     let docs = labelled["document"].as_array().unwrap();
     assert_eq!(docs[1]["filename"].as_str(), Some("ktp-budi.pdf"));
     assert_eq!(docs[1]["doc_type"].as_str(), Some("kartu_keluarga"));
@@ -537,6 +550,20 @@ fn check_scores_the_committed_sets_and_the_corrections() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("rusak.toml:3:"), "{}", stderr(&out));
+    // A broken file among the committed sets is left out with a warning; the check still passes.
+    std::fs::rename(
+        office.path().join("rusak.toml"),
+        office.path().join("rules/tests/rusak.toml"),
+    )
+    .unwrap();
+    let out = loket(office.path(), &["rules", "check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: labelled set left out: rules/tests/rusak.toml:3:"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("| rules/tests/office.toml | 2 |"));
 }
 
 /// Two site photos the rules cannot type yet, in cases the officers otherwise agreed with.
