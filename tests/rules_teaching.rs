@@ -451,6 +451,19 @@ fn suggest_proposes_the_missing_phrase_with_the_cases_it_fixes() {
         Some("videotron")
     );
     assert!(m["weight"].as_float().unwrap() >= 4.0, "{p}");
+    // Fewer corrected cases than --min-cases: no phrase.
+    let out = loket(
+        office.path(),
+        &[
+            "rules",
+            "suggest",
+            "--corrections",
+            "koreksi.toml",
+            "--min-cases",
+            "4",
+        ],
+    );
+    assert!(!stdout(&out).contains("videotron"), "{}", stdout(&out));
     // The same text in the file, and no rule file changed.
     assert_eq!(
         std::fs::read_to_string(office.path().join("usul.toml")).unwrap(),
@@ -537,6 +550,22 @@ fn check_scores_the_committed_sets_and_the_corrections() {
     assert!(
         report.contains("confidently wrong: koreksi/november.toml: correction_1: got other, want application reklame"),
         "{report}"
+    );
+    // A case routed by hand is right only in the department the officer chose.
+    std::fs::write(
+        office.path().join("routed.toml"),
+        "[[case]]\nname = \"r\"\nsubject = \"Permohonan reklame\"\nkind = \"application\"\n\
+         permit_type = \"reklame\"\ndepartment = \"kecamatan\"\n",
+    )
+    .unwrap();
+    let out = loket(
+        office.path(),
+        &["rules", "check", "--corrections", "routed.toml"],
+    );
+    assert!(
+        stdout(&out).contains("| routed.toml | 1 | 0 (0.0%) | 1 |"),
+        "{}",
+        stdout(&out)
     );
     // A corrections file that is not one is bad usage, named with its line.
     std::fs::write(
