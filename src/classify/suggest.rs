@@ -178,10 +178,13 @@ fn measure(
     change: Change,
 ) -> Option<Proposal> {
     let changed = apply(cat, &change)?;
-    // The corrected cases first: most candidates fix none of them and need not run on the rest.
+    // Only a case (or document) that is wrong now can be fixed: run those first; most
+    // candidates fix none of them and need not run on the rest.
     let mut after: Vec<Option<CaseOutcome>> = vec![None; items.len()];
     let mut fixes = Vec::new();
-    for (n, item) in items.iter().enumerate().filter(|(_, i)| i.correction) {
+    let wrong_now =
+        |n: usize| base[n].verdict != Verdict::Right || base[n].docs_right.iter().any(|r| !r);
+    for (n, item) in items.iter().enumerate().filter(|(n, _)| wrong_now(*n)) {
         let o = judge(&changed, item.case);
         fixes.extend(diff(item, &base[n], &o).0);
         after[n] = Some(o);
