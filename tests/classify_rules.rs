@@ -9,6 +9,9 @@ use std::time::Instant;
 use loket::classify::{Catalogue, ClassifyInput, DocInput};
 use serde::Deserialize;
 
+#[path = "classify_rules/calibration.rs"]
+mod calibration;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CaseFile {
@@ -100,7 +103,8 @@ struct Metrics {
     failures: Vec<String>,
 }
 
-fn run(cat: &Catalogue, case: &Case, m: &mut Metrics) {
+/// The engine's decision on one labelled case.
+fn decide(cat: &Catalogue, case: &Case) -> loket::classify::Decision {
     let docs = case
         .document
         .iter()
@@ -115,7 +119,11 @@ fn run(cat: &Catalogue, case: &Case, m: &mut Metrics) {
         body: &case.body,
         documents: docs,
     };
-    let d = cat.classify(&input);
+    cat.classify(&input)
+}
+
+fn run(cat: &Catalogue, case: &Case, m: &mut Metrics) {
+    let d = decide(cat, case);
     m.cases += 1;
     let kind_ok = d.kind.as_str() == case.kind;
     let expected_permit = case.permit_type.as_deref();

@@ -6,8 +6,9 @@
 //! best permit score and typed documents); a permit type is filed only when its score reaches
 //! `confident_score` and leads the runner-up by `margin`, otherwise the case goes to triage.
 
+use super::calibration;
 use super::format::Need;
-use super::matcher::{Field, FieldText, Matcher};
+use super::matcher::{Field, FieldText, Matcher, TypedText};
 use super::rules::Permit;
 use super::{Catalogue, ClassifyInput, Decision, DocDecision, Overrides, Reason};
 use super::{Identifier, RequirementStatus};
@@ -111,20 +112,25 @@ impl Catalogue {
             )
             .collect();
 
-        let mut permits: Vec<(f64, &Permit, Vec<Reason>)> = self
-            .permits
+        let typed_docs: Vec<TypedText<'_, '_>> = docs
             .iter()
-            .map(|p| {
-                let (s, r) = score(&p.matchers, &texts, &format!("permit:{}", p.id));
-                (s, p, r)
+            .zip(&documents)
+            .zip(&input.documents)
+            .filter_map(|(([t, _], d), i)| {
+                d.doc_type.as_deref().map(|doc_type| TypedText {
+                    doc_type,
+                    filename: i.filename,
+                    text: t,
+                })
             })
             .collect();
-        permits.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let best = permits.first().map_or(0.0, |p| p.0);
-        let second = permits.get(1).map_or(0.0, |p| p.0);
+        let mut ranked = self.rank_permits(&texts, &typed_docs);
+        // The kind is read from the words, as before: documents alone do not make a complaint
+        // with a photo an application.
+        let best_words = ranked.iter().map(|s| s.words).fold(0.0, f64::max);
 
         let (mut kind, kind_score, kind_dept, mut reasons) =
-            self.decide_kind(&texts, best, typed, mailbox_kind);
+            self.decide_kind(&texts, best_words, typed, mailbox_kind);
         let forced = ov.permit_type.as_deref().and_then(|id| self.permit(id));
         if forced.is_some() {
             kind = Kind::Application;
@@ -140,6 +146,8 @@ impl Catalogue {
             triage: false,
             reasons: Vec::new(),
             documents,
+            leading_permit_type: None,
+            raw_margin: 0.0,
             requirements: Vec::new(),
             missing: Vec::new(),
             identifiers,
@@ -167,23 +175,40 @@ impl Catalogue {
             return decision;
         }
         let e = &self.engine;
-        let lead = best - second;
+        let best = ranked.first().map_or(0.0, Standing::total);
+        let second = ranked.get(1).map_or(0.0, Standing::total);
+        decision.raw_margin = calibration::raw_margin(best, second, e);
         decision.confidence = if best > 0.0 {
-            ((best / e.confident_score).min(1.0) * (lead / best)).clamp(0.0, 1.0)
+            calibration::confidence(decision.raw_margin, e)
         } else {
             0.0
         };
-        let confident = best >= e.confident_score && lead >= e.margin;
-        // Show the officer the two front runners' evidence either way.
-        for (_, _, r) in permits.iter_mut().take(2) {
-            reasons.append(r);
+        decision.leading_permit_type = ranked
+            .first()
+            .filter(|s| s.total() > 0.0)
+            .map(|s| s.permit.id.clone());
+        let conflict = self.conflict(&ranked);
+        // Show the officer the two front runners' evidence either way, and both sides of a
+        // disagreement.
+        let mut shown: Vec<usize> = vec![0, 1];
+        if let Some((w, v)) = conflict {
+            shown.extend([w, v]);
+            reasons.push(permits::conflict_reason(ranked[w].permit, ranked[v].permit));
+            decision.confidence = 0.0;
         }
-        if !confident {
+        shown.sort_unstable();
+        shown.dedup();
+        for &i in &shown {
+            if let Some(s) = ranked.get_mut(i) {
+                reasons.append(&mut s.reasons);
+            }
+        }
+        if conflict.is_some() || decision.confidence < e.triage_confidence {
             decision.triage = true;
             decision.reasons = reasons;
             return decision;
         }
-        let permit = permits[0].1;
+        let permit = ranked[0].permit;
         self.file_under(permit, &texts, &all, &mut decision, &mut reasons);
         decision.reasons = reasons;
         decision
@@ -399,3 +424,6 @@ fn collect_identifiers(texts: &[&FieldText<'_>]) -> Vec<Identifier> {
 
 #[cfg(test)]
 mod mailbox_kind_tests;
+mod permits;
+
+use permits::Standing;
