@@ -423,6 +423,8 @@ fn collect_identifiers(texts: &[&FieldText<'_>]) -> Vec<Identifier> {
 }
 
 #[cfg(test)]
+mod evidence_tests;
+#[cfg(test)]
 mod mailbox_kind_tests;
 mod permits;
 
