@@ -8,12 +8,15 @@
 //! needed only for a route permit, a lot. A permit type gains `evidence_weight` × the worth of
 //! every typed document its requirements use, and loses `evidence_penalty` × that for every
 //! one they do not. Permit `match` entries with `doc_types` add the words of those documents
-//! (the "KONSIL KEDOKTERAN" of a doctor's STR). Pure; every contribution leaves a [`Reason`].
+//! (the "KONSIL KEDOKTERAN" of a doctor's STR). An identifier the applicant writes in the subject
+//! or body (an NIB, an NPWP) counts as a document of the type of the same id when none is
+//! attached: "NIB kami 9120…" is an NIB in hand. Pure; every contribution leaves a [`Reason`].
 
 use std::collections::HashMap;
 
 use super::format::{EngineRaw, Need};
-use super::matcher::TypedText;
+use super::identifiers::mask;
+use super::matcher::{Field, FieldText, TypedText};
 use super::rules::{DocType, Permit, Requirement};
 use super::Reason;
 
@@ -72,6 +75,32 @@ impl Profile {
         Profile { worth, uses, names }
     }
 
+    /// Identifiers written in the subject or body that stand for a document type of the same
+    /// id (`nib`, `npwp`) when no such document is attached.
+    pub(crate) fn stated(
+        &self,
+        words: &[&FieldText<'_>],
+        typed: &[TypedText<'_, '_>],
+    ) -> Vec<Stated> {
+        let mut out: Vec<Stated> = Vec::new();
+        for t in words
+            .iter()
+            .filter(|t| matches!(t.field, Field::Subject | Field::Body))
+        {
+            for i in &t.identifiers {
+                let known = self.names.contains_key(&i.kind);
+                let attached = typed.iter().any(|d| d.doc_type == i.kind);
+                if known && !attached && !out.iter().any(|s| s.doc_type == i.kind) {
+                    out.push(Stated {
+                        doc_type: i.kind.clone(),
+                        label: format!("{} ({} {})", t.field.as_str(), i.kind, mask(&i.value)),
+                    });
+                }
+            }
+        }
+        out
+    }
+
     /// How much a document of this type tells about the permit type (0 for a KTP).
     pub fn worth(&self, doc_type: &str) -> f64 {
         self.worth.get(doc_type).copied().unwrap_or(0.0)
@@ -83,6 +112,7 @@ impl Profile {
         &self,
         permit: &Permit,
         docs: &[TypedText<'_, '_>],
+        stated: &[Stated],
         e: &EngineRaw,
     ) -> (f64, Vec<Reason>) {
         let rule = format!("evidence:{}", permit.id);
@@ -90,27 +120,32 @@ impl Profile {
         let mut total = 0.0;
         let mut reasons = Vec::new();
         let mut seen: Vec<&str> = Vec::new();
-        for d in docs {
-            if seen.contains(&d.doc_type) {
+        let shown = docs
+            .iter()
+            .map(|d| (d.doc_type, d.filename.to_string()))
+            .chain(
+                stated
+                    .iter()
+                    .map(|s| (s.doc_type.as_str(), s.label.clone())),
+            );
+        for (doc_type, label) in shown {
+            if seen.contains(&doc_type) {
                 continue;
             }
-            seen.push(d.doc_type);
-            let worth = self.worth(d.doc_type);
+            seen.push(doc_type);
+            let worth = self.worth(doc_type);
             if worth <= 0.0 {
                 continue;
             }
-            let doc_name = self
-                .names
-                .get(d.doc_type)
-                .map_or(d.doc_type, String::as_str);
-            let (weight, snippet) = match uses.and_then(|u| u.get(d.doc_type)) {
+            let doc_name = self.names.get(doc_type).map_or(doc_type, String::as_str);
+            let (weight, snippet) = match uses.and_then(|u| u.get(doc_type)) {
                 Some(req) => (
                     e.evidence_weight * worth,
-                    format!("{}: {doc_name} → persyaratan “{req}”", d.filename),
+                    format!("{label}: {doc_name} → persyaratan “{req}”"),
                 ),
                 None => (
                     -e.evidence_weight * e.evidence_penalty * worth,
-                    format!("{}: {doc_name}, bukan persyaratan izin ini", d.filename),
+                    format!("{label}: {doc_name}, bukan persyaratan izin ini"),
                 ),
             };
             total += weight;
@@ -135,6 +170,14 @@ impl Profile {
         }
         (total, reasons)
     }
+}
+
+/// An identifier in the subject or body standing for a document (see [`Profile::stated`]).
+#[derive(Debug, Clone)]
+pub struct Stated {
+    pub doc_type: String,
+    /// Where it was written, for the reason: `body (nib 912030…67)`.
+    pub label: String,
 }
 
 fn round2(x: f64) -> f64 {

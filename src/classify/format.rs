@@ -80,8 +80,8 @@ impl Default for EngineRaw {
             evidence_weight: 2.0,
             evidence_penalty: 0.5,
             triage_confidence: 0.8,
-            calibration_slope: 3.14,
-            calibration_offset: -2.34,
+            calibration_slope: 3.13,
+            calibration_offset: -2.35,
         }
     }
 }

@@ -29,12 +29,13 @@ impl Catalogue {
         texts: &[&FieldText<'_>],
         typed: &[TypedText<'_, '_>],
     ) -> Vec<Standing<'_>> {
+        let stated = self.evidence.stated(texts, typed);
         let mut ranked: Vec<Standing<'_>> = self
             .permits
             .iter()
             .map(|p| {
                 let (words, mut reasons) = score(&p.matchers, texts, &format!("permit:{}", p.id));
-                let (evidence, mut more) = self.evidence.score(p, typed, &self.engine);
+                let (evidence, mut more) = self.evidence.score(p, typed, &stated, &self.engine);
                 reasons.append(&mut more);
                 Standing {
                     permit: p,
