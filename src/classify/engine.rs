@@ -3,10 +3,11 @@
 //! Scoring: every `match` entry of a rule adds its weight once (at its first hit, in the order
 //! subject, body, document, filename) and leaves a [`Reason`]. Documents are typed from their own
 //! text and file name; the kind is the best-scoring request kind (applications also count the
-//! best permit score and typed documents); a permit type is filed only when its score reaches
-//! `confident_score` and leads the runner-up by `margin`, otherwise the case goes to triage.
+//! best permit score from words and typed documents); permit types are ranked by their words and
+//! their documents' evidence ([`super::evidence`]), and the front runner is filed only when its
+//! calibrated confidence ([`super::calibration`]) reaches `triage_confidence` and the words and
+//! documents do not disagree; otherwise the case goes to triage.
 
-use super::calibration;
 use super::format::Need;
 use super::matcher::{Field, FieldText, Matcher, TypedText};
 use super::rules::Permit;
@@ -124,7 +125,7 @@ impl Catalogue {
                 })
             })
             .collect();
-        let mut ranked = self.rank_permits(&texts, &typed_docs);
+        let ranked = self.rank_permits(&texts, &typed_docs);
         // The kind is read from the words, as before: documents alone do not make a complaint
         // with a photo an application.
         let best_words = ranked.iter().map(|s| s.words).fold(0.0, f64::max);
@@ -174,42 +175,9 @@ impl Catalogue {
             decision.reasons = reasons;
             return decision;
         }
-        let e = &self.engine;
-        let best = ranked.first().map_or(0.0, Standing::total);
-        let second = ranked.get(1).map_or(0.0, Standing::total);
-        decision.raw_margin = calibration::raw_margin(best, second, e);
-        decision.confidence = if best > 0.0 {
-            calibration::confidence(decision.raw_margin, e)
-        } else {
-            0.0
-        };
-        decision.leading_permit_type = ranked
-            .first()
-            .filter(|s| s.total() > 0.0)
-            .map(|s| s.permit.id.clone());
-        let conflict = self.conflict(&ranked);
-        // Show the officer the two front runners' evidence either way, and both sides of a
-        // disagreement.
-        let mut shown: Vec<usize> = vec![0, 1];
-        if let Some((w, v)) = conflict {
-            shown.extend([w, v]);
-            reasons.push(permits::conflict_reason(ranked[w].permit, ranked[v].permit));
-            decision.confidence = 0.0;
+        if let Some(permit) = self.choose_permit(ranked, &mut decision, &mut reasons) {
+            self.file_under(permit, &texts, &all, &mut decision, &mut reasons);
         }
-        shown.sort_unstable();
-        shown.dedup();
-        for &i in &shown {
-            if let Some(s) = ranked.get_mut(i) {
-                reasons.append(&mut s.reasons);
-            }
-        }
-        if conflict.is_some() || decision.confidence < e.triage_confidence {
-            decision.triage = true;
-            decision.reasons = reasons;
-            return decision;
-        }
-        let permit = ranked[0].permit;
-        self.file_under(permit, &texts, &all, &mut decision, &mut reasons);
         decision.reasons = reasons;
         decision
     }
@@ -427,5 +395,3 @@ mod evidence_tests;
 #[cfg(test)]
 mod mailbox_kind_tests;
 mod permits;
-
-use permits::Standing;

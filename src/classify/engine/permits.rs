@@ -2,9 +2,10 @@
 //! untyped documents) and what its typed documents show, and spotting the two disagreeing.
 
 use super::score;
+use crate::classify::calibration;
 use crate::classify::matcher::{FieldText, TypedText};
 use crate::classify::rules::Permit;
-use crate::classify::{Catalogue, Reason};
+use crate::classify::{Catalogue, Decision, Reason};
 
 /// One permit type's standing in a case.
 pub(super) struct Standing<'c> {
@@ -49,6 +50,49 @@ impl Catalogue {
         ranked
     }
 
+    /// Confidence, front runner and triage of an application from its ranking; the permit type
+    /// to file it under, or None for triage. The two front runners' reasons (and both sides of
+    /// a disagreement) go to `reasons` either way.
+    pub(super) fn choose_permit<'c>(
+        &self,
+        mut ranked: Vec<Standing<'c>>,
+        decision: &mut Decision,
+        reasons: &mut Vec<Reason>,
+    ) -> Option<&'c Permit> {
+        let e = &self.engine;
+        let best = ranked.first().map_or(0.0, Standing::total);
+        let second = ranked.get(1).map_or(0.0, Standing::total);
+        decision.raw_margin = calibration::raw_margin(best, second, e);
+        decision.confidence = if best > 0.0 {
+            calibration::confidence(decision.raw_margin, e)
+        } else {
+            0.0
+        };
+        decision.leading_permit_type = ranked
+            .first()
+            .filter(|s| s.total() > 0.0)
+            .map(|s| s.permit.id.clone());
+        let conflict = self.conflict(&ranked);
+        let mut shown: Vec<usize> = vec![0, 1];
+        if let Some((w, v)) = conflict {
+            shown.extend([w, v]);
+            reasons.push(conflict_reason(ranked[w].permit, ranked[v].permit));
+            decision.confidence = 0.0;
+        }
+        shown.sort_unstable();
+        shown.dedup();
+        for &i in &shown {
+            if let Some(s) = ranked.get_mut(i) {
+                reasons.append(&mut s.reasons);
+            }
+        }
+        if conflict.is_some() || decision.confidence < e.triage_confidence {
+            decision.triage = true;
+            return None;
+        }
+        ranked.first().map(|s| s.permit)
+    }
+
     /// The words point at one permit type and the documents, on their own, clearly at another
     /// (the body says reklame, the documents are a PBG's): (by words, by documents), as indexes
     /// into `ranked`. The words count when they reach half of `confident_score` (what makes a
@@ -72,7 +116,7 @@ impl Catalogue {
 }
 
 /// The reason an officer reads when the words and the documents disagree.
-pub(super) fn conflict_reason(by_words: &Permit, by_documents: &Permit) -> Reason {
+fn conflict_reason(by_words: &Permit, by_documents: &Permit) -> Reason {
     Reason {
         rule: "evidence:conflict".into(),
         field: "document".into(),
