@@ -693,7 +693,10 @@ fn print_decision(d: &Decision, docs: &[(String, crate::extract::document::Extra
             "permit_type: {p} ({})",
             d.permit_type_name.as_deref().unwrap_or("")
         ),
-        _ => println!("permit_type: none -> triage"),
+        _ => match &d.leading_permit_type {
+            Some(lead) => println!("permit_type: none -> triage (front runner: {lead})"),
+            None => println!("permit_type: none -> triage"),
+        },
     }
     println!("department: {}", d.department.as_deref().unwrap_or("-"));
     println!(

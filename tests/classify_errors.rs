@@ -37,6 +37,10 @@ requires = [
 [[permit.match]]
 phrases = ["pbg"]
 weight = 4.0
+[[permit.match]]
+doc_types = ["surat_ajaib"]
+phrases = ["imb"]
+weight = 1.0
 "#;
 
 const TYPO: &str = r#"[[permit]]
@@ -71,6 +75,7 @@ fn broken_rules_folder_reports_every_problem_with_file_and_line() {
         ("permits.toml", 16, "unknown department `tata_ruang`"),
         ("permits.toml", 20, "unknown requirement `surat_kuasa`"),
         ("permits.toml", 20, "conditional but names no condition"),
+        ("permits.toml", 26, "unknown document type `surat_ajaib`"),
         ("typo.toml", 6, "unknown field `frases`"),
     ];
     for (file, line, text) in expect {

@@ -9,6 +9,9 @@ use std::time::Instant;
 use loket::classify::{Catalogue, ClassifyInput, DocInput};
 use serde::Deserialize;
 
+#[path = "classify_rules/calibration.rs"]
+mod calibration;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CaseFile {
@@ -56,8 +59,13 @@ fn rules_dir() -> PathBuf {
 }
 
 fn load_cases() -> Vec<Case> {
-    let dir = rules_dir().join("tests");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+    load_cases_in(&rules_dir().join("tests"))
+}
+
+/// The cases of every `*.toml` directly in `dir` (not its subfolders: `tests/heldout/` is
+/// reported on its own).
+fn load_cases_in(dir: &Path) -> Vec<Case> {
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
         .expect("rules/tests")
         .map(|e| e.expect("entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
@@ -98,7 +106,8 @@ struct Metrics {
     failures: Vec<String>,
 }
 
-fn run(cat: &Catalogue, case: &Case, m: &mut Metrics) {
+/// The engine's decision on one labelled case.
+fn decide(cat: &Catalogue, case: &Case) -> loket::classify::Decision {
     let docs = case
         .document
         .iter()
@@ -113,7 +122,11 @@ fn run(cat: &Catalogue, case: &Case, m: &mut Metrics) {
         body: &case.body,
         documents: docs,
     };
-    let d = cat.classify(&input);
+    cat.classify(&input)
+}
+
+fn run(cat: &Catalogue, case: &Case, m: &mut Metrics) {
+    let d = decide(cat, case);
     m.cases += 1;
     let kind_ok = d.kind.as_str() == case.kind;
     let expected_permit = case.permit_type.as_deref();
@@ -229,14 +242,8 @@ fn listed(cases: &[String]) -> String {
         .collect::<String>()
 }
 
-#[test]
-fn behaviour_cases_meet_the_aim() {
-    let cat = Catalogue::load_dir(&rules_dir()).unwrap_or_else(|e| panic!("{e}"));
-    let cases = load_cases();
-    let mut m = Metrics::default();
-    for c in &cases {
-        run(&cat, c, &mut m);
-    }
+/// Print the metrics table and the failures; returns (accuracy, document-type recall) in %.
+fn report(m: &Metrics) -> (f64, f64) {
     let pct = |a: usize, b: usize| {
         if b == 0 {
             100.0
@@ -247,7 +254,6 @@ fn behaviour_cases_meet_the_aim() {
     let accuracy = pct(m.right, m.cases);
     let precision = pct(m.doc_tp, m.doc_tp + m.doc_fp);
     let recall = pct(m.doc_tp, m.doc_tp + m.doc_fn);
-    println!("{}", cat.summary());
     println!("| metric | value |\n|---|---|");
     println!("| cases | {} |", m.cases);
     println!(
@@ -274,6 +280,37 @@ fn behaviour_cases_meet_the_aim() {
     for f in &m.failures {
         println!("  - {f}");
     }
+    (accuracy, recall)
+}
+
+/// The held-out sets (`rules/tests/heldout/`) are scored and printed, never required to pass:
+/// they measure the rules on material they were not tuned on, and are not edited to fit.
+#[test]
+fn heldout_sets_are_reported() {
+    let cat = Catalogue::load_dir(&rules_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let cases = load_cases_in(&rules_dir().join("tests").join("heldout"));
+    let mut m = Metrics::default();
+    for c in &cases {
+        run(&cat, c, &mut m);
+    }
+    println!("held-out (reported, not required):");
+    report(&m);
+    assert!(
+        !cases.is_empty(),
+        "rules/tests/heldout holds the held-out cases"
+    );
+}
+
+#[test]
+fn behaviour_cases_meet_the_aim() {
+    let cat = Catalogue::load_dir(&rules_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let cases = load_cases();
+    let mut m = Metrics::default();
+    for c in &cases {
+        run(&cat, c, &mut m);
+    }
+    println!("{}", cat.summary());
+    let (accuracy, recall) = report(&m);
     assert!(m.cases >= 60, "the labelled set needs at least 60 cases");
     assert_eq!(m.confident_wrong, 0, "confident wrong answers");
     assert!(

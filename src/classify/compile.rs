@@ -105,6 +105,7 @@ pub(crate) fn compile(parsed: &[Parsed], errors: &mut Vec<RuleError>) -> Catalog
         doctypes: Vec::new(),
         requirements: Vec::new(),
         permits: Vec::new(),
+        evidence: Default::default(),
     };
     let all = &Field::ALL[..];
     let doc_fields = &[Field::Filename, Field::Document][..];
@@ -194,6 +195,7 @@ pub(crate) fn compile(parsed: &[Parsed], errors: &mut Vec<RuleError>) -> Catalog
         .map(str::to_string)
         .collect();
     cat.lexicon.vocabulary = vocabulary;
+    cat.evidence = super::evidence::Profile::new(&cat.permits, &cat.requirements, &cat.doctypes);
     if parsed.iter().all(|p| p.rules.permit.is_empty()) && ck.errors.is_empty() {
         ck.errors.push(RuleError {
             file: "rules".into(),
@@ -319,10 +321,14 @@ fn matchers(
         } else {
             m.fields.clone()
         };
+        for t in &m.doc_types {
+            ck.refer(p, "document type", t);
+        }
         out.push(Matcher {
             pattern,
             weight: m.weight,
             fields,
+            doc_types: ids(&m.doc_types),
         });
     }
     out

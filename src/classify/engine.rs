@@ -3,11 +3,13 @@
 //! Scoring: every `match` entry of a rule adds its weight once (at its first hit, in the order
 //! subject, body, document, filename) and leaves a [`Reason`]. Documents are typed from their own
 //! text and file name; the kind is the best-scoring request kind (applications also count the
-//! best permit score and typed documents); a permit type is filed only when its score reaches
-//! `confident_score` and leads the runner-up by `margin`, otherwise the case goes to triage.
+//! best permit score from words and typed documents); permit types are ranked by their words and
+//! their documents' evidence ([`super::evidence`]), and the front runner is filed only when its
+//! calibrated confidence ([`super::calibration`]) reaches `triage_confidence` and the words and
+//! documents do not disagree; otherwise the case goes to triage.
 
 use super::format::Need;
-use super::matcher::{Field, FieldText, Matcher};
+use super::matcher::{Field, FieldText, Matcher, TypedText};
 use super::rules::Permit;
 use super::{Catalogue, ClassifyInput, Decision, DocDecision, Overrides, Reason};
 use super::{Identifier, RequirementStatus};
@@ -111,20 +113,25 @@ impl Catalogue {
             )
             .collect();
 
-        let mut permits: Vec<(f64, &Permit, Vec<Reason>)> = self
-            .permits
+        let typed_docs: Vec<TypedText<'_, '_>> = docs
             .iter()
-            .map(|p| {
-                let (s, r) = score(&p.matchers, &texts, &format!("permit:{}", p.id));
-                (s, p, r)
+            .zip(&documents)
+            .zip(&input.documents)
+            .filter_map(|(([t, _], d), i)| {
+                d.doc_type.as_deref().map(|doc_type| TypedText {
+                    doc_type,
+                    filename: i.filename,
+                    text: t,
+                })
             })
             .collect();
-        permits.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let best = permits.first().map_or(0.0, |p| p.0);
-        let second = permits.get(1).map_or(0.0, |p| p.0);
+        let ranked = self.rank_permits(&texts, &typed_docs);
+        // The kind is read from the words, as before: documents alone do not make a complaint
+        // with a photo an application.
+        let best_words = ranked.iter().map(|s| s.words).fold(0.0, f64::max);
 
         let (mut kind, kind_score, kind_dept, mut reasons) =
-            self.decide_kind(&texts, best, typed, mailbox_kind);
+            self.decide_kind(&texts, best_words, typed, mailbox_kind);
         let forced = ov.permit_type.as_deref().and_then(|id| self.permit(id));
         if forced.is_some() {
             kind = Kind::Application;
@@ -140,6 +147,8 @@ impl Catalogue {
             triage: false,
             reasons: Vec::new(),
             documents,
+            leading_permit_type: None,
+            raw_margin: 0.0,
             requirements: Vec::new(),
             missing: Vec::new(),
             identifiers,
@@ -166,25 +175,9 @@ impl Catalogue {
             decision.reasons = reasons;
             return decision;
         }
-        let e = &self.engine;
-        let lead = best - second;
-        decision.confidence = if best > 0.0 {
-            ((best / e.confident_score).min(1.0) * (lead / best)).clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
-        let confident = best >= e.confident_score && lead >= e.margin;
-        // Show the officer the two front runners' evidence either way.
-        for (_, _, r) in permits.iter_mut().take(2) {
-            reasons.append(r);
+        if let Some(permit) = self.choose_permit(ranked, &mut decision, &mut reasons) {
+            self.file_under(permit, &texts, &all, &mut decision, &mut reasons);
         }
-        if !confident {
-            decision.triage = true;
-            decision.reasons = reasons;
-            return decision;
-        }
-        let permit = permits[0].1;
-        self.file_under(permit, &texts, &all, &mut decision, &mut reasons);
         decision.reasons = reasons;
         decision
     }
@@ -398,4 +391,7 @@ fn collect_identifiers(texts: &[&FieldText<'_>]) -> Vec<Identifier> {
 }
 
 #[cfg(test)]
+mod evidence_tests;
+#[cfg(test)]
 mod mailbox_kind_tests;
+mod permits;

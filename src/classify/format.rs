@@ -51,6 +51,19 @@ pub struct EngineRaw {
     /// Documents of these types (and untyped ones) are read for the permit type and kind; other
     /// typed documents (a KTP, an NIB) only satisfy requirements, as they name no permit.
     pub letter_doc_types: Vec<String>,
+    /// Scale of the documents' evidence: each typed document adds this times its document
+    /// type's distinctiveness to every permit type whose requirements it satisfies.
+    pub evidence_weight: f64,
+    /// Share of a typed document's distinctiveness counted against each permit type that
+    /// requires no such document (an STNK says "not a building permit").
+    pub evidence_penalty: f64,
+    /// A permit type is filed when the calibrated confidence reaches this (chosen from the
+    /// reliability table in `rules/README.md`); below it the case goes to triage.
+    pub triage_confidence: f64,
+    /// Platt scaling of the raw evidence margin into a probability: slope...
+    pub calibration_slope: f64,
+    /// ...and offset (`confidence = 1 / (1 + exp(-(slope * x + offset)))`).
+    pub calibration_offset: f64,
 }
 
 impl Default for EngineRaw {
@@ -64,6 +77,11 @@ impl Default for EngineRaw {
             permit_kind_factor: 0.3,
             doc_kind_bonus: 0.5,
             letter_doc_types: vec!["surat_permohonan".to_string()],
+            evidence_weight: 2.0,
+            evidence_penalty: 0.5,
+            triage_confidence: 0.8,
+            calibration_slope: 3.13,
+            calibration_offset: -2.35,
         }
     }
 }
@@ -180,4 +198,8 @@ pub struct MatchRaw {
     pub weight: f64,
     #[serde(default)]
     pub fields: Vec<Field>,
+    /// Only in documents typed as one of these (permit types: the words in an STR or a
+    /// recommendation letter that tell a doctor's from a midwife's). Empty: as `fields` say.
+    #[serde(default)]
+    pub doc_types: Vec<Spanned<String>>,
 }

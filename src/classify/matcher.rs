@@ -130,6 +130,17 @@ pub struct Matcher {
     pub pattern: Pattern,
     pub weight: f64,
     pub fields: Vec<Field>,
+    /// When not empty, the matcher reads only documents typed as one of these (see
+    /// [`Matcher::find_in_typed`]), never the subject, body or other documents.
+    pub doc_types: Vec<String>,
+}
+
+/// A typed document's text, for matchers that read documents of given types.
+#[derive(Debug, Clone, Copy)]
+pub struct TypedText<'t, 'a> {
+    pub doc_type: &'t str,
+    pub filename: &'t str,
+    pub text: &'t FieldText<'a>,
 }
 
 /// A hit: where and what.
@@ -177,6 +188,9 @@ impl Matcher {
 
     /// The first hit in the first field (in `fields` order) that has one.
     pub fn find(&self, texts: &[&FieldText<'_>]) -> Option<Hit> {
+        if !self.doc_types.is_empty() {
+            return None;
+        }
         for ft in texts.iter().filter(|t| self.fields.contains(&t.field)) {
             if let Some(snippet) = self.find_in(ft) {
                 return Some(Hit {
@@ -186,6 +200,19 @@ impl Matcher {
             }
         }
         None
+    }
+
+    /// The first hit in a typed document whose type this matcher reads; the snippet names the
+    /// document (`str.pdf: …KONSIL KEDOKTERAN…`).
+    pub fn find_in_typed(&self, docs: &[TypedText<'_, '_>]) -> Option<Hit> {
+        docs.iter()
+            .filter(|d| self.doc_types.iter().any(|t| t == d.doc_type))
+            .find_map(|d| {
+                self.find_in(d.text).map(|s| Hit {
+                    field: Field::Document,
+                    snippet: format!("{}: {s}", d.filename),
+                })
+            })
     }
 
     fn find_in(&self, ft: &FieldText<'_>) -> Option<String> {
@@ -275,6 +302,7 @@ mod tests {
             pattern: Pattern::phrases(&[phrase.to_string()], &syn, 5),
             weight: 1.0,
             fields: vec![Field::Body],
+            doc_types: Vec::new(),
         }
     }
 

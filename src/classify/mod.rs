@@ -4,8 +4,10 @@
 //! file and reports *every* problem with file and line; `Catalogue::classify` is pure (no I/O) and
 //! returns a decision with its reasons.
 
+pub mod calibration;
 mod compile;
 pub mod engine;
+pub mod evidence;
 pub mod format;
 pub mod identifiers;
 pub mod labelled;
@@ -108,8 +110,14 @@ pub struct Decision {
     pub application_type: Option<String>,
     /// 0..1, how sure the engine is of `permit_type` (or of `kind` when not an application).
     pub confidence: f64,
-    /// True when an officer must sort it (ambiguous or weak).
+    /// True when an officer must sort it (ambiguous or weak, or the documents disagree with
+    /// the subject and body: then a reason `evidence:conflict` names both).
     pub triage: bool,
+    /// The front-running permit type, filed or not (in triage: the officer's likely pick).
+    /// What the calibration compares with the label.
+    pub leading_permit_type: Option<String>,
+    /// The raw margin behind `confidence` (see [`calibration::raw_margin`]).
+    pub raw_margin: f64,
     pub reasons: Vec<Reason>,
     /// One per input document, same order.
     pub documents: Vec<DocDecision>,

@@ -135,6 +135,8 @@ pub struct Catalogue {
     pub(crate) doctypes: Vec<DocType>,
     pub(crate) requirements: Vec<Requirement>,
     pub(crate) permits: Vec<Permit>,
+    /// What each typed document says about each permit type (built from `permits`).
+    pub(crate) evidence: super::evidence::Profile,
 }
 
 /// A parsed file with its source, for pointing at lines.
@@ -258,6 +260,11 @@ impl Catalogue {
         self.doctypes
             .iter()
             .map(|d| (d.id.as_str(), d.name.as_str()))
+    }
+
+    /// The engine's thresholds and calibration (`[engine]` in `rules/engine.toml`).
+    pub fn engine(&self) -> &super::format::EngineRaw {
+        &self.engine
     }
 
     pub fn summary(&self) -> Summary {

@@ -1,0 +1,129 @@
+//! Ranking the permit types of an application by what its words say (subject, body, letters,
+//! untyped documents) and what its typed documents show, and spotting the two disagreeing.
+
+use super::score;
+use crate::classify::calibration;
+use crate::classify::matcher::{FieldText, TypedText};
+use crate::classify::rules::Permit;
+use crate::classify::{Catalogue, Decision, Reason};
+
+/// One permit type's standing in a case.
+pub(super) struct Standing<'c> {
+    pub permit: &'c Permit,
+    /// From the `match` entries on subject, body, letters and untyped documents.
+    pub words: f64,
+    /// From the typed documents (see [`crate::classify::evidence`]).
+    pub evidence: f64,
+    pub reasons: Vec<Reason>,
+}
+
+impl Standing<'_> {
+    pub fn total(&self) -> f64 {
+        self.words + self.evidence
+    }
+}
+
+impl Catalogue {
+    /// Every permit type, best first.
+    pub(super) fn rank_permits(
+        &self,
+        texts: &[&FieldText<'_>],
+        typed: &[TypedText<'_, '_>],
+    ) -> Vec<Standing<'_>> {
+        let stated = self.evidence.stated(texts, typed);
+        let mut ranked: Vec<Standing<'_>> = self
+            .permits
+            .iter()
+            .map(|p| {
+                let (words, mut reasons) = score(&p.matchers, texts, &format!("permit:{}", p.id));
+                let (evidence, mut more) = self.evidence.score(p, typed, &stated, &self.engine);
+                reasons.append(&mut more);
+                Standing {
+                    permit: p,
+                    words,
+                    evidence,
+                    reasons,
+                }
+            })
+            .collect();
+        ranked.sort_by(|a, b| b.total().total_cmp(&a.total()));
+        ranked
+    }
+
+    /// Confidence, front runner and triage of an application from its ranking; the permit type
+    /// to file it under, or None for triage. The two front runners' reasons (and both sides of
+    /// a disagreement) go to `reasons` either way.
+    pub(super) fn choose_permit<'c>(
+        &self,
+        mut ranked: Vec<Standing<'c>>,
+        decision: &mut Decision,
+        reasons: &mut Vec<Reason>,
+    ) -> Option<&'c Permit> {
+        let e = &self.engine;
+        let best = ranked.first().map_or(0.0, Standing::total);
+        let second = ranked.get(1).map_or(0.0, Standing::total);
+        decision.raw_margin = calibration::raw_margin(best, second, e);
+        decision.confidence = if best > 0.0 {
+            calibration::confidence(decision.raw_margin, e)
+        } else {
+            0.0
+        };
+        decision.leading_permit_type = ranked
+            .first()
+            .filter(|s| s.total() > 0.0)
+            .map(|s| s.permit.id.clone());
+        let conflict = self.conflict(&ranked);
+        let mut shown: Vec<usize> = vec![0, 1];
+        if let Some((w, v)) = conflict {
+            shown.extend([w, v]);
+            reasons.push(conflict_reason(ranked[w].permit, ranked[v].permit));
+            decision.confidence = 0.0;
+        }
+        shown.sort_unstable();
+        shown.dedup();
+        for &i in &shown {
+            if let Some(s) = ranked.get_mut(i) {
+                reasons.append(&mut s.reasons);
+            }
+        }
+        if conflict.is_some() || decision.confidence < e.triage_confidence {
+            decision.triage = true;
+            return None;
+        }
+        ranked.first().map(|s| s.permit)
+    }
+
+    /// The words point at one permit type and the documents, on their own, clearly at another
+    /// (the body says reklame, the documents are a PBG's): (by words, by documents), as indexes
+    /// into `ranked`. The words count when they reach half of `confident_score` (what makes a
+    /// case an application); the documents when they alone would reach `confident_score`; each
+    /// must lead the other's choice by `margin` on its own side.
+    pub(super) fn conflict(&self, ranked: &[Standing<'_>]) -> Option<(usize, usize)> {
+        let e = &self.engine;
+        let argmax = |f: &dyn Fn(&Standing<'_>) -> f64| {
+            (0..ranked.len()).max_by(|&a, &b| f(&ranked[a]).total_cmp(&f(&ranked[b])))
+        };
+        let w = argmax(&|s| s.words)?;
+        let v = argmax(&|s| s.evidence)?;
+        let (sw, sv) = (&ranked[w], &ranked[v]);
+        let disagree = w != v
+            && sw.words >= e.confident_score / 2.0
+            && sw.words - sv.words >= e.margin
+            && sv.evidence >= e.confident_score
+            && sv.evidence - sw.evidence >= e.margin;
+        disagree.then_some((w, v))
+    }
+}
+
+/// The reason an officer reads when the words and the documents disagree.
+fn conflict_reason(by_words: &Permit, by_documents: &Permit) -> Reason {
+    Reason {
+        rule: "evidence:conflict".into(),
+        field: "document".into(),
+        snippet: format!(
+            "subjek/isi surat menunjuk {}, dokumen terlampir menunjuk {}",
+            by_words.name, by_documents.name
+        ),
+        weight: 0.0,
+    }
+}
