@@ -257,6 +257,7 @@ pub fn apply(cat: &Catalogue, change: &Change) -> Option<Catalogue> {
                 ),
                 weight: *weight,
                 fields: fields.to_vec(),
+                doc_types: Vec::new(),
             };
             // A word some rule uses is never read as a typo of another (see the matcher).
             let words: Vec<String> = m.words().map(str::to_string).collect();
