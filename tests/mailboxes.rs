@@ -284,6 +284,65 @@ async fn wait_for_watchers(
     }
 }
 
+/// Do the watchers watch one mailbox each (no daemon two)?
+fn one_each(watched: &[(String, i64)]) -> bool {
+    let pids: std::collections::BTreeSet<i64> = watched.iter().map(|(_, pid)| *pid).collect();
+    pids.len() == watched.len()
+}
+
+/// The mailboxes each of these daemons watches, as `loket workers --json` says.
+fn held_by(watched: &[(String, i64)], daemon: &Daemon) -> usize {
+    watched.iter().filter(|(_, pid)| *pid == daemon.pid()).count()
+}
+
+/// A daemon alone watches both mailboxes; a second one started later gets one of them without
+/// anyone being restarted; when that one is killed, the first takes its mailbox back once the
+/// lease runs out.
+#[tokio::test]
+async fn a_daemon_started_later_gets_its_share_of_the_mailboxes_and_gives_it_back_when_killed() {
+    let Some(office) = Office::spawn(Db::Postgres, |_| {}).await else {
+        return;
+    };
+    let app = &office.app;
+    let first = Daemon::start(app, "pertama");
+    let (watched, _) = wait_for_watchers(app, Duration::from_secs(20), |w| {
+        held_by(w, &first) == 2
+    })
+    .await;
+    assert_eq!(held_by(&watched, &first), 2, "alone, it watches both: {watched:?}");
+
+    let second = Daemon::start(app, "kedua");
+    let (watched, took) = wait_for_watchers(app, Duration::from_secs(20), |w| {
+        w.len() == 2 && held_by(w, &first) == 1 && held_by(w, &second) == 1
+    })
+    .await;
+    println!("the later daemon got its share after {took:?}: {watched:?}");
+    assert!(
+        watched.len() == 2 && held_by(&watched, &first) == 1 && held_by(&watched, &second) == 1,
+        "one each: {watched:?}\n{}",
+        first.log_text()
+    );
+    assert!(
+        first.log_text().contains("giving this one up"),
+        "{}",
+        first.log_text()
+    );
+    // And it stays so: neither takes the other's mailbox back.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(watchers(app).await, watched, "the shares stay put");
+
+    second.signal(libc::SIGKILL);
+    let (after, took) = wait_for_watchers(app, Duration::from_secs(15), |w| {
+        held_by(w, &first) == 2
+    })
+    .await;
+    println!("the survivor took the second mailbox back after {took:?} (lease 3 s)");
+    assert_eq!(held_by(&after, &first), 2, "the survivor watches both: {after:?}");
+    assert_eq!(after.len(), 2);
+    first.terminate();
+    drop(second);
+}
+
 #[tokio::test]
 async fn two_daemons_on_postgres_watch_each_mailbox_once_and_the_survivor_takes_over() {
     let Some(office) = Office::spawn(Db::Postgres, |_| {}).await else {
@@ -301,7 +360,7 @@ async fn two_daemons_on_postgres_watch_each_mailbox_once_and_the_survivor_takes_
     let a = Daemon::start(app, "a");
     let b = Daemon::start(app, "b");
     let (watched, _) = wait_for_watchers(app, Duration::from_secs(20), |w| {
-        w.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>() == keys
+        w.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>() == keys && one_each(w)
     })
     .await;
     let names: Vec<String> = watched.iter().map(|(k, _)| k.clone()).collect();
@@ -309,6 +368,7 @@ async fn two_daemons_on_postgres_watch_each_mailbox_once_and_the_survivor_takes_
         names, keys,
         "each mailbox has exactly one watcher: {watched:?}"
     );
+    assert!(one_each(&watched), "one mailbox each: {watched:?}");
     // It stays that way: nobody else takes a live watcher's mailbox.
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(watchers(app).await, watched, "the watchers stay put");
