@@ -367,7 +367,10 @@ async fn an_office_on_an_object_store_is_backed_up_running_wiped_and_restored() 
     assert_eq!(before.len(), 3);
     let stored = objects(garage, &prefix).await;
     assert_eq!(stored.len(), 9, "two documents and the raw mail per case");
-    assert!(!app.dir.path().join("blobs").exists(), "nothing on the disk");
+    assert!(
+        !app.dir.path().join("blobs").exists(),
+        "nothing on the disk"
+    );
 
     // The worker runs and mail keeps coming while the backup is made.
     let mut worker = app.command().arg("run").spawn().unwrap();
@@ -406,12 +409,19 @@ async fn an_office_on_an_object_store_is_backed_up_running_wiped_and_restored() 
     let in_backup = manifest["counts"]["cases"].as_i64().unwrap() as usize;
     assert!((3..=6).contains(&in_backup), "{manifest}");
     let copied = files_under(&out_dir.join("blobs"));
-    assert_eq!(copied.len() as i64, manifest["counts"]["blobs"].as_i64().unwrap());
+    assert_eq!(
+        copied.len() as i64,
+        manifest["counts"]["blobs"].as_i64().unwrap()
+    );
     for (name, data) in &stored {
         let sha = name.rsplit('/').next().unwrap();
         assert_eq!(sha256_hex(data), sha);
         let file = out_dir.join("blobs").join(&sha[..2]).join(sha);
-        assert_eq!(&std::fs::read(&file).unwrap(), data, "{name} is in the backup");
+        assert_eq!(
+            &std::fs::read(&file).unwrap(),
+            data,
+            "{name} is in the backup"
+        );
     }
 
     // The bucket prefix and the database are lost.
@@ -421,9 +431,17 @@ async fn an_office_on_an_object_store_is_backed_up_running_wiped_and_restored() 
     }
     let out = loket(&app, &["restore", out_dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains(&garage.url(&prefix)), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&garage.url(&prefix)),
+        "{}",
+        stderr(&out)
+    );
     let restored = codes(&json(&app, &["cases", "list", "--json"]));
-    assert_eq!(restored.len(), in_backup, "every case in the backup is back");
+    assert_eq!(
+        restored.len(),
+        in_backup,
+        "every case in the backup is back"
+    );
     assert!(restored.is_superset(&before.keys().cloned().collect()));
     assert!(restored.is_subset(&at_stop));
     for (code, case) in &before {
@@ -564,9 +582,15 @@ async fn purge_deletes_a_closed_cases_objects_but_keeps_one_shared_with_an_open_
     assert!(String::from_utf8_lossy(&out.stdout).contains(&old_code));
     assert!(stderr(&out).contains("2 file(s)"), "{}", stderr(&out));
     let after = objects(garage, &prefix).await;
-    assert!(!after.contains_key(&denah_object), "the closed case's plan is gone");
+    assert!(
+        !after.contains_key(&denah_object),
+        "the closed case's plan is gone"
+    );
     assert!(!after.contains_key(&old_raw), "and its raw mail");
-    assert!(after.contains_key(&shared_object), "the open case still has the KTP");
+    assert!(
+        after.contains_key(&shared_object),
+        "the open case still has the KTP"
+    );
     assert!(after.contains_key(&open_raw));
     assert_eq!(after.len(), before.len() - 2);
     let history = show(&app, &old_code)["history"].clone();
@@ -604,7 +628,15 @@ async fn pg_dump_story(app: TestApp, prefix: Option<(&Garage, String)>) {
         .unwrap();
     assert!(out.status.success(), "pg_dump: {}", stderr(&out));
     let documents = saved.join("documents");
-    let out = loket(&app, &["backup", "--blobs-only", "--out", documents.to_str().unwrap()]);
+    let out = loket(
+        &app,
+        &[
+            "backup",
+            "--blobs-only",
+            "--out",
+            documents.to_str().unwrap(),
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).contains("4 file(s)"), "{}", stderr(&out));
 
@@ -626,7 +658,10 @@ async fn pg_dump_story(app: TestApp, prefix: Option<(&Garage, String)>) {
     std::fs::write(&app.config_path, toml::to_string(&t).unwrap()).unwrap();
     let (code, _) = blobs_verify(&app);
     assert_eq!(code, Some(1), "the documents are not back yet");
-    let out = loket(&app, &["restore", "--blobs-only", documents.to_str().unwrap()]);
+    let out = loket(
+        &app,
+        &["restore", "--blobs-only", documents.to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).contains("4 added"), "{}", stderr(&out));
 
@@ -640,7 +675,10 @@ async fn pg_dump_story(app: TestApp, prefix: Option<(&Garage, String)>) {
         assert_eq!(objects(garage, prefix).await.len(), 4);
     }
     // Done twice, nothing more is added.
-    let out = loket(&app, &["restore", "--blobs-only", documents.to_str().unwrap()]);
+    let out = loket(
+        &app,
+        &["restore", "--blobs-only", documents.to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).contains("0 added"), "{}", stderr(&out));
 }

@@ -292,7 +292,10 @@ fn one_each(watched: &[(String, i64)]) -> bool {
 
 /// The mailboxes each of these daemons watches, as `loket workers --json` says.
 fn held_by(watched: &[(String, i64)], daemon: &Daemon) -> usize {
-    watched.iter().filter(|(_, pid)| *pid == daemon.pid()).count()
+    watched
+        .iter()
+        .filter(|(_, pid)| *pid == daemon.pid())
+        .count()
 }
 
 /// A daemon alone watches both mailboxes; a second one started later gets one of them without
@@ -305,11 +308,13 @@ async fn a_daemon_started_later_gets_its_share_of_the_mailboxes_and_gives_it_bac
     };
     let app = &office.app;
     let first = Daemon::start(app, "pertama");
-    let (watched, _) = wait_for_watchers(app, Duration::from_secs(20), |w| {
-        held_by(w, &first) == 2
-    })
-    .await;
-    assert_eq!(held_by(&watched, &first), 2, "alone, it watches both: {watched:?}");
+    let (watched, _) =
+        wait_for_watchers(app, Duration::from_secs(20), |w| held_by(w, &first) == 2).await;
+    assert_eq!(
+        held_by(&watched, &first),
+        2,
+        "alone, it watches both: {watched:?}"
+    );
 
     let second = Daemon::start(app, "kedua");
     let (watched, took) = wait_for_watchers(app, Duration::from_secs(20), |w| {
@@ -332,12 +337,14 @@ async fn a_daemon_started_later_gets_its_share_of_the_mailboxes_and_gives_it_bac
     assert_eq!(watchers(app).await, watched, "the shares stay put");
 
     second.signal(libc::SIGKILL);
-    let (after, took) = wait_for_watchers(app, Duration::from_secs(15), |w| {
-        held_by(w, &first) == 2
-    })
-    .await;
+    let (after, took) =
+        wait_for_watchers(app, Duration::from_secs(15), |w| held_by(w, &first) == 2).await;
     println!("the survivor took the second mailbox back after {took:?} (lease 3 s)");
-    assert_eq!(held_by(&after, &first), 2, "the survivor watches both: {after:?}");
+    assert_eq!(
+        held_by(&after, &first),
+        2,
+        "the survivor watches both: {after:?}"
+    );
     assert_eq!(after.len(), 2);
     first.terminate();
     drop(second);

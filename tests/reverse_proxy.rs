@@ -117,12 +117,12 @@ fn render(example: &str, ports: &Ports, cert: &Path, key: &Path, webroot: &Path)
             "http://127.0.0.1:8080",
             format!("http://127.0.0.1:{}", ports.desk),
         ),
-        (
-            &format!("{live}/fullchain.pem"),
-            cert.display().to_string(),
-        ),
+        (&format!("{live}/fullchain.pem"), cert.display().to_string()),
         (&format!("{live}/privkey.pem"), key.display().to_string()),
-        ("root /var/www/html;", format!("root {};", webroot.display())),
+        (
+            "root /var/www/html;",
+            format!("root {};", webroot.display()),
+        ),
     ];
     let mut text = example.to_string();
     for (from, to) in replacements {
@@ -351,7 +351,10 @@ async fn the_desk_and_the_status_page_work_through_nginx_with_tls_and_forwarded_
     );
     let r = officer.get(format!("{base}/")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(r.text().await.unwrap().contains(&code), "the officer sees the case");
+    assert!(
+        r.text().await.unwrap().contains(&code),
+        "the officer sees the case"
+    );
 
     // loket records the address nginx forwards, not nginx's own; a client's own
     // X-Forwarded-For is replaced by nginx and never believed.
@@ -408,7 +411,11 @@ async fn the_desk_and_the_status_page_work_through_nginx_with_tls_and_forwarded_
     assert_eq!(status(&citizen_b, None).await, StatusCode::OK);
 
     // Metrics are not on the proxied listener; they are on their own, not proxied.
-    let r = citizen_b.get(format!("{base}/metrics")).send().await.unwrap();
+    let r = citizen_b
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let direct = reqwest::get(format!("http://127.0.0.1:{metrics}/metrics"))
         .await
