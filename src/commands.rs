@@ -815,7 +815,12 @@ fn storage_name(cfg: &Config) -> String {
 }
 
 /// `loket restore DIR [--force | --blobs-only]`.
-pub async fn restore(cfg: Config, dir: &Path, force: bool, blobs_only: bool) -> Result<(), Failure> {
+pub async fn restore(
+    cfg: Config,
+    dir: &Path,
+    force: bool,
+    blobs_only: bool,
+) -> Result<(), Failure> {
     if blobs_only {
         let report = crate::maintenance::restore::restore_blobs(&cfg, dir)
             .await

@@ -207,7 +207,10 @@ impl BlobStore {
                 // ago is written again (the same bytes) so that its time tells `loket purge`
                 // that a writer is about to refer to it again, as a folder's file time does.
                 match store.head(&location).await {
-                    Ok(meta) if meta.size == data.len() as u64 && !stale(SystemTime::from(meta.last_modified)) => {
+                    Ok(meta)
+                        if meta.size == data.len() as u64
+                            && !stale(SystemTime::from(meta.last_modified)) =>
+                    {
                         return Ok(sha)
                     }
                     Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
@@ -516,7 +519,10 @@ mod tests {
         file.set_modified(now - 3 * day).unwrap();
         store.put(b"ktp lama").await.unwrap();
         assert_eq!(
-            store.remove_unreferenced(&sha, now + day / 2, day).await.unwrap(),
+            store
+                .remove_unreferenced(&sha, now + day / 2, day)
+                .await
+                .unwrap(),
             Removal::Recent
         );
     }

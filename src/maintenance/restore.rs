@@ -16,8 +16,8 @@ use super::files::{self, sibling};
 use super::manifest::{self, Manifest};
 use super::Error;
 use crate::config::Config;
-use crate::filing::snapshot::{self, Counts, Snapshot};
 use crate::filing::blobs::BlobError;
+use crate::filing::snapshot::{self, Counts, Snapshot};
 use crate::filing::{BlobStore, Store, StoreOptions};
 
 /// What a restore put back, and what it kept aside.
@@ -284,7 +284,11 @@ async fn add_blobs(backup: &BlobStore, store: &BlobStore, blobs: &[String]) -> R
 /// The first ten hashes, for a message.
 fn shown(shas: &[String]) -> String {
     let first: Vec<&str> = shas.iter().take(10).map(String::as_str).collect();
-    let more = if shas.len() > first.len() { ", ..." } else { "" };
+    let more = if shas.len() > first.len() {
+        ", ..."
+    } else {
+        ""
+    };
     format!("{}{more}", first.join(", "))
 }
 

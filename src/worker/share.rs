@@ -71,7 +71,9 @@ pub(super) async fn should_take(ctx: &Context, free_since: Instant) -> bool {
         return true;
     }
     // A database error: ask anyway (the lease still keeps one watcher per mailbox).
-    counts(ctx).await.is_none_or(|c| may_take(c.mine, &c.others))
+    counts(ctx)
+        .await
+        .is_none_or(|c| may_take(c.mine, &c.others))
 }
 
 /// Whether this daemon watches more than its share now and should give `mailbox` up.
