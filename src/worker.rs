@@ -429,11 +429,13 @@ async fn watch_mailbox(
     while !cancel.is_cancelled() {
         let mut pause = period;
         match take_fair_share(&ctx, &key, &turn, &mut free_since).await {
-            Ok(Some(token)) => {
+            Ok(Some((token, share))) => {
                 free_since = None;
                 ctx.watches.hold(&key, &token);
                 info!(server = mb.server(), mailbox = %key, "this worker watches the mailbox");
-                watch_with_lease(&ctx, &mb, &token, &turn, &cancel).await;
+                // A mailbox taken because no other daemon did is not given up to them again.
+                let turn = (share == share::Taken::Share).then_some(&*turn);
+                watch_with_lease(&ctx, &mb, &token, turn, &cancel).await;
                 give_up_watch(&ctx, &key, &token).await;
             }
             Ok(None) => pause = until_lease_ends(&ctx, &key, period).await,
@@ -453,17 +455,18 @@ async fn take_fair_share(
     key: &str,
     turn: &share::Turn,
     free_since: &mut Option<std::time::Instant>,
-) -> Result<Option<String>, crate::filing::StoreError> {
+) -> Result<Option<(String, share::Taken)>, crate::filing::StoreError> {
     let _turn = turn.take().await;
     if ctx.store.watcher_of(key).await?.is_some() {
         *free_since = None;
         return Ok(None);
     }
     let since = *free_since.get_or_insert_with(std::time::Instant::now);
-    if !share::should_take(ctx, since).await {
+    let Some(taken) = share::should_take(ctx, since).await else {
         return Ok(None);
-    }
-    ctx.store.acquire_watch(key, &ctx.worker.id).await
+    };
+    let token = ctx.store.acquire_watch(key, &ctx.worker.id).await?;
+    Ok(token.map(|t| (t, taken)))
 }
 
 /// Give the watch of `key` up when this daemon watches more than its share (released here,
@@ -494,12 +497,13 @@ fn lease_third(ctx: &Context) -> Duration {
 }
 
 /// Keep a session to the mailbox while the watch is ours: fetch, move, wait; reconnect with
-/// backoff when it drops.
+/// backoff when it drops. With a `turn`, give the mailbox up when this daemon watches more
+/// than its share.
 async fn watch_with_lease(
     ctx: &Context,
     mb: &Mailbox,
     token: &str,
-    turn: &share::Turn,
+    turn: Option<&share::Turn>,
     cancel: &CancellationToken,
 ) {
     let mut backoff = Duration::from_secs(1);
@@ -530,7 +534,7 @@ async fn watch_session(
     ctx: &Context,
     mb: &Mailbox,
     token: &str,
-    turn: &share::Turn,
+    turn: Option<&share::Turn>,
     cancel: &CancellationToken,
     backoff: &mut Duration,
 ) -> Result<(), ImapError> {
@@ -560,9 +564,11 @@ async fn watch_session(
         session = mb
             .wait(&ctx.moves_waiting, lease_third(ctx), session, cancel)
             .await?;
-        if yield_if_over_share(ctx, &key, token, turn).await {
-            mb.logout(session).await;
-            return Ok(());
+        if let Some(turn) = turn {
+            if yield_if_over_share(ctx, &key, token, turn).await {
+                mb.logout(session).await;
+                return Ok(());
+            }
         }
     }
 }

@@ -182,9 +182,15 @@ struct Daemon {
 
 impl Daemon {
     fn start(app: &TestApp, name: &str) -> Daemon {
+        Self::start_with(app, name, &app.config_path)
+    }
+
+    /// A daemon with a config of its own (another machine's).
+    fn start_with(app: &TestApp, name: &str, config: &std::path::Path) -> Daemon {
         let log = app.dir.path().join(format!("{name}.log"));
-        let child = app
-            .command()
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_loket"))
+            .arg("--config")
+            .arg(config)
             .arg("run")
             .env("LOKET_LOG", "info")
             .stdout(Stdio::null())
@@ -348,6 +354,50 @@ async fn a_daemon_started_later_gets_its_share_of_the_mailboxes_and_gives_it_bac
     assert_eq!(after.len(), 2);
     first.terminate();
     drop(second);
+}
+
+/// A second machine whose config has no mailbox (it only does OCR and filing) counts as a daemon
+/// with fewer mailboxes: the first gives one up to it, nobody takes it, and within about a lease
+/// the first takes it back and keeps it. In the end both mailboxes are watched by the first, and
+/// stay so.
+#[tokio::test]
+async fn a_daemon_without_mailboxes_leaves_none_unwatched() {
+    let Some(office) = Office::spawn(Db::Postgres, |_| {}).await else {
+        return;
+    };
+    let app = &office.app;
+    let both = Daemon::start(app, "dua");
+    wait_for_watchers(app, Duration::from_secs(20), |w| held_by(w, &both) == 2).await;
+
+    let mut t: toml::Table =
+        toml::from_str(&std::fs::read_to_string(&app.config_path).unwrap()).unwrap();
+    t.remove("mailbox");
+    let no_mailbox = app.dir.path().join("tanpa-kotak-surat.toml");
+    std::fs::write(&no_mailbox, toml::to_string(&t).unwrap()).unwrap();
+    let ocr_only = Daemon::start_with(app, "ocr", &no_mailbox);
+    let (_, took) =
+        wait_for_watchers(app, Duration::from_secs(20), |w| held_by(w, &both) < 2).await;
+    assert!(
+        both.log_text().contains("giving this one up"),
+        "after {took:?}: {}",
+        both.log_text()
+    );
+    let (watched, took) =
+        wait_for_watchers(app, Duration::from_secs(30), |w| held_by(w, &both) == 2).await;
+    println!("both mailboxes watched again after {took:?} (lease 3 s)");
+    assert_eq!(
+        held_by(&watched, &both),
+        2,
+        "{watched:?}\n{}",
+        both.log_text()
+    );
+    assert!(took < Duration::from_secs(15), "{took:?}");
+    // Three leases later it is still so.
+    tokio::time::sleep(Duration::from_secs(9)).await;
+    assert_eq!(watchers(app).await, watched, "nothing goes back and forth");
+    assert_eq!(held_by(&watched, &ocr_only), 0);
+    both.terminate();
+    ocr_only.terminate();
 }
 
 #[tokio::test]

@@ -4,8 +4,10 @@
 //! being restarted). The watch itself stays a lease row (`filing::mailboxes`), so a mailbox
 //! still has one watcher; this only decides who asks for it.
 //!
-//! A mailbox left free longer than two leases is taken whatever the counts say: a daemon that
-//! is alive but cannot watch (its IMAP login fails, say) must not leave a mailbox unwatched.
+//! The daemons of an office share one config, so each can watch every mailbox. One that cannot
+//! (its config lacks that mailbox, or has none: a machine for OCR only) still counts; so a
+//! mailbox left free longer than a lease is taken whatever the counts say, and kept: it is
+//! never left unwatched for more than about a lease.
 
 use std::time::{Duration, Instant};
 
@@ -63,17 +65,28 @@ fn should_give_up(mine: i64, others: &[i64]) -> bool {
     others.iter().any(|&n| mine >= n + 2)
 }
 
-/// Whether this daemon should ask for a free mailbox now; `free_since` is when this task first
-/// saw it free.
-pub(super) async fn should_take(ctx: &Context, free_since: Instant) -> bool {
-    let overdue = free_since.elapsed() > Duration::from_millis(2 * ctx.store.lease_ms() as u64);
+/// Why a daemon took a mailbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Taken {
+    /// Its fair share: given up again when another daemon watches two fewer.
+    Share,
+    /// Free for longer than a lease (no other daemon took it, whatever the counts say):
+    /// kept, else it would go back and forth between being given up and taken again.
+    Overdue,
+}
+
+/// Whether this daemon should ask for a free mailbox now, and why; `free_since` is when this
+/// task first saw it free.
+pub(super) async fn should_take(ctx: &Context, free_since: Instant) -> Option<Taken> {
+    let overdue = free_since.elapsed() > Duration::from_millis(ctx.store.lease_ms() as u64);
     if overdue {
-        return true;
+        return Some(Taken::Overdue);
     }
     // A database error: ask anyway (the lease still keeps one watcher per mailbox).
     counts(ctx)
         .await
         .is_none_or(|c| may_take(c.mine, &c.others))
+        .then_some(Taken::Share)
 }
 
 /// Whether this daemon watches more than its share now and should give `mailbox` up.
