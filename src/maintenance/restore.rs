@@ -12,6 +12,8 @@
 
 use std::path::{Path, PathBuf};
 
+use futures::StreamExt;
+
 use super::files::{self, sibling};
 use super::manifest::{self, Manifest};
 use super::Error;
@@ -19,6 +21,10 @@ use crate::config::Config;
 use crate::filing::blobs::BlobError;
 use crate::filing::snapshot::{self, Counts, Snapshot};
 use crate::filing::{BlobStore, Store, StoreOptions};
+
+/// Blobs read from the store at once (an object store's latency, not its bandwidth, is what
+/// a restore waits for).
+const PARALLEL: usize = 4;
 
 /// What a restore put back, and what it kept aside.
 #[derive(Debug)]
@@ -255,8 +261,11 @@ async fn absent_from(
 ) -> Result<Vec<String>, Error> {
     let mut absent = Vec::new();
     let mut differ = Vec::new();
-    for sha in blobs.iter().filter(|sha| !skip.contains(sha)) {
-        match store.get(sha).await {
+    let mut read = futures::stream::iter(blobs.iter().filter(|sha| !skip.contains(sha)))
+        .map(|sha| async move { (sha, store.get(sha).await) })
+        .buffered(PARALLEL);
+    while let Some((sha, got)) = read.next().await {
+        match got {
             Ok(_) => {}
             Err(BlobError::Missing { .. }) => absent.push(sha.clone()),
             Err(BlobError::Corrupt { .. }) => differ.push(sha.clone()),
