@@ -24,6 +24,9 @@ APT_PACKAGES=(
   chromium chromium-driver fonts-dejavu-core
   # systemd-analyze checks the units in deploy/ (tests/deployment.rs); nothing is started.
   systemd
+  # tests/reverse_proxy.rs runs deploy/nginx-loket.conf in the foreground on loopback (the
+  # package's own service is not started: there is no systemd here; elsewhere, stop it).
+  nginx-light
 )
 
 missing=()

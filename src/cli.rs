@@ -93,13 +93,21 @@ pub enum Command {
     Backup {
         #[arg(long)]
         out: PathBuf,
+        /// Only the documents the database refers to (folder or object store), for any
+        /// database: with PostgreSQL, run it after pg_dump.
+        #[arg(long)]
+        blobs_only: bool,
     },
     /// Put a backup folder back where the config says (stop `run` and `serve` first).
     Restore {
         dir: PathBuf,
         /// Replace a database that already holds cases (its files are kept beside it).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "blobs_only")]
         force: bool,
+        /// Only put back the documents the database refers to (after pg_restore), from a
+        /// `loket backup --blobs-only` folder.
+        #[arg(long)]
+        blobs_only: bool,
     },
     /// Remove documents, their text and message bodies of cases approved, rejected or closed
     /// longer ago than DURATION (90d, 12w, 18m, 5y); the case record stays.
@@ -328,8 +336,14 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
             let retry = command.map(|ParkedCommand::Retry { id }| id);
             crate::commands::parked(load()?, json, retry).await
         }
-        Command::Backup { out } => crate::commands::backup(load()?, &out).await,
-        Command::Restore { dir, force } => crate::commands::restore(load()?, &dir, force).await,
+        Command::Backup { out, blobs_only } => {
+            crate::commands::backup(load()?, &out, blobs_only).await
+        }
+        Command::Restore {
+            dir,
+            force,
+            blobs_only,
+        } => crate::commands::restore(load()?, &dir, force, blobs_only).await,
         Command::Purge {
             older_than,
             dry_run,

@@ -765,8 +765,11 @@ fn maintenance_failure(e: crate::maintenance::Error) -> Failure {
     }
 }
 
-/// `loket backup --out DIR`.
-pub async fn backup(cfg: Config, out: &Path) -> Result<(), Failure> {
+/// `loket backup --out DIR [--blobs-only]`.
+pub async fn backup(cfg: Config, out: &Path, blobs_only: bool) -> Result<(), Failure> {
+    if blobs_only {
+        return backup_blobs(cfg, out).await;
+    }
     let report = crate::maintenance::backup::backup(&cfg, out)
         .await
         .map_err(maintenance_failure)?;
@@ -786,15 +789,62 @@ pub async fn backup(cfg: Config, out: &Path) -> Result<(), Failure> {
             "{} file(s) the database refers to were missing or damaged in {} and are not in \
              the backup (listed in its manifest.json): {}",
             m.missing_blobs.len(),
-            cfg.storage.dir.display(),
+            storage_name(&cfg),
             m.missing_blobs.join(", ")
         )));
     }
     Ok(())
 }
 
-/// `loket restore DIR [--force]`.
-pub async fn restore(cfg: Config, dir: &Path, force: bool) -> Result<(), Failure> {
+async fn backup_blobs(cfg: Config, out: &Path) -> Result<(), Failure> {
+    let report = crate::maintenance::backup::backup_blobs(&cfg, out)
+        .await
+        .map_err(maintenance_failure)?;
+    eprintln!(
+        "documents backed up to {}: {} file(s) from {}",
+        out.display(),
+        report.copied,
+        storage_name(&cfg)
+    );
+    if !report.missing.is_empty() {
+        return Err(Failure::Runtime(anyhow!(
+            "{} file(s) the database refers to were missing or damaged in {} and are not in \
+             the backup: {}",
+            report.missing.len(),
+            storage_name(&cfg),
+            report.missing.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// Where the documents are: the folder, or `s3://BUCKET/PREFIX` (never a secret).
+fn storage_name(cfg: &Config) -> String {
+    match &cfg.storage.url {
+        Some(url) => url.clone(),
+        None => cfg.storage.dir.display().to_string(),
+    }
+}
+
+/// `loket restore DIR [--force | --blobs-only]`.
+pub async fn restore(
+    cfg: Config,
+    dir: &Path,
+    force: bool,
+    blobs_only: bool,
+) -> Result<(), Failure> {
+    if blobs_only {
+        let report = crate::maintenance::restore::restore_blobs(&cfg, dir)
+            .await
+            .map_err(maintenance_failure)?;
+        eprintln!(
+            "documents restored: the database refers to {} file(s); {} added to {}",
+            report.referenced,
+            report.added,
+            storage_name(&cfg)
+        );
+        return Ok(());
+    }
     let report = crate::maintenance::restore::restore(&cfg, dir, force)
         .await
         .map_err(maintenance_failure)?;
@@ -808,7 +858,7 @@ pub async fn restore(cfg: Config, dir: &Path, force: bool) -> Result<(), Failure
         report.counts.documents,
         report.counts.messages,
         report.blobs_added,
-        cfg.storage.dir.display()
+        storage_name(&cfg)
     );
     for kept in &report.kept {
         eprintln!("the previous copy is kept as {}", kept.display());

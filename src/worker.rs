@@ -16,6 +16,7 @@ use crate::intake::spool::SpoolDir;
 use crate::notify::{Mailer, Templates};
 use crate::pipeline::{self, error_chain, Context, DrainReport};
 
+mod share;
 mod wakeups;
 
 #[derive(Debug, thiserror::Error)]
@@ -237,10 +238,11 @@ async fn move_all(ctx: &Context, mb: &Mailbox) -> Result<usize, ImapError> {
 /// Run until `cancel`: the mailbox watcher and job runners; in-flight steps finish first.
 pub async fn run_forever(ctx: Context, cancel: CancellationToken) -> Result<(), WorkerError> {
     let mut tasks = tokio::task::JoinSet::new();
+    let turn = Arc::new(share::Turn::default());
     for cfg in ctx.cfg.all_mailboxes() {
         let mb = Mailbox::new(cfg)?;
-        let (ctx, cancel) = (ctx.clone(), cancel.clone());
-        tasks.spawn(async move { watch_mailbox(ctx, mb, cancel).await });
+        let (ctx, cancel, turn) = (ctx.clone(), cancel.clone(), turn.clone());
+        tasks.spawn(async move { watch_mailbox(ctx, mb, turn, cancel).await });
     }
     if ctx.store.is_postgres() {
         let (ctx, cancel) = (ctx.clone(), cancel.clone());
@@ -412,18 +414,28 @@ async fn watch_spool(ctx: Context, cancel: CancellationToken) {
 }
 
 /// Watch the mailbox whenever this process holds its watch (one watcher per mailbox across all
-/// processes); otherwise look again when the holder's lease would run out (at least every third
-/// of the lease), so a watcher that died or was paused is replaced within the lease.
-async fn watch_mailbox(ctx: Context, mb: Mailbox, cancel: CancellationToken) {
+/// processes, shared fairly between the daemons: see `share`); otherwise look again when the
+/// holder's lease would run out (at least every third of the lease), so a watcher that died or
+/// was paused is replaced within the lease.
+async fn watch_mailbox(
+    ctx: Context,
+    mb: Mailbox,
+    turn: Arc<share::Turn>,
+    cancel: CancellationToken,
+) {
     let key = mb.state_key();
     let period = lease_third(&ctx);
+    let mut free_since = None;
     while !cancel.is_cancelled() {
         let mut pause = period;
-        match ctx.store.acquire_watch(&key, &ctx.worker.id).await {
-            Ok(Some(token)) => {
+        match take_fair_share(&ctx, &key, &turn, &mut free_since).await {
+            Ok(Some((token, share))) => {
+                free_since = None;
                 ctx.watches.hold(&key, &token);
                 info!(server = mb.server(), mailbox = %key, "this worker watches the mailbox");
-                watch_with_lease(&ctx, &mb, &token, &cancel).await;
+                // A mailbox taken because no other daemon did is not given up to them again.
+                let turn = (share == share::Taken::Share).then_some(&*turn);
+                watch_with_lease(&ctx, &mb, &token, turn, &cancel).await;
                 give_up_watch(&ctx, &key, &token).await;
             }
             Ok(None) => pause = until_lease_ends(&ctx, &key, period).await,
@@ -434,6 +446,38 @@ async fn watch_mailbox(ctx: Context, mb: Mailbox, cancel: CancellationToken) {
             _ = cancel.cancelled() => {}
         }
     }
+}
+
+/// Take the watch of `key` if nobody holds it and it is this daemon's turn; `free_since` is
+/// when this task first saw it free.
+async fn take_fair_share(
+    ctx: &Context,
+    key: &str,
+    turn: &share::Turn,
+    free_since: &mut Option<std::time::Instant>,
+) -> Result<Option<(String, share::Taken)>, crate::filing::StoreError> {
+    let _turn = turn.take().await;
+    if ctx.store.watcher_of(key).await?.is_some() {
+        *free_since = None;
+        return Ok(None);
+    }
+    let since = *free_since.get_or_insert_with(std::time::Instant::now);
+    let Some(taken) = share::should_take(ctx, since).await else {
+        return Ok(None);
+    };
+    let token = ctx.store.acquire_watch(key, &ctx.worker.id).await?;
+    Ok(token.map(|t| (t, taken)))
+}
+
+/// Give the watch of `key` up when this daemon watches more than its share (released here,
+/// under the turn, so the process's other mailboxes count it gone).
+async fn yield_if_over_share(ctx: &Context, key: &str, token: &str, turn: &share::Turn) -> bool {
+    let _turn = turn.take().await;
+    if !share::over_share(ctx, key).await {
+        return false;
+    }
+    give_up_watch(ctx, key, token).await;
+    true
 }
 
 /// How long until the current watcher's lease of `key` runs out (a little after), at most
@@ -453,11 +497,18 @@ fn lease_third(ctx: &Context) -> Duration {
 }
 
 /// Keep a session to the mailbox while the watch is ours: fetch, move, wait; reconnect with
-/// backoff when it drops.
-async fn watch_with_lease(ctx: &Context, mb: &Mailbox, token: &str, cancel: &CancellationToken) {
+/// backoff when it drops. With a `turn`, give the mailbox up when this daemon watches more
+/// than its share.
+async fn watch_with_lease(
+    ctx: &Context,
+    mb: &Mailbox,
+    token: &str,
+    turn: Option<&share::Turn>,
+    cancel: &CancellationToken,
+) {
     let mut backoff = Duration::from_secs(1);
     while !cancel.is_cancelled() {
-        match watch_session(ctx, mb, token, cancel, &mut backoff).await {
+        match watch_session(ctx, mb, token, turn, cancel, &mut backoff).await {
             Ok(()) => return,
             Err(ImapError::WatchLost { .. }) => {
                 warn!(
@@ -483,6 +534,7 @@ async fn watch_session(
     ctx: &Context,
     mb: &Mailbox,
     token: &str,
+    turn: Option<&share::Turn>,
     cancel: &CancellationToken,
     backoff: &mut Duration,
 ) -> Result<(), ImapError> {
@@ -512,5 +564,11 @@ async fn watch_session(
         session = mb
             .wait(&ctx.moves_waiting, lease_third(ctx), session, cancel)
             .await?;
+        if let Some(turn) = turn {
+            if yield_if_over_share(ctx, &key, token, turn).await {
+                mb.logout(session).await;
+                return Ok(());
+            }
+        }
     }
 }

@@ -11,13 +11,42 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use app::{docx, mail_with, repo, unique_address, Db, Part, TestApp};
+use futures::TryStreamExt;
 use loket::domain::Status;
+use loket::filing::blobs::sha256_hex;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt};
 use serde_json::Value;
+use support::Garage;
 
 /// An instance whose rules and templates are its own copies under its folder (a restore puts
 /// them back), not the repository's.
 async fn office(db: Db) -> Option<TestApp> {
+    office_with(db, |_| {}).await
+}
+
+/// [`office`] with its documents in `garage` under a prefix of its own (returned).
+async fn office_on(garage: &Garage, db: Db, name: &str) -> Option<(TestApp, String)> {
+    let prefix = garage.new_prefix(name);
+    let app = office_with(db, |t| {
+        let storage = t["storage"].as_table_mut().unwrap();
+        for (key, value) in [
+            ("url", garage.url(&prefix)),
+            ("endpoint", garage.endpoint.clone()),
+            ("region", garage.region.clone()),
+            ("access_key_id", garage.key_id.clone()),
+            ("secret_access_key", garage.secret_key.clone()),
+        ] {
+            storage.insert(key.into(), toml::Value::String(value));
+        }
+    })
+    .await?;
+    Some((app, prefix))
+}
+
+async fn office_with(db: Db, extra: impl FnOnce(&mut toml::Table)) -> Option<TestApp> {
     TestApp::spawn_with(db, |t| {
+        extra(t);
         let blobs = PathBuf::from(t["storage"]["dir"].as_str().unwrap());
         let office = blobs.parent().unwrap().join("office");
         for (section, key, name) in [
@@ -29,6 +58,46 @@ async fn office(db: Db) -> Option<TestApp> {
         }
     })
     .await
+}
+
+/// The objects under `prefix` in the bucket, by name, with their content.
+async fn objects(garage: &Garage, prefix: &str) -> BTreeMap<String, Vec<u8>> {
+    let s3 = garage.object_store();
+    let listed: Vec<_> = s3
+        .list(Some(&ObjectPath::from(prefix)))
+        .try_collect()
+        .await
+        .unwrap();
+    let mut found = BTreeMap::new();
+    for meta in listed {
+        let data = s3.get(&meta.location).await.unwrap().bytes().await.unwrap();
+        found.insert(meta.location.to_string(), data.to_vec());
+    }
+    found
+}
+
+/// The object name of a blob: `PREFIX/ab/abcdef…`.
+fn object_name(prefix: &str, sha: &str) -> String {
+    format!("{prefix}/{}/{sha}", &sha[..2])
+}
+
+/// The bucket prefix is lost.
+async fn wipe_prefix(garage: &Garage, prefix: &str) {
+    let s3 = garage.object_store();
+    for name in objects(garage, prefix).await.into_keys() {
+        s3.delete(&ObjectPath::from(name.as_str())).await.unwrap();
+    }
+    assert!(objects(garage, prefix).await.is_empty());
+}
+
+fn blobs_verify(app: &TestApp) -> (Option<i32>, String) {
+    let out = loket(app, &["blobs", "verify"]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -272,49 +341,269 @@ async fn backup_on_postgresql_points_to_pg_dump() {
     assert!(stderr(&out).contains("pg_restore"), "{}", stderr(&out));
 }
 
+/// An office on SQLite whose documents are in the object store: backed up while it runs (the
+/// documents are read out of the bucket, each checked against its hash), the bucket prefix and
+/// the database are lost, and the restore writes them back.
 #[tokio::test]
-async fn backup_restore_and_purge_leave_an_object_store_to_its_own_tools() {
-    let Some(app) = TestApp::spawn_with(Db::Sqlite, |t| {
-        let storage = t["storage"].as_table_mut().unwrap();
-        for (k, v) in [
-            ("url", "s3://loket/pasuruan"),
-            ("endpoint", "http://127.0.0.1:3900"),
-            ("region", "garage"),
-            ("access_key_id", "GK0000"),
-            ("secret_access_key", "rahasia"),
-        ] {
-            storage.insert(k.into(), v.into());
-        }
-    })
-    .await
-    else {
+async fn an_office_on_an_object_store_is_backed_up_running_wiped_and_restored() {
+    let Some(garage) = support::garage() else {
         return;
     };
+    let (app, prefix) = office_on(garage, Db::Sqlite, "cadangan").await.unwrap();
+    let first: Vec<Vec<u8>> = (0..3)
+        .map(|i| {
+            let from = unique_address(&format!("s3pemohon{i}"));
+            let ktp = docx(&[&format!("KARTU TANDA PENDUDUK pemohon {i}")]);
+            let surat = docx(&["SURAT PERMOHONAN izin reklame", &format!("nomor {i}")]);
+            application(&from, i, &[("ktp.docx", ktp), ("permohonan.docx", surat)])
+        })
+        .collect();
+    app.deliver_all(&first).await;
+    app.run_once().await;
+    let before: BTreeMap<String, Value> = codes(&json(&app, &["cases", "list", "--json"]))
+        .into_iter()
+        .map(|code| (code.clone(), show(&app, &code)))
+        .collect();
+    assert_eq!(before.len(), 3);
+    let stored = objects(garage, &prefix).await;
+    assert_eq!(stored.len(), 9, "two documents and the raw mail per case");
+    assert!(
+        !app.dir.path().join("blobs").exists(),
+        "nothing on the disk"
+    );
+
+    // The worker runs and mail keeps coming while the backup is made.
+    let mut worker = app.command().arg("run").spawn().unwrap();
+    let during: Vec<Vec<u8>> = (3..6)
+        .map(|i| {
+            let from = unique_address(&format!("s3pemohon{i}"));
+            application(&from, i, &[("ktp.docx", docx(&[&format!("KTP {i}")]))])
+        })
+        .collect();
+    app.deliver_all(&during[..1]).await;
     let out_dir = app.dir.path().join("cadangan");
-    for args in [
-        vec!["backup", "--out", out_dir.to_str().unwrap()],
-        vec!["restore", out_dir.to_str().unwrap()],
-        vec!["purge", "--older-than", "5y"],
-    ] {
-        let out = loket(&app, &args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
-        assert!(
-            stderr(&out).contains("object store (s3://loket/pasuruan)"),
-            "{args:?}: {}",
-            stderr(&out)
+    let backup = tokio::process::Command::from({
+        let mut c = app.command();
+        c.args(["backup", "--out"]).arg(&out_dir);
+        c
+    })
+    .output();
+    let deliver_more = async {
+        for raw in &during[1..] {
+            app.deliver(raw).await;
+        }
+    };
+    let (backup, ()) = tokio::join!(backup, deliver_more);
+    let backup = backup.unwrap();
+    assert_eq!(backup.status.code(), Some(0), "{}", stderr(&backup));
+    assert!(stderr(&backup).contains("backup written to"));
+    wait_for_cases(&app, 6).await;
+    unsafe { libc::kill(worker.id() as i32, libc::SIGTERM) };
+    assert_eq!(worker.wait().unwrap().code(), Some(0));
+    let at_stop = codes(&json(&app, &["cases", "list", "--json"]));
+
+    // The backup holds every object the copied database refers to, by hash.
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("manifest.json")).unwrap()).unwrap();
+    assert!(manifest["missing_blobs"].as_array().unwrap().is_empty());
+    let in_backup = manifest["counts"]["cases"].as_i64().unwrap() as usize;
+    assert!((3..=6).contains(&in_backup), "{manifest}");
+    let copied = files_under(&out_dir.join("blobs"));
+    assert_eq!(
+        copied.len() as i64,
+        manifest["counts"]["blobs"].as_i64().unwrap()
+    );
+    for (name, data) in &stored {
+        let sha = name.rsplit('/').next().unwrap();
+        assert_eq!(sha256_hex(data), sha);
+        let file = out_dir.join("blobs").join(&sha[..2]).join(sha);
+        assert_eq!(
+            &std::fs::read(&file).unwrap(),
+            data,
+            "{name} is in the backup"
         );
-        assert!(!stderr(&out).contains("rahasia"), "no secret shown");
     }
-    assert!(!out_dir.exists());
+
+    // The bucket prefix and the database are lost.
+    wipe_prefix(garage, &prefix).await;
+    for f in ["loket.db", "loket.db-wal", "loket.db-shm"] {
+        let _ = std::fs::remove_file(app.dir.path().join(f));
+    }
+    let out = loket(&app, &["restore", out_dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&garage.url(&prefix)),
+        "{}",
+        stderr(&out)
+    );
+    let restored = codes(&json(&app, &["cases", "list", "--json"]));
+    assert_eq!(
+        restored.len(),
+        in_backup,
+        "every case in the backup is back"
+    );
+    assert!(restored.is_superset(&before.keys().cloned().collect()));
+    assert!(restored.is_subset(&at_stop));
+    for (code, case) in &before {
+        assert_eq!(&show(&app, code), case, "{code} is back as it was");
+    }
+    let back = objects(garage, &prefix).await;
+    for (name, data) in &stored {
+        assert_eq!(back.get(name), Some(data), "{name} is back in the bucket");
+    }
+    assert_eq!(back.len(), copied.len(), "and nothing else");
+    let (code, text) = blobs_verify(&app);
+    assert_eq!(code, Some(0), "{text}");
+
+    // Write-once: an object that differs from the backup's is an error, never overwritten;
+    // identical objects are fine.
+    let s3 = garage.object_store();
+    let (victim, good) = stored.iter().next().unwrap();
+    let victim_path = ObjectPath::from(victim.as_str());
+    s3.put(&victim_path, b"bukan dokumen".to_vec().into())
+        .await
+        .unwrap();
+    let out = loket(&app, &["restore", "--force", out_dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let sha = victim.rsplit('/').next().unwrap();
+    assert!(
+        stderr(&out).contains("differs") && stderr(&out).contains(sha),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        objects(garage, &prefix).await[victim],
+        b"bukan dokumen",
+        "not overwritten"
+    );
+    s3.delete(&victim_path).await.unwrap();
+    let out = loket(&app, &["restore", "--force", out_dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("1 file(s) added"), "{}", stderr(&out));
+    assert_eq!(&objects(garage, &prefix).await[victim], good);
+    let (code, text) = blobs_verify(&app);
+    assert_eq!(code, Some(0), "{text}");
 }
 
-/// What README.md shows for PostgreSQL: `pg_dump -Fc` while loket runs, then the documents;
-/// `pg_restore` into an empty database, and the documents back.
+/// Every file under `dir`.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else {
+                found.push(e.path());
+            }
+        }
+    }
+    found
+}
+
+/// Retention on an object store: a closed case's objects are deleted from the bucket; the KTP
+/// it shares with an open case stays (blobs are shared by content).
 #[tokio::test]
-async fn postgresql_is_backed_up_with_pg_dump_and_restored_with_pg_restore() {
-    let Some(app) = office(Db::Postgres).await else {
+async fn purge_deletes_a_closed_cases_objects_but_keeps_one_shared_with_an_open_case() {
+    let Some(garage) = support::garage() else {
         return;
     };
+    let (app, prefix) = office_on(garage, Db::Sqlite, "masa-simpan").await.unwrap();
+    let shared = docx(&["KARTU TANDA PENDUDUK Siti Aminah"]);
+    let denah = docx(&["DENAH lokasi lama"]);
+    let lama = unique_address("s3lama");
+    let baru = unique_address("s3baru");
+    app.deliver(&application(
+        &lama,
+        1,
+        &[("ktp.docx", shared.clone()), ("denah.docx", denah.clone())],
+    ))
+    .await;
+    app.deliver(&application(&baru, 2, &[("ktp.docx", shared.clone())]))
+        .await;
+    app.run_once().await;
+    let cases = app.cases().await;
+    let code_of = |who: &str| {
+        cases
+            .iter()
+            .find(|c| c.applicant.email.as_deref() == Some(who))
+            .unwrap()
+            .tracking_code
+            .clone()
+    };
+    let (old_code, open_code) = (code_of(&lama), code_of(&baru));
+    let store = app.store().await;
+    let mut conn = store.conn().await.unwrap();
+    let id = loket::filing::cases::by_code(&mut conn, &old_code)
+        .await
+        .unwrap()
+        .unwrap();
+    loket::filing::desk::set_status(&mut conn, id, Status::Closed, Some("kepala"))
+        .await
+        .unwrap();
+    drop(conn);
+    store.close().await;
+    let sql = app.sql().await;
+    sqlx::query("UPDATE status_changes SET at = at - $1 WHERE case_id = $2")
+        .bind(2 * 365 * 86_400_000_i64)
+        .bind(id)
+        .execute(&sql)
+        .await
+        .unwrap();
+    let raw_of = |code: String| {
+        let (sql, prefix) = (sql.clone(), prefix.clone());
+        async move {
+            let sha: String = sqlx::query_scalar(
+                "SELECT sha256 FROM messages \
+                 WHERE case_id = (SELECT id FROM cases WHERE tracking_code = $1)",
+            )
+            .bind(code)
+            .fetch_one(&sql)
+            .await
+            .unwrap();
+            object_name(&prefix, &sha)
+        }
+    };
+    let (old_raw, open_raw) = (raw_of(old_code.clone()).await, raw_of(open_code).await);
+    let shared_object = object_name(&prefix, &sha256_hex(&shared));
+    let denah_object = object_name(&prefix, &sha256_hex(&denah));
+    let before = objects(garage, &prefix).await;
+    for name in [&old_raw, &open_raw, &shared_object, &denah_object] {
+        assert!(before.contains_key(name), "{name} in {:?}", before.keys());
+    }
+
+    let out = app
+        .command()
+        .args(["purge", "--older-than", "1y"])
+        .env(loket::filing::TEST_CLOCK_OFFSET, LATER_MS.to_string())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&old_code));
+    assert!(stderr(&out).contains("2 file(s)"), "{}", stderr(&out));
+    let after = objects(garage, &prefix).await;
+    assert!(
+        !after.contains_key(&denah_object),
+        "the closed case's plan is gone"
+    );
+    assert!(!after.contains_key(&old_raw), "and its raw mail");
+    assert!(
+        after.contains_key(&shared_object),
+        "the open case still has the KTP"
+    );
+    assert!(after.contains_key(&open_raw));
+    assert_eq!(after.len(), before.len() - 2);
+    let history = show(&app, &old_code)["history"].clone();
+    assert!(history.to_string().contains("purged"), "{history}");
+    let (code, text) = blobs_verify(&app);
+    assert_eq!(code, Some(0), "{text}");
+}
+
+/// What README.md shows for PostgreSQL: `pg_dump -Fc` while loket runs, then
+/// `loket backup --blobs-only` for the documents; `pg_restore` into an empty database, then
+/// `loket restore --blobs-only`. With the documents in a folder, or in the object store
+/// (whose prefix is lost with the database).
+async fn pg_dump_story(app: TestApp, prefix: Option<(&Garage, String)>) {
     let pg = support::postgres().unwrap();
     for i in 0..2 {
         let from = unique_address(&format!("pg{i}"));
@@ -338,10 +627,24 @@ async fn postgresql_is_backed_up_with_pg_dump_and_restored_with_pg_restore() {
         .output()
         .unwrap();
     assert!(out.status.success(), "pg_dump: {}", stderr(&out));
-    copy_dir(&app.dir.path().join("blobs"), &saved.join("blobs"));
+    let documents = saved.join("documents");
+    let out = loket(
+        &app,
+        &[
+            "backup",
+            "--blobs-only",
+            "--out",
+            documents.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("4 file(s)"), "{}", stderr(&out));
 
     // The database server and the documents are lost; a new, empty database.
-    std::fs::remove_dir_all(app.dir.path().join("blobs")).unwrap();
+    match &prefix {
+        Some((garage, prefix)) => wipe_prefix(garage, prefix).await,
+        None => std::fs::remove_dir_all(app.dir.path().join("blobs")).unwrap(),
+    }
     let fresh = pg.new_database();
     let out = std::process::Command::new(pg.program("pg_restore"))
         .args(["--no-owner", "-d", &fresh])
@@ -349,18 +652,51 @@ async fn postgresql_is_backed_up_with_pg_dump_and_restored_with_pg_restore() {
         .output()
         .unwrap();
     assert!(out.status.success(), "pg_restore: {}", stderr(&out));
-    copy_dir(&saved.join("blobs"), &app.dir.path().join("blobs"));
     let mut t: toml::Table =
         toml::from_str(&std::fs::read_to_string(&app.config_path).unwrap()).unwrap();
     t["database"]["url"] = toml::Value::String(fresh);
     std::fs::write(&app.config_path, toml::to_string(&t).unwrap()).unwrap();
+    let (code, _) = blobs_verify(&app);
+    assert_eq!(code, Some(1), "the documents are not back yet");
+    let out = loket(
+        &app,
+        &["restore", "--blobs-only", documents.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("4 added"), "{}", stderr(&out));
 
     assert_eq!(json(&app, &["cases", "list", "--json"]), before_list);
     for (code, case) in &before {
         assert_eq!(&show(&app, code), case, "{code}");
-        for sha in document_shas(case) {
-            assert!(blob_path(&app, &sha).exists());
-        }
+    }
+    let (code, text) = blobs_verify(&app);
+    assert_eq!(code, Some(0), "{text}");
+    if let Some((garage, prefix)) = &prefix {
+        assert_eq!(objects(garage, prefix).await.len(), 4);
+    }
+    // Done twice, nothing more is added.
+    let out = loket(
+        &app,
+        &["restore", "--blobs-only", documents.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("0 added"), "{}", stderr(&out));
+}
+
+#[tokio::test]
+async fn postgresql_is_backed_up_with_pg_dump_and_restored_with_pg_restore() {
+    if let Some(app) = office(Db::Postgres).await {
+        pg_dump_story(app, None).await;
+    }
+}
+
+#[tokio::test]
+async fn postgresql_with_an_object_store_is_backed_up_with_pg_dump_and_blobs_only() {
+    let Some(garage) = support::garage() else {
+        return;
+    };
+    if let Some((app, prefix)) = office_on(garage, Db::Postgres, "pg-dump").await {
+        pg_dump_story(app, Some((garage, prefix))).await;
     }
 }
 

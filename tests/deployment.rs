@@ -1,6 +1,8 @@
 //! The systemd units in `deploy/` as an operator installs them: they load without warnings,
-//! their sandbox scores well in `systemd-analyze security`, and what the sandbox forbids does
-//! not stop loket's own work (OCR with write-xor-execute memory).
+//! their sandbox scores well in `systemd-analyze security`, what the sandbox forbids does not
+//! stop loket's own work (OCR with write-xor-execute memory), and each unit's own `ExecStart=`
+//! line starts loket (PID 1 here is not systemd, so the command is run as the unit would run
+//! it, not the unit itself), `ExecReload=`'s SIGHUP reloads the rules and SIGTERM stops it.
 //!
 //! `systemd-analyze` comes with Debian's `systemd` package; without it the unit checks say so
 //! and pass (they need no running systemd: `verify` and `security --offline=yes` read files).
@@ -229,4 +231,145 @@ fn ocr_workers_read_a_scan_with_write_xor_execute_memory_as_the_unit_enforces() 
     );
     // Text only OCR can have found: the scan has no text layer.
     assert!(stdout.contains("SURAT KETERANGAN DOMISILI"), "{stdout}");
+}
+
+/// The `ExecStart=` command line of `file` for instance `instance` (`%i`), split into words,
+/// and its `Environment=` settings.
+fn exec_start(file: &str, instance: &str) -> (Vec<String>, Vec<(String, String)>) {
+    let text = std::fs::read_to_string(deploy().join(file)).unwrap();
+    let mut argv = Vec::new();
+    let mut env = Vec::new();
+    for line in text.lines().map(|l| l.replace("%i", instance)) {
+        if let Some(cmd) = line.strip_prefix("ExecStart=") {
+            argv = cmd.split_whitespace().map(String::from).collect();
+        } else if let Some(kv) = line.strip_prefix("Environment=") {
+            let (k, v) = kv.split_once('=').unwrap();
+            env.push((k.to_string(), v.to_string()));
+        }
+    }
+    assert!(!argv.is_empty(), "{file} has an ExecStart=");
+    (argv, env)
+}
+
+/// One HTTP/1.0 GET on loopback: the status line, or None while nothing answers.
+fn http_status(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).ok()?;
+    answer.lines().next().map(String::from)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Does this kernel have PR_SET_MDWE (what `sandboxed` sets)?
+fn has_mdwe() -> bool {
+    sandboxed("true").status().is_ok()
+}
+
+/// Each unit's own `ExecStart=` line (only the binary and the config path are this test's)
+/// starts loket with the unit's environment, under NoNewPrivileges and write-xor-execute
+/// memory as the unit sets them, in a working directory like the unit's: `run` answers
+/// `/healthz`, `serve` its login page; SIGTERM (systemd's stop) ends it with status 0.
+#[test]
+fn every_units_exec_start_starts_loket_sighup_reloads_rules_and_sigterm_stops_it() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mdwe = has_mdwe();
+    for (file, unit) in UNITS {
+        let instance = unit
+            .split_once('@')
+            .map(|(_, rest)| rest.trim_end_matches(".service"))
+            .unwrap_or("");
+        let (argv, env) = exec_start(file, instance);
+        let config_name = if instance.is_empty() {
+            "loket"
+        } else {
+            instance
+        };
+        assert_eq!(argv[0], "/usr/local/bin/loket", "{file}");
+        assert_eq!(
+            argv[1..3],
+            [
+                "--config".to_string(),
+                format!("/etc/loket/{config_name}.toml")
+            ],
+            "{file}"
+        );
+        let state = tempfile::tempdir().unwrap();
+        let (web, metrics) = (free_port(), free_port());
+        let config = state.path().join("loket.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[office]\ncode = \"PSR\"\nname = \"DPMPTSP Kabupaten Pasuruan\"\n\
+                 [database]\nurl = \"sqlite://{d}/loket.db\"\n[storage]\ndir = \"{d}/blobs\"\n\
+                 [spool]\ndir = \"{d}/spool\"\n[rules]\ndir = \"{rules}\"\n\
+                 [notify]\ntemplates_dir = \"{templates}\"\n\
+                 [web]\nlisten = \"127.0.0.1:{web}\"\n[metrics]\nlisten = \"127.0.0.1:{metrics}\"\n",
+                d = state.path().display(),
+                rules = repo.join("rules").display(),
+                templates = repo.join("templates").display(),
+            ),
+        )
+        .unwrap();
+        let program = env!("CARGO_BIN_EXE_loket");
+        let mut cmd = if mdwe {
+            sandboxed(program)
+        } else {
+            Command::new(program)
+        };
+        cmd.arg("--config")
+            .arg(&config)
+            .args(&argv[3..])
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .env("LOKET_LOG", "info")
+            .current_dir(state.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(state.path().join("stderr.log")).unwrap());
+        let mut child = cmd.spawn().unwrap();
+        let (port, path) = match argv[3].as_str() {
+            "serve" => (web, "/login"),
+            _ => (metrics, "/healthz"),
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let log = || std::fs::read_to_string(state.path().join("stderr.log")).unwrap_or_default();
+        loop {
+            if let Some(status) = http_status(port, path) {
+                assert!(status.contains(" 200 "), "{file}: {status}: {}", log());
+                break;
+            }
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "{file}: {argv:?} exited: {}",
+                log()
+            );
+            assert!(std::time::Instant::now() < deadline, "{file}: {}", log());
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let signal = |sig| {
+            // SAFETY: kill(2) on our own child's pid.
+            unsafe { libc::kill(child.id() as libc::pid_t, sig) };
+        };
+        if argv[3] == "run" {
+            // ExecReload=/bin/kill -HUP $MAINPID
+            signal(libc::SIGHUP);
+            while !log().contains("rules reloaded") {
+                assert!(std::time::Instant::now() < deadline, "{file}: {}", log());
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            assert!(http_status(port, path).is_some_and(|s| s.contains(" 200 ")));
+        }
+        signal(libc::SIGTERM);
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "{file}: {}", log());
+    }
 }

@@ -182,9 +182,15 @@ struct Daemon {
 
 impl Daemon {
     fn start(app: &TestApp, name: &str) -> Daemon {
+        Self::start_with(app, name, &app.config_path)
+    }
+
+    /// A daemon with a config of its own (another machine's).
+    fn start_with(app: &TestApp, name: &str, config: &std::path::Path) -> Daemon {
         let log = app.dir.path().join(format!("{name}.log"));
-        let child = app
-            .command()
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_loket"))
+            .arg("--config")
+            .arg(config)
             .arg("run")
             .env("LOKET_LOG", "info")
             .stdout(Stdio::null())
@@ -284,6 +290,116 @@ async fn wait_for_watchers(
     }
 }
 
+/// Do the watchers watch one mailbox each (no daemon two)?
+fn one_each(watched: &[(String, i64)]) -> bool {
+    let pids: std::collections::BTreeSet<i64> = watched.iter().map(|(_, pid)| *pid).collect();
+    pids.len() == watched.len()
+}
+
+/// The mailboxes each of these daemons watches, as `loket workers --json` says.
+fn held_by(watched: &[(String, i64)], daemon: &Daemon) -> usize {
+    watched
+        .iter()
+        .filter(|(_, pid)| *pid == daemon.pid())
+        .count()
+}
+
+/// A daemon alone watches both mailboxes; a second one started later gets one of them without
+/// anyone being restarted; when that one is killed, the first takes its mailbox back once the
+/// lease runs out.
+#[tokio::test]
+async fn a_daemon_started_later_gets_its_share_of_the_mailboxes_and_gives_it_back_when_killed() {
+    let Some(office) = Office::spawn(Db::Postgres, |_| {}).await else {
+        return;
+    };
+    let app = &office.app;
+    let first = Daemon::start(app, "pertama");
+    let (watched, _) =
+        wait_for_watchers(app, Duration::from_secs(20), |w| held_by(w, &first) == 2).await;
+    assert_eq!(
+        held_by(&watched, &first),
+        2,
+        "alone, it watches both: {watched:?}"
+    );
+
+    let second = Daemon::start(app, "kedua");
+    let (watched, took) = wait_for_watchers(app, Duration::from_secs(20), |w| {
+        w.len() == 2 && held_by(w, &first) == 1 && held_by(w, &second) == 1
+    })
+    .await;
+    println!("the later daemon got its share after {took:?}: {watched:?}");
+    assert!(
+        watched.len() == 2 && held_by(&watched, &first) == 1 && held_by(&watched, &second) == 1,
+        "one each: {watched:?}\n{}",
+        first.log_text()
+    );
+    assert!(
+        first.log_text().contains("giving this one up"),
+        "{}",
+        first.log_text()
+    );
+    // And it stays so: neither takes the other's mailbox back.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(watchers(app).await, watched, "the shares stay put");
+
+    second.signal(libc::SIGKILL);
+    let (after, took) =
+        wait_for_watchers(app, Duration::from_secs(15), |w| held_by(w, &first) == 2).await;
+    println!("the survivor took the second mailbox back after {took:?} (lease 3 s)");
+    assert_eq!(
+        held_by(&after, &first),
+        2,
+        "the survivor watches both: {after:?}"
+    );
+    assert_eq!(after.len(), 2);
+    first.terminate();
+    drop(second);
+}
+
+/// A second machine whose config has no mailbox (it only does OCR and filing) counts as a daemon
+/// with fewer mailboxes: the first gives one up to it, nobody takes it, and within about a lease
+/// the first takes it back and keeps it. In the end both mailboxes are watched by the first, and
+/// stay so.
+#[tokio::test]
+async fn a_daemon_without_mailboxes_leaves_none_unwatched() {
+    let Some(office) = Office::spawn(Db::Postgres, |_| {}).await else {
+        return;
+    };
+    let app = &office.app;
+    let both = Daemon::start(app, "dua");
+    wait_for_watchers(app, Duration::from_secs(20), |w| held_by(w, &both) == 2).await;
+
+    let mut t: toml::Table =
+        toml::from_str(&std::fs::read_to_string(&app.config_path).unwrap()).unwrap();
+    t.remove("mailbox");
+    let no_mailbox = app.dir.path().join("tanpa-kotak-surat.toml");
+    std::fs::write(&no_mailbox, toml::to_string(&t).unwrap()).unwrap();
+    let ocr_only = Daemon::start_with(app, "ocr", &no_mailbox);
+    let (_, took) =
+        wait_for_watchers(app, Duration::from_secs(20), |w| held_by(w, &both) < 2).await;
+    assert!(
+        both.log_text().contains("giving this one up"),
+        "after {took:?}: {}",
+        both.log_text()
+    );
+    let (watched, took) =
+        wait_for_watchers(app, Duration::from_secs(30), |w| held_by(w, &both) == 2).await;
+    println!("both mailboxes watched again after {took:?} (lease 3 s)");
+    assert_eq!(
+        held_by(&watched, &both),
+        2,
+        "{watched:?}\n{}",
+        both.log_text()
+    );
+    assert!(took < Duration::from_secs(15), "{took:?}");
+    // Three leases later it is still so.
+    tokio::time::sleep(Duration::from_secs(9)).await;
+    assert_eq!(watchers(app).await, watched, "nothing goes back and forth");
+    assert_eq!(held_by(&watched, &ocr_only), 0);
+    both.terminate();
+    ocr_only.terminate();
+}
+
 #[tokio::test]
 async fn two_daemons_on_postgres_watch_each_mailbox_once_and_the_survivor_takes_over() {
     let Some(office) = Office::spawn(Db::Postgres, |_| {}).await else {
@@ -301,7 +417,7 @@ async fn two_daemons_on_postgres_watch_each_mailbox_once_and_the_survivor_takes_
     let a = Daemon::start(app, "a");
     let b = Daemon::start(app, "b");
     let (watched, _) = wait_for_watchers(app, Duration::from_secs(20), |w| {
-        w.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>() == keys
+        w.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>() == keys && one_each(w)
     })
     .await;
     let names: Vec<String> = watched.iter().map(|(k, _)| k.clone()).collect();
@@ -309,6 +425,7 @@ async fn two_daemons_on_postgres_watch_each_mailbox_once_and_the_survivor_takes_
         names, keys,
         "each mailbox has exactly one watcher: {watched:?}"
     );
+    assert!(one_each(&watched), "one mailbox each: {watched:?}");
     // It stays that way: nobody else takes a live watcher's mailbox.
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(watchers(app).await, watched, "the watchers stay put");

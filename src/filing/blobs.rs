@@ -15,7 +15,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
@@ -203,9 +203,16 @@ impl BlobStore {
                     sha: sha.clone(),
                     source,
                 };
-                // Write-once: content under its own hash is never replaced.
+                // Write-once: content under its own hash never changes. An object stored long
+                // ago is written again (the same bytes) so that its time tells `loket purge`
+                // that a writer is about to refer to it again, as a folder's file time does.
                 match store.head(&location).await {
-                    Ok(meta) if meta.size == data.len() as u64 => return Ok(sha),
+                    Ok(meta)
+                        if meta.size == data.len() as u64
+                            && !stale(SystemTime::from(meta.last_modified)) =>
+                    {
+                        return Ok(sha)
+                    }
                     Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
                     Err(e) => return Err(remote(e)),
                 }
@@ -375,38 +382,83 @@ fn put_file(dir: &Path, sha: &str, data: &[u8]) -> Result<(), BlobError> {
 impl BlobStore {
     /// Remove a blob no database row refers to any more (`loket purge`). The caller checked the
     /// rows; but a writer stores a blob *before* committing the row that refers to it, and a
-    /// `put` of content already here only refreshes the file's time. So a blob stored or
-    /// re-stored less than `grace` before `now` stays (a later purge takes it). Only a local
-    /// folder: on an object store blobs are kept (say so to the operator).
-    pub fn remove_unreferenced(
+    /// `put` of content already here only refreshes its time (a file's modification time; an
+    /// object older than [`REFRESH_AFTER`] is written again). So a blob stored or re-stored
+    /// less than `grace` before `now` stays (a later purge takes it).
+    pub async fn remove_unreferenced(
         &self,
         sha: &str,
-        now: std::time::SystemTime,
-        grace: std::time::Duration,
+        now: SystemTime,
+        grace: Duration,
     ) -> Result<Removal, BlobError> {
-        let Backend::Dir(dir) = &self.backend else {
-            return Ok(Removal::NotLocal);
-        };
         if !is_sha256(sha) {
             return Ok(Removal::Missing);
         }
-        let path = file_path(dir, sha);
-        let err = |source| BlobError::Io {
-            path: path.clone(),
-            source,
-        };
-        let meta = match std::fs::metadata(&path) {
-            Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Removal::Missing),
-            Err(e) => return Err(err(e)),
-        };
-        let modified = meta.modified().map_err(err)?;
-        if modified + grace > now {
-            return Ok(Removal::Recent);
+        match &self.backend {
+            Backend::Dir(dir) => {
+                let path = file_path(dir, sha);
+                tokio::task::spawn_blocking(move || remove_file_unless_recent(&path, now, grace))
+                    .await
+                    .map_err(|e| BlobError::Config(format!("blob remover stopped: {e}")))?
+            }
+            Backend::Object {
+                store,
+                prefix,
+                name,
+            } => {
+                let location = object_path(prefix, sha);
+                let remote = |source| BlobError::Remote {
+                    store: name.clone(),
+                    sha: sha.to_string(),
+                    source,
+                };
+                let meta = match store.head(&location).await {
+                    Ok(meta) => meta,
+                    Err(object_store::Error::NotFound { .. }) => return Ok(Removal::Missing),
+                    Err(e) => return Err(remote(e)),
+                };
+                if SystemTime::from(meta.last_modified) + grace > now {
+                    return Ok(Removal::Recent);
+                }
+                match store.delete(&location).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                    Err(e) => return Err(remote(e)),
+                }
+                Ok(Removal::Removed { bytes: meta.size })
+            }
         }
-        std::fs::remove_file(&path).map_err(err)?;
-        Ok(Removal::Removed { bytes: meta.len() })
     }
+}
+
+/// An object stored this long ago is written again when its content is stored again, so its
+/// time is at most this old when a writer is about to refer to it: far less than purge's grace
+/// period, so a purge never removes an object a row is being committed for.
+pub const REFRESH_AFTER: Duration = Duration::from_secs(3600);
+
+fn stale(last_modified: SystemTime) -> bool {
+    last_modified + REFRESH_AFTER < SystemTime::now()
+}
+
+fn remove_file_unless_recent(
+    path: &Path,
+    now: SystemTime,
+    grace: Duration,
+) -> Result<Removal, BlobError> {
+    let err = |source| BlobError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Removal::Missing),
+        Err(e) => return Err(err(e)),
+    };
+    let modified = meta.modified().map_err(err)?;
+    if modified + grace > now {
+        return Ok(Removal::Recent);
+    }
+    std::fs::remove_file(path).map_err(err)?;
+    Ok(Removal::Removed { bytes: meta.len() })
 }
 
 /// What [`BlobStore::remove_unreferenced`] did.
@@ -419,8 +471,6 @@ pub enum Removal {
     Recent,
     /// Not there (removed before, or never stored).
     Missing,
-    /// The blobs live in an object store: purge keeps them (not supported yet).
-    NotLocal,
 }
 
 /// Is `s` a hex SHA-256, as blob names are?
@@ -445,21 +495,21 @@ mod tests {
         let day = std::time::Duration::from_secs(86_400);
         let now = std::time::SystemTime::now();
         assert_eq!(
-            store.remove_unreferenced(&sha, now, day).unwrap(),
+            store.remove_unreferenced(&sha, now, day).await.unwrap(),
             Removal::Recent
         );
         let later = now + 2 * day;
         assert_eq!(
-            store.remove_unreferenced(&sha, later, day).unwrap(),
+            store.remove_unreferenced(&sha, later, day).await.unwrap(),
             Removal::Removed { bytes: 8 }
         );
         assert!(store.get(&sha).await.is_err());
         assert_eq!(
-            store.remove_unreferenced(&sha, later, day).unwrap(),
+            store.remove_unreferenced(&sha, later, day).await.unwrap(),
             Removal::Missing
         );
         assert_eq!(
-            store.remove_unreferenced("../x", later, day).unwrap(),
+            store.remove_unreferenced("../x", later, day).await.unwrap(),
             Removal::Missing
         );
         // An old blob stored again (a new case with the same KTP) counts as new.
@@ -469,7 +519,10 @@ mod tests {
         file.set_modified(now - 3 * day).unwrap();
         store.put(b"ktp lama").await.unwrap();
         assert_eq!(
-            store.remove_unreferenced(&sha, now + day / 2, day).unwrap(),
+            store
+                .remove_unreferenced(&sha, now + day / 2, day)
+                .await
+                .unwrap(),
             Removal::Recent
         );
     }

@@ -165,3 +165,22 @@ impl Store {
         .what("read the mailbox watch")
     }
 }
+
+impl Store {
+    /// The live `loket run` daemons (heartbeating within the lease, not stopped) and how many
+    /// mailboxes each watches now: what sharing the mailboxes fairly is decided on.
+    pub async fn daemon_watch_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let now = now_ms();
+        sqlx::query_as(
+            "SELECT w.id, (SELECT COUNT(*) FROM mailbox_state m WHERE m.watcher = w.id \
+                           AND m.watch_until >= $1) AS watching \
+             FROM workers w WHERE w.command = 'run' AND w.stopped_at IS NULL \
+             AND w.heartbeat_at >= $2 ORDER BY w.id",
+        )
+        .bind(now)
+        .bind(now - self.lease_ms())
+        .fetch_all(self.pool())
+        .await
+        .what("count the mailboxes each daemon watches")
+    }
+}

@@ -21,17 +21,10 @@ pub enum Error {
     /// The configured database is PostgreSQL: its own tools copy it consistently.
     #[error(
         "`loket {command}` copies an SQLite database; this office uses PostgreSQL: use \
-         pg_dump -Fc / pg_restore for the database and copy the documents (`[storage] dir` or \
-         the object store bucket) after the dump, as README.md \"Backups\" shows"
+         pg_dump -Fc / pg_restore for the database and `loket {command} --blobs-only` for the \
+         documents (after the dump), as README.md \"Backups\" shows"
     )]
     Postgres { command: &'static str },
-    /// Documents live in an object store: its own tools copy and expire them.
-    #[error(
-        "`loket {command}` works on a local `[storage] dir`; this office keeps documents in an \
-         object store ({url}): copy the bucket prefix with the store's own tools, and for \
-         retention use the store's lifecycle rules"
-    )]
-    ObjectStore { command: &'static str, url: String },
     #[error("database url {0:?} is not an SQLite file")]
     NotAFile(String),
     #[error("{}: already exists and is not empty; choose a new folder for the backup", .0.display())]
@@ -52,6 +45,17 @@ pub enum Error {
     Unsupported(String),
     #[error("backup damaged, nothing was restored: {0}")]
     Damaged(String),
+    /// Blobs are write-once: a stored blob that differs from the backup's is not overwritten.
+    #[error(
+        "{store} already holds {count} file(s) whose content differs from the backup's \
+         (damaged in the store?): {shas}; nothing was restored. Stored files are never \
+         overwritten: remove those objects, then restore again"
+    )]
+    Differs {
+        store: String,
+        count: usize,
+        shas: String,
+    },
     #[error(
         "the database already holds {cases} case(s); nothing was restored. \
          `loket restore --force` replaces it (the current files are kept next to it)"
@@ -73,23 +77,12 @@ impl Error {
     pub fn is_usage(&self) -> bool {
         matches!(
             self,
-            Error::Postgres { .. } | Error::ObjectStore { .. } | Error::NotAFile(_)
+            Error::Postgres { .. } | Error::NotAFile(_) | Error::Blob(BlobError::Config(_))
         )
     }
 
     fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
         move |source| Error::Io { path, source }
-    }
-}
-
-/// Backup, restore and purge handle a local `[storage] dir` only (see [`Error::ObjectStore`]).
-fn local_storage_only(cfg: &crate::config::Config, command: &'static str) -> Result<(), Error> {
-    match &cfg.storage.url {
-        Some(url) => Err(Error::ObjectStore {
-            command,
-            url: url.clone(),
-        }),
-        None => Ok(()),
     }
 }

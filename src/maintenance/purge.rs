@@ -2,8 +2,9 @@
 //!
 //! Cases past the period are purged a few at a time, each batch in its own write transaction
 //! (the worker goes on in between; `filing::retention` says what is removed and what stays).
-//! After the commits, the blob files that no unpurged row refers to any more are removed,
-//! including those an interrupted earlier purge left behind. A dry run lists the same cases and counts the files
+//! After the commits, the blobs that no unpurged row refers to any more are removed from the
+//! folder or the object store (blobs are shared by content: one still referred to by another
+//! case stays), including those an interrupted earlier purge left behind. A dry run lists the same cases and counts the files
 //! that would go, and changes nothing.
 
 use std::collections::{BTreeMap, HashSet};
@@ -41,7 +42,7 @@ pub async fn purge(
     period: RetentionPeriod,
     dry_run: bool,
 ) -> Result<PurgeReport, Error> {
-    super::local_storage_only(cfg, "purge")?;
+    let blobs = BlobStore::open(&cfg.storage)?;
     let now = now_ms();
     let cutoff = period
         .before(now)
@@ -54,7 +55,6 @@ pub async fn purge(
         },
     )
     .await?;
-    let blobs = BlobStore::new(&cfg.storage.dir);
     let result = if dry_run {
         plan(&store, cutoff).await
     } else {
@@ -121,14 +121,13 @@ async fn run(
     };
     let clock = UNIX_EPOCH + Duration::from_millis(u64::try_from(now).unwrap_or(0));
     for sha in unreferenced {
-        match blobs.remove_unreferenced(&sha, clock, GRACE)? {
+        match blobs.remove_unreferenced(&sha, clock, GRACE).await? {
             Removal::Removed { bytes } => {
                 report.blobs += 1;
                 report.bytes += bytes;
             }
             Removal::Recent => report.recent += 1,
-            // Purge refuses object stores before it starts.
-            Removal::Missing | Removal::NotLocal => {}
+            Removal::Missing => {}
         }
     }
     Ok(report)

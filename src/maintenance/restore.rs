@@ -3,19 +3,28 @@
 //! Everything is checked before anything is replaced: the manifest, the database copy's hash,
 //! every file of the rules and templates, and every blob the database refers to (read back
 //! against its hash). The database is then brought up to this loket's schema in a staged
-//! copy next to the configured file. Then, in this order: missing blobs are added to the store
+//! copy next to the configured file, and the store (folder or object store) is read for each
+//! blob: one already there must be identical (write-once: one that differs is an error, never
+//! overwritten). Then, in this order: missing blobs are added to the store
 //! (blobs are content-addressed, so adding is safe; an extra blob is harmless), the rule and
 //! template folders are swapped in by rename, and last the database file is renamed into place.
 //! A database or folder that was there is kept beside it as `*.before-restore-<time>`.
 
 use std::path::{Path, PathBuf};
 
+use futures::StreamExt;
+
 use super::files::{self, sibling};
 use super::manifest::{self, Manifest};
 use super::Error;
 use crate::config::Config;
+use crate::filing::blobs::BlobError;
 use crate::filing::snapshot::{self, Counts, Snapshot};
 use crate::filing::{BlobStore, Store, StoreOptions};
+
+/// Blobs read from the store at once (an object store's latency, not its bandwidth, is what
+/// a restore waits for).
+const PARALLEL: usize = 4;
 
 /// What a restore put back, and what it kept aside.
 #[derive(Debug)]
@@ -30,7 +39,7 @@ pub async fn restore(cfg: &Config, dir: &Path, force: bool) -> Result<RestoreRep
     if cfg.database.url.starts_with("postgres") {
         return Err(Error::Postgres { command: "restore" });
     }
-    super::local_storage_only(cfg, "restore")?;
+    let store_blobs = BlobStore::open(&cfg.storage)?;
     let target = sqlite_file(&cfg.database.url)
         .ok_or_else(|| Error::NotAFile(crate::filing::store::redacted_target(&cfg.database.url)))?;
     let manifest = Manifest::read(dir)?;
@@ -50,14 +59,22 @@ pub async fn restore(cfg: &Config, dir: &Path, force: bool) -> Result<RestoreRep
         }
     };
     let backup_blobs = BlobStore::new(dir.join(manifest::BLOBS));
-    if let Err(e) = check_blobs(&backup_blobs, &blobs, &manifest).await {
-        remove_db_files(&staged);
-        return Err(e);
+    let checked = async {
+        check_blobs(&backup_blobs, &blobs, &manifest.missing_blobs).await?;
+        absent_from(&store_blobs, &blobs, &manifest.missing_blobs).await
     }
+    .await;
+    let absent = match checked {
+        Ok(absent) => absent,
+        Err(e) => {
+            remove_db_files(&staged);
+            return Err(e);
+        }
+    };
 
     // From here on things are replaced.
     let stamp = stamp();
-    let blobs_added = add_blobs(&backup_blobs, &BlobStore::new(&cfg.storage.dir), &blobs).await?;
+    let blobs_added = add_blobs(&backup_blobs, &store_blobs, &absent).await?;
     let mut kept = Vec::new();
     kept.extend(put_tree(
         &dir.join(manifest::RULES),
@@ -176,49 +193,112 @@ async fn stage_database(dir: &Path, staged: &Path) -> Result<(Counts, Vec<String
     read
 }
 
-/// Every blob the database refers to is in the backup and matches its hash (except those the
-/// manifest lists as already missing when the backup was made).
-async fn check_blobs(
-    backup: &BlobStore,
-    blobs: &[String],
-    manifest: &Manifest,
-) -> Result<(), Error> {
+/// What `loket restore --blobs-only` did.
+#[derive(Debug)]
+pub struct BlobsRestored {
+    /// Blobs the database refers to.
+    pub referenced: u64,
+    pub added: u64,
+}
+
+/// `loket restore --blobs-only DIR`: the blobs the database (restored by pg_restore, or any)
+/// refers to, from `DIR/blobs` into the store. Checked first: each is in the backup and matches
+/// its hash, and one already in the store is identical; else nothing is written.
+pub async fn restore_blobs(cfg: &Config, dir: &Path) -> Result<BlobsRestored, Error> {
+    let store_blobs = BlobStore::open(&cfg.storage)?;
+    let store = Store::open_with(
+        &cfg.database.url,
+        StoreOptions {
+            max_connections: 2,
+            ..cfg.store_options()
+        },
+    )
+    .await?;
+    let listed = async {
+        let mut conn = store.conn().await?;
+        snapshot::referenced_blobs(&mut conn).await
+    }
+    .await;
+    store.close().await;
+    let blobs = listed?;
+    let backup_blobs = BlobStore::new(dir.join(manifest::BLOBS));
+    check_blobs(&backup_blobs, &blobs, &[]).await?;
+    let absent = absent_from(&store_blobs, &blobs, &[]).await?;
+    let added = add_blobs(&backup_blobs, &store_blobs, &absent).await?;
+    Ok(BlobsRestored {
+        referenced: blobs.len() as u64,
+        added,
+    })
+}
+
+/// Every blob the database refers to is in the backup and matches its hash (except `skip`: those
+/// the manifest lists as already missing when the backup was made).
+async fn check_blobs(backup: &BlobStore, blobs: &[String], skip: &[String]) -> Result<(), Error> {
     let mut bad: Vec<String> = Vec::new();
-    for sha in blobs
-        .iter()
-        .filter(|sha| !manifest.missing_blobs.contains(sha))
-    {
+    for sha in blobs.iter().filter(|sha| !skip.contains(sha)) {
         if backup.get(sha).await.is_err() {
             bad.push(sha.clone());
         }
     }
-    if bad.is_empty() {
-        return Ok(());
+    match bad.is_empty() {
+        true => Ok(()),
+        false => Err(Error::Damaged(format!(
+            "{} document file(s) missing or damaged in {}: {}",
+            bad.len(),
+            backup.describe(),
+            shown(&bad)
+        ))),
     }
-    let shown: Vec<&str> = bad.iter().take(10).map(String::as_str).collect();
-    Err(Error::Damaged(format!(
-        "{} document file(s) missing or damaged in {}: {}{}",
-        bad.len(),
-        backup.describe(),
-        shown.join(", "),
-        if bad.len() > shown.len() { ", ..." } else { "" }
-    )))
 }
 
-/// Add the blobs the store does not have yet; returns how many.
-async fn add_blobs(backup: &BlobStore, store: &BlobStore, blobs: &[String]) -> Result<u64, Error> {
-    let mut added = 0;
-    for sha in blobs {
-        if store.get(sha).await.is_ok() {
-            continue;
+/// The blobs (of `blobs`, less `skip`) the store does not hold yet. One it holds must be
+/// identical (read back against its hash): blobs are write-once, so one that differs is an
+/// error, and a store that cannot be reached is one too.
+async fn absent_from(
+    store: &BlobStore,
+    blobs: &[String],
+    skip: &[String],
+) -> Result<Vec<String>, Error> {
+    let mut absent = Vec::new();
+    let mut differ = Vec::new();
+    let mut read = futures::stream::iter(blobs.iter().filter(|sha| !skip.contains(sha)))
+        .map(|sha| async move { (sha, store.get(sha).await) })
+        .buffered(PARALLEL);
+    while let Some((sha, got)) = read.next().await {
+        match got {
+            Ok(_) => {}
+            Err(BlobError::Missing { .. }) => absent.push(sha.clone()),
+            Err(BlobError::Corrupt { .. }) => differ.push(sha.clone()),
+            Err(e) => return Err(e.into()),
         }
-        let Ok(data) = backup.get(sha).await else {
-            continue; // listed as missing when the backup was made
-        };
-        store.put(&data).await?;
-        added += 1;
     }
-    Ok(added)
+    match differ.is_empty() {
+        true => Ok(absent),
+        false => Err(Error::Differs {
+            store: store.describe(),
+            count: differ.len(),
+            shas: shown(&differ),
+        }),
+    }
+}
+
+/// Add these blobs from the backup to the store; returns how many.
+async fn add_blobs(backup: &BlobStore, store: &BlobStore, blobs: &[String]) -> Result<u64, Error> {
+    for sha in blobs {
+        store.put(&backup.get(sha).await?).await?;
+    }
+    Ok(blobs.len() as u64)
+}
+
+/// The first ten hashes, for a message.
+fn shown(shas: &[String]) -> String {
+    let first: Vec<&str> = shas.iter().take(10).map(String::as_str).collect();
+    let more = if shas.len() > first.len() {
+        ", ..."
+    } else {
+        ""
+    };
+    format!("{}{more}", first.join(", "))
 }
 
 /// Swap the backup's copy of a folder in for `target`, unless `target` already holds exactly
