@@ -21,6 +21,16 @@ pub fn confidence(raw: f64, e: &EngineRaw) -> f64 {
     sigmoid(e.calibration_slope * raw + e.calibration_offset)
 }
 
+/// The raw margin at which the calibrated confidence reaches `confidence` (the inverse of
+/// [`confidence`]); what a change must reach for a case to be filed instead of triaged.
+pub fn raw_for(confidence: f64, e: &EngineRaw) -> f64 {
+    let c = confidence.clamp(1e-6, 1.0 - 1e-6);
+    if e.calibration_slope.abs() < 1e-12 {
+        return f64::INFINITY;
+    }
+    ((c / (1.0 - c)).ln() - e.calibration_offset) / e.calibration_slope
+}
+
 fn sigmoid(z: f64) -> f64 {
     1.0 / (1.0 + (-z).exp())
 }

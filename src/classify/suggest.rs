@@ -331,7 +331,7 @@ fn permit_phrases(
         }
         by_label.entry(label).or_default().extend(grams);
     }
-    let weights = [cat.engine.margin, cat.engine.confident_score];
+    let weights = phrase_weights(&cat.engine);
     let mut out = Vec::new();
     for (permit, cases) in wanted {
         let taken: HashSet<String> = (by_label.iter())
@@ -349,6 +349,18 @@ fn permit_phrases(
         }
     }
     out
+}
+
+/// The weights a new permit phrase is tried at: the margin, the confident score, and the
+/// weight that alone reaches the calibrated triage threshold (rounded up to a half), since a
+/// phrase that only reaches `confident_score` may still leave its cases in triage.
+fn phrase_weights(e: &super::format::EngineRaw) -> Vec<f64> {
+    let alone = super::calibration::raw_for(e.triage_confidence, e) * e.confident_score;
+    let mut w = vec![e.margin, e.confident_score];
+    if alone.is_finite() && alone > e.confident_score {
+        w.push((alone * 2.0).ceil() / 2.0);
+    }
+    w
 }
 
 /// Phrases shared by the corrected documents of a type the rules miss, absent from every
