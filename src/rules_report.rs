@@ -13,18 +13,13 @@ use crate::classify::suggest::{self, Change, Options, Proposal, Target};
 use crate::classify::Catalogue;
 use crate::cli::Failure;
 
-/// The committed sets under `<rules>/tests/`, each file a set; broken files are reported on
-/// stderr and left out.
+/// The committed sets: every `<rules>/tests/*.toml` (tuning sets) and every
+/// `<rules>/tests/heldout/*.toml` (held-out sets), each file a set; broken files are reported
+/// on stderr and left out.
 pub fn committed_sets(rules_dir: &Path) -> Vec<LabelledSet> {
     let dir = rules_dir.join("tests");
-    if !dir.is_dir() {
-        return Vec::new();
-    }
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    paths.retain(|p| p.extension().is_some_and(|e| e == "toml"));
-    paths.sort();
+    let mut paths = toml_files(&dir);
+    paths.extend(toml_files(&dir.join(HELD_OUT_DIR)));
     paths
         .iter()
         .filter_map(|p| match LabelledSet::load(p) {
@@ -37,13 +32,26 @@ pub fn committed_sets(rules_dir: &Path) -> Vec<LabelledSet> {
         .collect()
 }
 
-/// A held-out set (`tests/holdout*.toml`): written before the rule change it measures, so
+/// The folder under `rules/tests/` that holds the held-out sets.
+const HELD_OUT_DIR: &str = "heldout";
+
+/// The `*.toml` files directly in `dir`, sorted; none when it does not exist.
+fn toml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    paths.retain(|p| p.is_file() && p.extension().is_some_and(|e| e == "toml"));
+    paths.sort();
+    paths
+}
+
+/// A held-out set (`tests/heldout/*.toml`): written before the rule change it measures, so
 /// `rules check` reports it but `rules suggest` never looks at it, or it would be tuned on.
 pub fn is_held_out(set: &LabelledSet) -> bool {
     set.path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with("holdout"))
+        .parent()
+        .and_then(|d| d.file_name())
+        .is_some_and(|n| n == HELD_OUT_DIR)
 }
 
 /// The corrections files and folders named with `--corrections`.

@@ -667,15 +667,16 @@ fn suggest_proposes_a_phrase_for_a_document_type_officers_set() {
 fn suggest_never_looks_at_the_held_out_set() {
     let office = office();
     // A held-out case that would veto "videotron" (another permit type uses the word).
+    std::fs::create_dir_all(office.path().join("rules/tests/heldout")).unwrap();
     std::fs::write(
-        office.path().join("rules/tests/holdout.toml"),
+        office.path().join("rules/tests/heldout/pbg.toml"),
         "[[case]]\nname = \"ho_pbg_videotron\"\nsubject = \"PBG gedung videotron\"\n\
          kind = \"application\"\npermit_type = \"pbg\"\n",
     )
     .unwrap();
     let out = loket(office.path(), &["rules", "check"]);
     assert!(
-        stdout(&out).contains("| rules/tests/holdout.toml (held out) | 1 | 1 (100.0%) |"),
+        stdout(&out).contains("| rules/tests/heldout/pbg.toml (held out) | 1 | 1 (100.0%) |"),
         "{}",
         stdout(&out)
     );
