@@ -226,7 +226,10 @@ async fn expect(read: &mut BufReader<tokio::net::tcp::OwnedReadHalf>, code: &str
     loop {
         let mut line = String::new();
         read.read_line(&mut line).await.unwrap();
-        assert!(line.starts_with(code), "SMTP sink said {line:?}, wanted {code}");
+        assert!(
+            line.starts_with(code),
+            "SMTP sink said {line:?}, wanted {code}"
+        );
         if line.as_bytes().get(3) != Some(&b'-') {
             return;
         }

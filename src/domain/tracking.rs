@@ -162,6 +162,25 @@ impl FromStr for TrackingCode {
     }
 }
 
+/// A regex built from the office code, compiled once per pattern: the patterns depend on
+/// configuration, so they can't be static, and compiling them for every message (three times) was
+/// a visible share of intake's CPU in the profile. The office codes of a process are
+/// few, so the cache stays small.
+pub(crate) fn cached_regex(pattern: &str) -> Option<regex::Regex> {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+    static CACHE: LazyLock<Mutex<HashMap<String, Option<regex::Regex>>>> =
+        LazyLock::new(Default::default);
+    let mut cache = match CACHE.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    cache
+        .entry(pattern.to_string())
+        .or_insert_with(|| regex::Regex::new(pattern).ok())
+        .clone()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,22 +240,4 @@ mod tests {
             prop_assert_eq!(code.to_string().parse::<TrackingCode>().unwrap(), code);
         }
     }
-}
-
-/// A regex built from the office code, compiled once per pattern: the patterns depend on
-/// configuration, so they can't be static, and compiling one per message cost more than the
-/// rest of reading it. The office codes of a process are few, so the cache stays small.
-pub(crate) fn cached_regex(pattern: &str) -> Option<regex::Regex> {
-    use std::collections::HashMap;
-    use std::sync::{LazyLock, Mutex};
-    static CACHE: LazyLock<Mutex<HashMap<String, Option<regex::Regex>>>> =
-        LazyLock::new(Default::default);
-    let mut cache = match CACHE.lock() {
-        Ok(guard) => guard,
-        Err(poisoned) => poisoned.into_inner(),
-    };
-    cache
-        .entry(pattern.to_string())
-        .or_insert_with(|| regex::Regex::new(pattern).ok())
-        .clone()
 }

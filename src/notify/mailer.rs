@@ -271,9 +271,10 @@ impl Mailer {
             .await
             .map_err(|e| self.smtp_error(e))?;
         if inner.security == Security::Starttls {
-            let params = inner.starttls.clone().ok_or_else(|| {
-                SendError::Setup("STARTTLS without TLS parameters".to_string())
-            })?;
+            let params = inner
+                .starttls
+                .clone()
+                .ok_or_else(|| SendError::Setup("STARTTLS without TLS parameters".to_string()))?;
             conn.starttls(params, &inner.hello)
                 .await
                 .map_err(|e| self.smtp_error(e))?;
