@@ -214,7 +214,7 @@ fn own_code_pattern(office_code: &str) -> Option<String> {
 }
 
 fn code_pattern(office_code: &str) -> Option<Regex> {
-    Regex::new(&format!(r"(?i)\b{}\b", own_code_pattern(office_code)?)).ok()
+    crate::domain::tracking::cached_regex(&format!(r"(?i)\b{}\b", own_code_pattern(office_code)?))
 }
 
 /// All tracking codes of this office named in `text` (any forgiving form: case-insensitive,

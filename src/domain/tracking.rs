@@ -126,7 +126,7 @@ impl TrackingCode {
             r"(?i)\b{}[\s-]*([0-9A-Z]{{5}})[\s-]?([0-9A-Z]{{5}})\b",
             regex::escape(office)
         );
-        let re = regex::Regex::new(&pattern).ok()?;
+        let re = cached_regex(&pattern)?;
         let office = office.to_ascii_uppercase();
         let found = re.captures_iter(text).find_map(|c| {
             let body = format!("{}{}", &c[1], &c[2]);
@@ -160,6 +160,25 @@ impl FromStr for TrackingCode {
         }
         Self::parse_for(office, rest)
     }
+}
+
+/// A regex built from the office code, compiled once per pattern: the patterns depend on
+/// configuration, so they can't be static, and compiling them for every message (three times) was
+/// a visible share of intake's CPU in the profile. The office codes of a process are
+/// few, so the cache stays small.
+pub(crate) fn cached_regex(pattern: &str) -> Option<regex::Regex> {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+    static CACHE: LazyLock<Mutex<HashMap<String, Option<regex::Regex>>>> =
+        LazyLock::new(Default::default);
+    let mut cache = match CACHE.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    cache
+        .entry(pattern.to_string())
+        .or_insert_with(|| regex::Regex::new(pattern).ok())
+        .clone()
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ pub mod batch;
 pub mod imap;
 pub mod separator;
 pub mod spool;
-mod tls;
+pub(crate) mod tls;
 
 use std::sync::Arc;
 

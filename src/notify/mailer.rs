@@ -1,13 +1,21 @@
-//! Sending stored outbox mails with lettre over SMTP (TLS, STARTTLS or plain on loopback).
+//! Sending stored outbox mails with lettre over SMTP (TLS, STARTTLS or plain on loopback), on
+//! connections kept across mails.
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::Mailbox;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
+use lettre::transport::smtp::client::{
+    AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters,
+};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::Message;
+use rustls::pki_types::ServerName;
+use tokio::net::TcpStream;
 
+use super::smtp_stream::{is_closed, CoalescingStream, Probe, TlsCoalescing};
 use crate::config::{expose, read_secret, Security, Smtp};
 
 /// A mail ready to send (an outbox row).
@@ -38,6 +46,12 @@ pub enum SendError {
         #[source]
         source: lettre::transport::smtp::Error,
     },
+    #[error("SMTP {server}: cannot connect: {source}")]
+    Connect {
+        server: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("SMTP {server}: no answer within {seconds} s")]
     Timeout { server: String, seconds: u64 },
 }
@@ -48,19 +62,49 @@ impl SendError {
     pub fn is_transient(&self) -> bool {
         match self {
             SendError::Smtp { source, .. } => !source.is_permanent(),
-            SendError::Timeout { .. } => true,
+            SendError::Timeout { .. } | SendError::Connect { .. } => true,
             SendError::Setup(_) | SendError::Build { .. } => false,
         }
     }
 }
 
-/// An SMTP connection pool with the office's sender address.
+/// How long an unused connection is kept for the next mail. Servers close idle sessions after
+/// a few minutes (RFC 5321 asks them to wait at least five); well below that, a kept connection
+/// saves the TCP, greeting, EHLO (and TLS, AUTH) round trips of a new one.
+const IDLE_KEEP: Duration = Duration::from_secs(30);
+
+/// Connections kept at most (one per mail runner, see `pipeline::SEND_RUNNERS`, and some).
+const IDLE_MAX: usize = 16;
+
+/// An SMTP client with the office's sender address. Connections are opened over a socket loket
+/// configures ([`smtp_stream`]: TCP_NODELAY, one write per command and per message) and reused
+/// across mails; an idle one is checked without a round trip (no NOOP per mail).
 #[derive(Clone)]
 pub struct Mailer {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    inner: Arc<Inner>,
     from: Mailbox,
     server: String,
     timeout: Duration,
+}
+
+struct Inner {
+    host: String,
+    port: u16,
+    security: Security,
+    /// For STARTTLS (lettre upgrades its own stream).
+    starttls: Option<TlsParameters>,
+    /// For TLS from the first byte.
+    tls_config: Option<Arc<rustls::ClientConfig>>,
+    credentials: Option<Credentials>,
+    hello: ClientId,
+    idle: Mutex<Vec<Pooled>>,
+}
+
+/// An open session waiting for the next mail.
+struct Pooled {
+    conn: AsyncSmtpConnection,
+    probe: Probe,
+    since: Instant,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -76,20 +120,39 @@ impl Mailer {
             .parse()
             .map_err(|e| SendError::Setup(format!("smtp.from: {e}")))?;
         let timeout = Duration::from_secs(cfg.timeout_seconds.max(1));
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(cfg.host.clone())
-            .port(cfg.port)
-            .timeout(Some(timeout))
-            .tls(tls_for(cfg)?);
-        if let Some(user) = &cfg.username {
-            let password = read_secret(&cfg.password, &cfg.password_file, "smtp.password")
-                .map_err(SendError::Setup)?;
-            builder = builder.credentials(Credentials::new(
-                user.clone(),
-                expose(&password).to_string(),
-            ));
-        }
+        let credentials = match &cfg.username {
+            Some(user) => {
+                let password = read_secret(&cfg.password, &cfg.password_file, "smtp.password")
+                    .map_err(SendError::Setup)?;
+                Some(Credentials::new(
+                    user.clone(),
+                    expose(&password).to_string(),
+                ))
+            }
+            None => None,
+        };
+        let starttls = match cfg.security {
+            Security::Starttls => Some(tls_parameters(cfg)?),
+            _ => None,
+        };
+        let tls_config = match cfg.security {
+            Security::Tls => Some(
+                crate::intake::tls::client_config(cfg.ca_file.as_deref())
+                    .map_err(|e| SendError::Setup(format!("smtp.{e}")))?,
+            ),
+            _ => None,
+        };
         Ok(Self {
-            transport: builder.build(),
+            inner: Arc::new(Inner {
+                host: cfg.host.clone(),
+                port: cfg.port,
+                security: cfg.security,
+                starttls,
+                tls_config,
+                credentials,
+                hello: ClientId::default(),
+                idle: Mutex::new(Vec::new()),
+            }),
             from,
             server: format!("{}:{}", cfg.host, cfg.port),
             timeout,
@@ -102,33 +165,130 @@ impl Mailer {
 
     /// Check that the server answers (used by `run` at start for a clear error).
     pub async fn check(&self) -> Result<(), SendError> {
-        match tokio::time::timeout(self.timeout, self.transport.test_connection()).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(source)) => Err(SendError::Smtp {
-                server: self.server.clone(),
-                source,
-            }),
-            Err(_) => Err(SendError::Timeout {
-                server: self.server.clone(),
-                seconds: self.timeout.as_secs(),
-            }),
+        let checked = async {
+            let mut pooled = self.connect().await?;
+            pooled.conn.quit().await.map_err(|e| self.smtp_error(e))?;
+            Ok(())
+        };
+        match tokio::time::timeout(self.timeout, checked).await {
+            Ok(result) => result,
+            Err(_) => Err(self.timed_out(1)),
         }
     }
 
-    /// Send one mail.
+    /// Send one mail, on a kept connection when there is one.
     pub async fn send(&self, mail: &OutgoingMail) -> Result<(), SendError> {
         let message = self.build(mail)?;
-        match tokio::time::timeout(self.timeout * 2, self.transport.send(message)).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(source)) => Err(SendError::Smtp {
-                server: self.server.clone(),
-                source,
-            }),
-            Err(_) => Err(SendError::Timeout {
-                server: self.server.clone(),
-                seconds: self.timeout.as_secs() * 2,
-            }),
+        let envelope = message.envelope().clone();
+        let bytes = message.formatted();
+        let sent = async {
+            let mut pooled = match self.take_idle() {
+                Some(pooled) => pooled,
+                None => self.connect().await?,
+            };
+            pooled
+                .conn
+                .send(&envelope, &bytes)
+                .await
+                .map_err(|e| self.smtp_error(e))?;
+            self.put_back(pooled);
+            Ok(())
+        };
+        match tokio::time::timeout(self.timeout * 2, sent).await {
+            Ok(result) => result,
+            Err(_) => Err(self.timed_out(2)),
         }
+    }
+
+    fn smtp_error(&self, source: lettre::transport::smtp::Error) -> SendError {
+        SendError::Smtp {
+            server: self.server.clone(),
+            source,
+        }
+    }
+
+    fn timed_out(&self, times: u64) -> SendError {
+        SendError::Timeout {
+            server: self.server.clone(),
+            seconds: self.timeout.as_secs() * times,
+        }
+    }
+
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Pooled>> {
+        match self.inner.idle.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// The most recently used kept connection that is still open.
+    fn take_idle(&self) -> Option<Pooled> {
+        let mut idle = self.idle();
+        idle.retain(|p| p.since.elapsed() < IDLE_KEEP);
+        while let Some(pooled) = idle.pop() {
+            if !is_closed(&pooled.probe) {
+                return Some(pooled);
+            }
+        }
+        None
+    }
+
+    fn put_back(&self, mut pooled: Pooled) {
+        if pooled.conn.has_broken() {
+            return;
+        }
+        pooled.since = Instant::now();
+        let mut idle = self.idle();
+        if idle.len() < IDLE_MAX {
+            idle.push(pooled);
+        }
+    }
+
+    /// A new session: TCP (TCP_NODELAY), TLS or STARTTLS as configured, EHLO, AUTH.
+    async fn connect(&self) -> Result<Pooled, SendError> {
+        let inner = &self.inner;
+        let io_error = |source: std::io::Error| SendError::Connect {
+            server: self.server.clone(),
+            source,
+        };
+        let tcp = TcpStream::connect((inner.host.as_str(), inner.port))
+            .await
+            .map_err(io_error)?;
+        let (stream, probe) = CoalescingStream::new(tcp).map_err(io_error)?;
+        let stream: Box<dyn AsyncTokioStream> = match &inner.tls_config {
+            Some(config) => {
+                let name = ServerName::try_from(inner.host.clone())
+                    .map_err(|e| SendError::Setup(format!("smtp.host: {e}")))?;
+                let tls = tokio_rustls::TlsConnector::from(config.clone())
+                    .connect(name, stream)
+                    .await
+                    .map_err(io_error)?;
+                Box::new(TlsCoalescing(tls))
+            }
+            None => Box::new(stream),
+        };
+        let mut conn = AsyncSmtpConnection::connect_with_transport(stream, &inner.hello)
+            .await
+            .map_err(|e| self.smtp_error(e))?;
+        if inner.security == Security::Starttls {
+            let params = inner
+                .starttls
+                .clone()
+                .ok_or_else(|| SendError::Setup("STARTTLS without TLS parameters".to_string()))?;
+            conn.starttls(params, &inner.hello)
+                .await
+                .map_err(|e| self.smtp_error(e))?;
+        }
+        if let Some(credentials) = &inner.credentials {
+            conn.auth(DEFAULT_MECHANISMS, credentials)
+                .await
+                .map_err(|e| self.smtp_error(e))?;
+        }
+        Ok(Pooled {
+            conn,
+            probe,
+            since: Instant::now(),
+        })
     }
 
     fn build(&self, mail: &OutgoingMail) -> Result<Message, SendError> {
@@ -169,10 +329,8 @@ impl Mailer {
     }
 }
 
-fn tls_for(cfg: &Smtp) -> Result<Tls, SendError> {
-    if cfg.security == Security::None {
-        return Ok(Tls::None);
-    }
+/// lettre's TLS settings for STARTTLS: the public roots plus `smtp.ca_file`.
+fn tls_parameters(cfg: &Smtp) -> Result<TlsParameters, SendError> {
     let mut params = TlsParameters::builder(cfg.host.clone());
     if let Some(ca) = &cfg.ca_file {
         let pem = std::fs::read(ca)
@@ -181,11 +339,7 @@ fn tls_for(cfg: &Smtp) -> Result<Tls, SendError> {
             .map_err(|e| SendError::Setup(format!("smtp.ca_file: {e}")))?;
         params = params.add_root_certificate(cert);
     }
-    let params = params
+    params
         .build_rustls()
-        .map_err(|e| SendError::Setup(format!("TLS: {e}")))?;
-    Ok(match cfg.security {
-        Security::Tls => Tls::Wrapper(params),
-        _ => Tls::Required(params),
-    })
+        .map_err(|e| SendError::Setup(format!("TLS: {e}")))
 }

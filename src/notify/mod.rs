@@ -9,6 +9,7 @@ pub mod letters;
 pub mod mailer;
 pub mod notices;
 pub mod separator;
+mod smtp_stream;
 pub mod status_answer;
 pub mod templates;
 

@@ -96,7 +96,7 @@ pub async fn run(ctx: &Context, job: &Job, id: CaseId) -> Result<(), JobError> {
         letters::queue_receipts(&mut tx, case.id).await?;
     }
     let acks = write_acks(ctx, &mut tx, &case, &docs, &decision, &catalogue).await?;
-    let calendar = super::deadline::calendar(&ctx.cfg.rules.dir);
+    let calendar = ctx.calendar();
     super::deadline::refresh(
         &mut tx,
         case.id,

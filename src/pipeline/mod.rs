@@ -102,6 +102,8 @@ pub struct Context {
     pub store: Store,
     pub blobs: BlobStore,
     pub rules: Arc<RwLock<Arc<Catalogue>>>,
+    /// The holiday calendar of the rules folder, read with the rules (not once per case).
+    pub calendar: Arc<RwLock<Arc<crate::domain::calendar::Calendar>>>,
     pub templates: Arc<Templates>,
     pub mailer: Option<Mailer>,
     /// OCR worker processes, shared by all steps.
@@ -133,9 +135,9 @@ impl Context {
         Self {
             ocr: Arc::new(ocr),
             blobs: BlobStore::new(&cfg.storage.dir),
-            cfg,
             store,
             rules: Arc::new(RwLock::new(Arc::new(catalogue))),
+            calendar: Arc::new(RwLock::new(Arc::new(deadline::calendar(&cfg.rules.dir)))),
             templates: Arc::new(templates),
             mailer,
             worker: Arc::new(worker),
@@ -144,6 +146,7 @@ impl Context {
             wake: Arc::new(tokio::sync::Notify::new()),
             moves_waiting: Arc::new(tokio::sync::Notify::new()),
             heartbeat_stop: CancellationToken::new(),
+            cfg,
         }
     }
 
@@ -161,11 +164,24 @@ impl Context {
         }
     }
 
-    /// Replace the rules (SIGHUP or a changed file).
+    /// The current holiday calendar (read again with the rules).
+    pub fn calendar(&self) -> Arc<crate::domain::calendar::Calendar> {
+        match self.calendar.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Replace the rules (SIGHUP or a changed file), and read the holiday calendar again.
     pub fn set_catalogue(&self, catalogue: Catalogue) {
         match self.rules.write() {
             Ok(mut guard) => *guard = Arc::new(catalogue),
             Err(poisoned) => *poisoned.into_inner() = Arc::new(catalogue),
+        }
+        let calendar = Arc::new(deadline::calendar(&self.cfg.rules.dir));
+        match self.calendar.write() {
+            Ok(mut guard) => *guard = calendar,
+            Err(poisoned) => *poisoned.into_inner() = calendar,
         }
     }
 
@@ -262,9 +278,9 @@ pub struct DrainReport {
     pub lost: usize,
 }
 
-/// SMTP sessions used at once. Sending is network-bound (each mail waits on the server, and on
-/// loopback on TCP's delayed ACK, since lettre writes the final dot separately), so mail goes out
-/// on more connections than there are cores.
+/// SMTP sessions used at once. Sending is network-bound (each mail waits on the server's
+/// answers), so mail goes out on more connections than there are cores; each is kept across
+/// mails (see `notify::mailer`).
 pub const SEND_RUNNERS: usize = 8;
 
 impl DrainReport {

@@ -62,7 +62,7 @@ fn code_pattern(office_code: &str) -> Option<Regex> {
         Some(own) => format!(r"(?i)\b(?:{own}|{any_office})\b"),
         None => format!(r"(?i)\b{any_office}\b"),
     };
-    Regex::new(&pattern).ok()
+    crate::domain::tracking::cached_regex(&pattern)
 }
 
 /// The canonical tokens of `text`.
