@@ -52,17 +52,27 @@ pub enum SendError {
         #[source]
         source: std::io::Error,
     },
+    /// The TLS handshake (from the first byte, or after STARTTLS) failed: most often a
+    /// certificate that `smtp.ca_file` does not vouch for, or a server without STARTTLS.
+    #[error("SMTP {server}: {handshake} failed: {reason}")]
+    Tls {
+        server: String,
+        /// `TLS handshake` or `STARTTLS`.
+        handshake: &'static str,
+        reason: String,
+    },
     #[error("SMTP {server}: no answer within {seconds} s")]
     Timeout { server: String, seconds: u64 },
 }
 
 impl SendError {
     /// A 5xx answer or an unusable address will not get better by waiting; anything else
-    /// (server down, 4xx, timeout) will be retried.
+    /// (server down, 4xx, timeout) will be retried. So is a refused certificate: the mail waits
+    /// until the server or `smtp.ca_file` is fixed, instead of being given up.
     pub fn is_transient(&self) -> bool {
         match self {
             SendError::Smtp { source, .. } => !source.is_permanent(),
-            SendError::Timeout { .. } | SendError::Connect { .. } => true,
+            SendError::Timeout { .. } | SendError::Connect { .. } | SendError::Tls { .. } => true,
             SendError::Setup(_) | SendError::Build { .. } => false,
         }
     }
@@ -207,6 +217,20 @@ impl Mailer {
         }
     }
 
+    /// Names the handshake and the innermost cause (lettre nests its own errors, which would
+    /// say "Connection error" twice and not why).
+    fn tls_error(&self, handshake: &'static str, error: &dyn std::error::Error) -> SendError {
+        let mut cause = error;
+        while let Some(inner) = cause.source() {
+            cause = inner;
+        }
+        SendError::Tls {
+            server: self.server.clone(),
+            handshake,
+            reason: cause.to_string(),
+        }
+    }
+
     fn timed_out(&self, times: u64) -> SendError {
         SendError::Timeout {
             server: self.server.clone(),
@@ -262,7 +286,7 @@ impl Mailer {
                 let tls = tokio_rustls::TlsConnector::from(config.clone())
                     .connect(name, stream)
                     .await
-                    .map_err(io_error)?;
+                    .map_err(|e| self.tls_error("TLS handshake", &e))?;
                 Box::new(TlsCoalescing(tls))
             }
             None => Box::new(stream),
@@ -277,7 +301,11 @@ impl Mailer {
                 .ok_or_else(|| SendError::Setup("STARTTLS without TLS parameters".to_string()))?;
             conn.starttls(params, &inner.hello)
                 .await
-                .map_err(|e| self.smtp_error(e))?;
+                .map_err(|e| match e.status() {
+                    // The server answered STARTTLS with an SMTP code: judged like any answer.
+                    Some(_) => self.smtp_error(e),
+                    None => self.tls_error("STARTTLS", &e),
+                })?;
         }
         if let Some(credentials) = &inner.credentials {
             conn.auth(DEFAULT_MECHANISMS, credentials)

@@ -45,7 +45,11 @@
 //!   `host`, `port`, `maildir`; `messages()`, `messages_to(addr)`, async
 //!   `wait_for(addr, n, timeout)`. [`new_smtp_sink()`] gives a private `SmtpSink` that can also
 //!   `stop()` and `start()` again on the same port (for "SMTP was down, then came back" tests);
-//!   it stops when dropped.
+//!   it stops when dropped. [`smtp_tls()`] (TLS from the first byte, as on port 465) and
+//!   [`smtp_starttls()`] (STARTTLS required before MAIL, as on 587) are shared sinks of their
+//!   own, started only by the tests that call them, with a certificate for `localhost` and
+//!   `127.0.0.1` issued by the test office CA; their `ca_cert_path` is that CA (for
+//!   `smtp.ca_file`).
 //! - [`postgres()`] -> `Option<&'static Postgres>`: `host`, `port`, `user`, `password`;
 //!   `new_database() -> String` (URL of a new empty database), `admin_url()`,
 //!   `restore(url, path)` (run a SQL file such as a plain `pg_dump` with psql). `None` (with a
@@ -72,6 +76,7 @@
 //!   else a phone lays them out 980 px wide. `None` (with a note on stderr) only when Chromium
 //!   is not installed and `LOKET_REQUIRE_BROWSER` is unset.
 //! - [`rustls_client_config(path)`] -> `Arc<rustls::ClientConfig>` trusting one PEM cert.
+//! - [`office_ca()`] -> `&'static Path`: the test office CA (`ca.pem`, CA:TRUE) of this binary.
 //!
 //! Server start-up failures panic with the server's log. Stored messages from the SMTP sink
 //! start with the headers aiosmtpd adds (`X-Peer`, `X-MailFrom`, `X-RcptTo`) and have LF line
@@ -106,8 +111,8 @@ pub use dovecot::{dovecot, Dovecot};
 pub use garage::{garage, new_garage, Garage};
 pub use postgres::{postgres, Postgres};
 pub use scripted_imap::{Omit, ScriptedImap};
-pub use smtp::{new_smtp_sink, smtp, SmtpSink};
-pub use tls::rustls_client_config;
+pub use smtp::{new_smtp_sink, smtp, smtp_starttls, smtp_tls, SinkTls, SmtpSink};
+pub use tls::{office_ca, rustls_client_config};
 
 /// The loopback address every server listens on.
 pub const HOST: &str = "127.0.0.1";

@@ -1,11 +1,24 @@
 //! SMTP sink: aiosmtpd's `Mailbox` handler, which stores every message it accepts in a Maildir.
+//! Plain by default; [`smtp_tls`] and [`smtp_starttls`] are sinks with a certificate issued by
+//! the test office CA ([`super::office_ca`]), as at an office's port 465 and 587.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use super::{process, server_dir, started, HOST};
+use super::{process, server_dir, started, tls, HOST};
+
+/// How a sink speaks TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkTls {
+    /// Plain SMTP (the shared sink of every other test).
+    None,
+    /// TLS from the first byte (SMTPS, port 465).
+    Implicit,
+    /// Plain until STARTTLS, which it requires before MAIL (port 587).
+    Starttls,
+}
 
 /// An aiosmtpd instance on loopback. Messages are read back from its Maildir.
 #[derive(Debug)]
@@ -15,6 +28,12 @@ pub struct SmtpSink {
     /// The Maildir every accepted message lands in (`new/`).
     pub maildir: PathBuf,
     pub log_path: PathBuf,
+    pub tls: SinkTls,
+    /// The certificate that `smtp.ca_file` must name to trust this sink (the office CA), for
+    /// [`SinkTls::Implicit`] and [`SinkTls::Starttls`].
+    pub ca_cert_path: Option<PathBuf>,
+    /// The sink's own certificate and key (`cert.pem`, `key.pem`), when it speaks TLS.
+    cert_dir: Option<PathBuf>,
     shared: bool,
     pid: Mutex<Option<u32>>,
 }
@@ -22,28 +41,57 @@ pub struct SmtpSink {
 /// The SMTP sink shared by all tests of this binary.
 pub fn smtp() -> &'static SmtpSink {
     static SINK: OnceLock<Result<SmtpSink, String>> = OnceLock::new();
-    started(&SINK, || SmtpSink::start_new("smtp", true))
+    started(&SINK, || SmtpSink::start_new("smtp", true, SinkTls::None))
+}
+
+/// A shared sink with implicit TLS (certificate from the office CA), started on first use.
+pub fn smtp_tls() -> &'static SmtpSink {
+    static SINK: OnceLock<Result<SmtpSink, String>> = OnceLock::new();
+    started(&SINK, || {
+        SmtpSink::start_new("smtp-tls", true, SinkTls::Implicit)
+    })
+}
+
+/// A shared sink that requires STARTTLS (certificate from the office CA), started on first use.
+pub fn smtp_starttls() -> &'static SmtpSink {
+    static SINK: OnceLock<Result<SmtpSink, String>> = OnceLock::new();
+    started(&SINK, || {
+        SmtpSink::start_new("smtp-starttls", true, SinkTls::Starttls)
+    })
 }
 
 /// A private SMTP sink for tests that stop and restart it. Stopped when dropped.
 pub fn new_smtp_sink() -> SmtpSink {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    SmtpSink::start_new(&format!("smtp-private-{n}"), false).unwrap_or_else(|e| panic!("{e}"))
+    SmtpSink::start_new(&format!("smtp-private-{n}"), false, SinkTls::None)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 impl SmtpSink {
-    fn start_new(name: &str, shared: bool) -> Result<SmtpSink, String> {
+    fn start_new(name: &str, shared: bool, tls: SinkTls) -> Result<SmtpSink, String> {
         let dir = server_dir(name);
         let maildir = dir.join("maildir");
         for sub in ["tmp", "new", "cur"] {
             std::fs::create_dir_all(maildir.join(sub)).map_err(|e| format!("{e}"))?;
         }
+        let cert_dir = match tls {
+            SinkTls::None => None,
+            SinkTls::Implicit | SinkTls::Starttls => {
+                let cert_dir = dir.join("tls");
+                std::fs::create_dir_all(&cert_dir).map_err(|e| format!("{e}"))?;
+                tls::make_signed_by_office_ca(&cert_dir)?;
+                Some(cert_dir)
+            }
+        };
         let sink = SmtpSink {
             host: HOST.to_string(),
             port: super::free_port(),
             maildir,
             log_path: dir.join("smtp.log"),
+            tls,
+            ca_cert_path: cert_dir.as_ref().map(|_| tls::office_ca().to_path_buf()),
+            cert_dir,
             shared,
             pid: Mutex::new(None),
         };
@@ -61,6 +109,7 @@ impl SmtpSink {
         let mut cmd = Command::new(&python);
         cmd.args(["-u", "-m", "aiosmtpd", "-n", "-l"])
             .arg(format!("{}:{}", self.host, self.port))
+            .args(self.tls_args())
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(&self.maildir)
             .stdin(Stdio::null())
@@ -71,6 +120,23 @@ impl SmtpSink {
         process::wait_listening("aiosmtpd", self.port, pid, &self.log_path)?;
         *self.pid.lock().unwrap_or_else(|e| e.into_inner()) = Some(pid);
         Ok(())
+    }
+
+    /// aiosmtpd's options for [`SinkTls`]: `--smtpscert` for TLS from the first byte,
+    /// `--tlscert` for STARTTLS (which aiosmtpd then requires before MAIL).
+    fn tls_args(&self) -> Vec<PathBuf> {
+        let (cert, key) = match self.tls {
+            SinkTls::None => return Vec::new(),
+            SinkTls::Implicit => ("--smtpscert", "--smtpskey"),
+            SinkTls::Starttls => ("--tlscert", "--tlskey"),
+        };
+        let dir = self.cert_dir.clone().unwrap_or_default();
+        vec![
+            cert.into(),
+            dir.join("cert.pem"),
+            key.into(),
+            dir.join("key.pem"),
+        ]
     }
 
     /// Stops a private sink: connections to its port are refused until [`start`](Self::start).
