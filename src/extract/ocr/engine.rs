@@ -11,6 +11,8 @@ use image::{imageops, GrayImage};
 use serde::{Deserialize, Serialize};
 use tesseract::{PageSegMode, Tesseract};
 
+use super::layout::{parse_tsv, reading_order, Layout};
+
 /// The text of one page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OcrResult {
@@ -20,6 +22,9 @@ pub struct OcrResult {
     /// Clockwise quarter turn (0, 90, 180, 270) applied to the page before it was read. A sideways
     /// page may also be read at 0: tesseract reads vertical text lines itself.
     pub rotation: u16,
+    /// How the text was put in reading order (see [`super::layout`]).
+    #[serde(default)]
+    pub layout: Layout,
 }
 
 /// A reading this confident is accepted without trying other orientations.
@@ -94,15 +99,18 @@ impl Engine {
             }
             _ => img,
         };
-        let (text, confidence) = self.read(page, dpi)?;
+        let (text, confidence, layout) = self.read(page, dpi)?;
         Ok(OcrResult {
             text,
             confidence,
             rotation,
+            layout,
         })
     }
 
-    fn read(&mut self, img: &GrayImage, dpi: u32) -> Result<(String, f32), String> {
+    /// One recognition with automatic segmentation; the reading order is then chosen from the
+    /// blocks it found (see [`super::layout`]), so no page is read twice for its layout.
+    fn read(&mut self, img: &GrayImage, dpi: u32) -> Result<(String, f32, Layout), String> {
         // The wrapper's builder methods consume the instance; after an error a fresh one is loaded.
         let tess = match self.tess.take() {
             Some(t) => t,
@@ -118,15 +126,21 @@ impl Engine {
         let mut tess = tess.recognize().map_err(|e| format!("recognize: {e}"))?;
         let text = tess.get_text().map_err(|e| format!("get text: {e}"))?;
         let confidence = tess.mean_text_conf() as f32;
+        let tsv = tess
+            .get_tsv_text(0)
+            .map_err(|e| format!("get words: {e}"))?;
         self.tess = Some(tess);
-        Ok((text.trim_end().to_string(), confidence))
+        let (layout, ordered) = reading_order(&parse_tsv(&tsv));
+        let text = ordered.unwrap_or(text);
+        Ok((text.trim_end().to_string(), confidence, layout))
     }
 }
 
 fn load(languages: &str) -> Result<Tesseract, String> {
     let mut tess = Tesseract::new(None, Some(languages))
         .map_err(|e| format!("load languages {languages}: {e}"))?;
-    // The C API defaults to one uniform block; automatic segmentation reads forms far better.
+    // The C API defaults to one uniform block; automatic segmentation reads forms far better and
+    // finds columns; `layout` then puts its blocks in reading order.
     tess.set_page_seg_mode(PageSegMode::PsmAuto);
     // Resolution guesses and similar notes would go to the worker's stderr for every page.
     tess.set_variable("debug_file", "/dev/null")

@@ -26,6 +26,7 @@
 
 mod engine;
 mod error;
+mod layout;
 mod pdf_decode;
 mod pdf_pages;
 mod pool;
@@ -34,6 +35,7 @@ mod raster;
 
 pub use engine::{Engine, OcrResult};
 pub use error::{OcrError, OcrInputError, PageError};
+pub use layout::Layout;
 pub use pdf_pages::{pdf_page_image, PdfPages};
 pub use pool::{ocr_pdf_pages, OcrConfig, OcrPage, OcrPool};
 pub use protocol::worker_main;
