@@ -628,3 +628,62 @@ async fn two_clerks_printing_at_the_same_moment_print_each_letter_once() {
     assert!(reprint.status.success());
     assert!(dir.join("ulang.pdf").exists());
 }
+
+/// A form filled in by hand comes by post: loket does not sort it on what OCR made of the
+/// handwriting; the case waits in triage, the page is marked handwritten in `cases show` (text
+/// and JSON), and the reason says which page. A typed scan of a form is sorted as before.
+#[tokio::test]
+async fn a_handwritten_form_goes_to_triage_with_its_page_marked_and_a_typed_scan_does_not() {
+    for db in [Db::Sqlite, Db::Postgres] {
+        let app = TestApp::spawn(db).await.unwrap();
+        let handwritten = repo().join("fixtures/handwriting/formulir_tangan.pdf");
+        let typed = repo().join("fixtures/scans/form_dct.pdf");
+        let (code, stdout, stderr) = import(
+            &app,
+            &[handwritten.to_str().unwrap(), typed.to_str().unwrap()],
+        );
+        assert_eq!(code, 0, "{stderr}");
+        let codes: Vec<&str> = stdout
+            .lines()
+            .map(|l| l.split('\t').next().unwrap())
+            .collect();
+        assert_eq!(codes.len(), 2, "{stdout}");
+
+        let case = app.show(codes[0]).await;
+        assert_eq!(case.documents[0].handwritten_pages, [1], "{case:#?}");
+        let details = case.details.as_ref().expect("details");
+        assert!(details.triage, "handwritten form to triage: {case:#?}");
+        let reasons = details.decision.as_ref().expect("decision")["reasons"].to_string();
+        assert!(
+            reasons.contains("triage:handwriting")
+                && reasons.contains("formulir_tangan.pdf: halaman 1 tulisan tangan"),
+            "{reasons}"
+        );
+        let out = app
+            .command()
+            .args(["cases", "show", codes[0]])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("tulisan tangan / handwritten: halaman 1"),
+            "{text}"
+        );
+        let out = app
+            .command()
+            .args(["cases", "show", "--json", codes[0]])
+            .output()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            json["documents"][0]["handwritten_pages"],
+            serde_json::json!([1])
+        );
+
+        let typed = app.show(codes[1]).await;
+        assert!(typed.documents[0].handwritten_pages.is_empty());
+        assert_eq!(typed.permit_type.as_deref(), Some("pbg"), "{typed:#?}");
+        let json = serde_json::to_value(&typed).unwrap();
+        assert!(json["documents"][0].get("handwritten_pages").is_none());
+    }
+}

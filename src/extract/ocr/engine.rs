@@ -11,6 +11,7 @@ use image::{imageops, GrayImage};
 use serde::{Deserialize, Serialize};
 use tesseract::{PageSegMode, Tesseract};
 
+use super::handwriting::HandwritingSigns;
 use super::layout::{parse_tsv, reading_order, Layout};
 
 /// The text of one page.
@@ -25,6 +26,9 @@ pub struct OcrResult {
     /// How the text was put in reading order (see [`super::layout`]).
     #[serde(default)]
     pub layout: Layout,
+    /// What the words say about handwriting (see [`super::handwriting`]).
+    #[serde(default)]
+    pub handwriting: HandwritingSigns,
 }
 
 /// A reading this confident is accepted without trying other orientations.
@@ -99,18 +103,19 @@ impl Engine {
             }
             _ => img,
         };
-        let (text, confidence, layout) = self.read(page, dpi)?;
+        let (text, confidence, layout, handwriting) = self.read(page, dpi)?;
         Ok(OcrResult {
             text,
             confidence,
             rotation,
             layout,
+            handwriting,
         })
     }
 
     /// One recognition with automatic segmentation; the reading order is then chosen from the
     /// blocks it found (see [`super::layout`]), so no page is read twice for its layout.
-    fn read(&mut self, img: &GrayImage, dpi: u32) -> Result<(String, f32, Layout), String> {
+    fn read(&mut self, img: &GrayImage, dpi: u32) -> Result<Reading, String> {
         // The wrapper's builder methods consume the instance; after an error a fresh one is loaded.
         let tess = match self.tess.take() {
             Some(t) => t,
@@ -130,11 +135,16 @@ impl Engine {
             .get_tsv_text(0)
             .map_err(|e| format!("get words: {e}"))?;
         self.tess = Some(tess);
-        let (layout, ordered) = reading_order(&parse_tsv(&tsv));
+        let words = parse_tsv(&tsv);
+        let (layout, ordered) = reading_order(&words);
         let text = ordered.unwrap_or(text);
-        Ok((text.trim_end().to_string(), confidence, layout))
+        let signs = HandwritingSigns::of(&words);
+        Ok((text.trim_end().to_string(), confidence, layout, signs))
     }
 }
+
+/// Text, mean confidence, reading order, handwriting signs.
+type Reading = (String, f32, Layout, HandwritingSigns);
 
 fn load(languages: &str) -> Result<Tesseract, String> {
     let mut tess = Tesseract::new(None, Some(languages))
