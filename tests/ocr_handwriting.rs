@@ -70,6 +70,7 @@ fn typed_scans_and_photos_are_not_flagged() {
     .iter()
     .map(|n| scans.join(n))
     .collect();
+    files.push(scans.join("../handwriting/formulir_ketik_foto.jpg"));
     if let Some(dir) = corpus("tesseract-test") {
         for n in ["phototest.tif", "eurotext.tif", "8071_093.3B.tif"] {
             files.push(dir.join(n));

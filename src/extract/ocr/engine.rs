@@ -13,6 +13,7 @@ use tesseract::{PageSegMode, Tesseract};
 
 use super::handwriting::HandwritingSigns;
 use super::layout::{parse_tsv, reading_order, Layout};
+use super::ruling::erase_rulings;
 
 /// The text of one page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,9 +57,12 @@ impl Engine {
 
     /// Read one page. `dpi` 0 means unknown (tesseract estimates it from the text size).
     ///
-    /// Most pages arrive upright, so the page is read as it is first; only a poor reading asks
+    /// Ruled lines are erased first (see [`super::ruling`]). Most pages arrive upright, so the
+    /// page is read as it is first; only a poor reading asks
     /// OSD (which costs about as much as reading the page) and then tries the other turns.
     pub fn recognize(&mut self, img: &GrayImage, dpi: u32) -> Result<OcrResult, String> {
+        let erased = erase_rulings(img, dpi);
+        let img = erased.as_ref().unwrap_or(img);
         let mut best = self.read_rotated(img, dpi, 0)?;
         if best.confidence >= GOOD_CONFIDENCE || alnum_count(&best.text) < 3 {
             return Ok(best);

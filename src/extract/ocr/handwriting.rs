@@ -58,3 +58,40 @@ impl HandwritingSigns {
         self.words >= MIN_WORDS && self.weak_area >= WEAK_AREA_SHARE
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::ocr::layout::Rect;
+
+    fn word(text: &str, conf: f32, width: i32) -> Word {
+        Word {
+            block: 1,
+            par: 1,
+            line: 1,
+            rect: Rect {
+                left: 0,
+                top: 0,
+                right: width,
+                bottom: 30,
+            },
+            conf,
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn big_doubtful_words_make_a_page_handwritten_and_junk_specks_do_not() {
+        let mut page: Vec<Word> = (0..6).map(|_| word("Nama", 95.0, 100)).collect();
+        assert!(!HandwritingSigns::of(&page).handwritten());
+        // Specks of a photo read as one- or two-letter junk are not words.
+        page.extend((0..20).map(|_| word("~i", 10.0, 400)));
+        assert!(!HandwritingSigns::of(&page).handwritten());
+        page.extend((0..4).map(|_| word("Sutrisno", 35.0, 300)));
+        let signs = HandwritingSigns::of(&page);
+        assert_eq!((signs.words, signs.weak_words), (10, 4));
+        assert!(signs.handwritten(), "{signs:?}");
+        // A stamp or a signature alone is too little to call the page handwritten.
+        assert!(!HandwritingSigns::of(&page[26..]).handwritten());
+    }
+}

@@ -7,12 +7,14 @@
 //! straight across both columns. So the page is recognised once, with PSM 3, and the order is
 //! rebuilt from the block geometry (its TSV output) by a recursive XY cut:
 //!
-//! - a horizontal white band across the region splits it top to bottom;
-//! - else a vertical white band splits it left to right. Both sides running text (lines filled
-//!   to their block's width, several words each) means columns, read one after the other
-//!   ([`Layout::Columns`]); otherwise the sides are the cells of a table or a form's labels and
-//!   values, and the region is read row by row ([`Layout::Table`]), as PSM 4 would;
-//! - a region that cannot be cut keeps tesseract's order.
+//! - the widest white band that crosses the region cuts it in two (so a title's gap wins over
+//!   the step where one column ends a line before the other, and a gutter over a line's gap);
+//! - a horizontal band: top, then bottom;
+//! - a vertical band: both sides running text (lines filled to their block's width, two and a
+//!   half words a line or more) means columns, read one after the other ([`Layout::Columns`]); otherwise the
+//!   sides are the cells of a table or a form's labels and values, and the region is read row
+//!   by row ([`Layout::Table`]), as PSM 4 would;
+//! - a region that cannot be cut (overlapping blocks) is read by the blocks' tops.
 //!
 //! A page whose order comes out as tesseract's keeps tesseract's own text ([`Layout::Block`]).
 
@@ -245,65 +247,70 @@ fn cut(blocks: &[Block], ids: Vec<usize>, layout: &mut Layout) -> Vec<Piece> {
     if ids.len() < 2 {
         return ids.into_iter().map(Piece::Block).collect();
     }
-    if let Some(bands) = split(blocks, &ids, |r| (r.top, r.bottom)) {
-        return bands
+    let across = widest_gap(blocks, &ids, |r| (r.top, r.bottom));
+    let down = widest_gap(blocks, &ids, |r| (r.left, r.right));
+    match (across, down) {
+        // The widest white band decides: the gap under a title is wider than a line's, and a
+        // column gutter wider than the step where one column ends a line before the other.
+        (Some((gap, parts)), down) if down.as_ref().is_none_or(|(d, _)| gap >= *d) => parts
             .into_iter()
             .flat_map(|band| cut(blocks, band, layout))
-            .collect();
-    }
-    if let Some(parts) = split(blocks, &ids, |r| (r.left, r.right)) {
-        if parts.iter().all(|p| is_running_text(blocks, p)) {
-            *layout = Layout::Columns;
-            return parts
-                .into_iter()
-                .flat_map(|part| cut(blocks, part, layout))
-                .collect();
+            .collect(),
+        (_, Some((_, parts))) => {
+            let mut all = ids;
+            if parts.iter().all(|p| is_running_text(blocks, p)) {
+                *layout = Layout::Columns;
+                return parts
+                    .into_iter()
+                    .flat_map(|part| cut(blocks, part, layout))
+                    .collect();
+            }
+            if *layout == Layout::Block {
+                *layout = Layout::Table;
+            }
+            all.sort_unstable();
+            vec![Piece::Rows(all)]
         }
-        if *layout == Layout::Block {
-            *layout = Layout::Table;
+        _ => {
+            // Overlapping blocks (a drop cap beside its column's first lines): the one that
+            // starts higher is read first.
+            let mut ids = ids;
+            ids.sort_by_key(|&b| (blocks[b].rect.top, blocks[b].rect.left));
+            ids.into_iter().map(Piece::Block).collect()
         }
-        let mut all = ids;
-        all.sort_unstable();
-        return vec![Piece::Rows(all)];
     }
-    // Overlapping blocks (a drop cap beside its column's first lines): the one that starts
-    // higher is read first.
-    let mut ids = ids;
-    ids.sort_by_key(|&b| (blocks[b].rect.top, blocks[b].rect.left));
-    ids.into_iter().map(Piece::Block).collect()
 }
 
-/// The region split at every white band along one axis (`span` gives a block's extent on it),
-/// parts in page order; `None` when no band crosses the whole region.
-fn split(
+/// The region cut in two at its widest white band along one axis (`span` gives a block's extent
+/// on it): the band's width and the two parts in page order (each in tesseract's order); `None`
+/// when no band crosses the whole region.
+fn widest_gap(
     blocks: &[Block],
     ids: &[usize],
     span: impl Fn(Rect) -> (i32, i32),
-) -> Option<Vec<Vec<usize>>> {
+) -> Option<(i32, Vec<Vec<usize>>)> {
     let mut sorted = ids.to_vec();
     sorted.sort_by_key(|&b| span(blocks[b].rect));
-    let mut parts: Vec<Vec<usize>> = Vec::new();
     let mut end = i32::MIN;
-    for b in sorted {
+    let mut best: Option<(i32, usize)> = None;
+    for (i, &b) in sorted.iter().enumerate() {
         let (start, stop) = span(blocks[b].rect);
-        match parts.last_mut() {
-            Some(part) if start < end => part.push(b),
-            _ => parts.push(vec![b]),
+        if i > 0 && start >= end && best.is_none_or(|(g, _)| start - end > g) {
+            best = Some((start - end, i));
         }
         end = end.max(stop);
     }
-    if parts.len() < 2 {
-        return None;
-    }
+    let (gap, at) = best?;
+    let mut first = sorted[..at].to_vec();
+    let mut second = sorted[at..].to_vec();
     // Inside a part, keep tesseract's order (it reads a block's neighbours sensibly).
-    for part in &mut parts {
-        part.sort_unstable();
-    }
-    Some(parts)
+    first.sort_unstable();
+    second.sort_unstable();
+    Some((gap, vec![first, second]))
 }
 
-/// Running text: most lines carry several words and reach near their block's right edge
-/// (justified or ragged prose); table cells and form labels are short and ragged.
+/// Running text: most lines reach near their block's right edge (justified or ragged prose)
+/// and carry a few words; table cells and form labels are short (one or two words) and ragged.
 fn is_running_text(blocks: &[Block], ids: &[usize]) -> bool {
     let lines: Vec<(&Line, Rect)> = ids
         .iter()
@@ -313,10 +320,128 @@ fn is_running_text(blocks: &[Block], ids: &[usize]) -> bool {
         // A heading or a caption beside a column says nothing about the rest.
         return true;
     }
-    let wordy = lines.iter().filter(|(l, _)| l.words.len() >= 4).count();
+    let words: usize = lines.iter().map(|(l, _)| l.words.len()).sum();
     let filled = lines
         .iter()
         .filter(|(l, b)| (l.rect.right - b.left) * 4 >= b.width() * 3)
         .count();
-    wordy * 2 >= lines.len() && filled * 2 >= lines.len()
+    words * 2 >= lines.len() * 5 && filled * 2 >= lines.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A line of `words` in block `block`, `line` lines down from `top`, from x `left` to `right`.
+    fn line(block: u32, line: u32, top: i32, left: i32, right: i32, text: &str) -> Vec<Word> {
+        let parts: Vec<&str> = text.split(' ').collect();
+        let step = (right - left) / parts.len() as i32;
+        parts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Word {
+                block,
+                par: 1,
+                line,
+                rect: Rect {
+                    left: left + i as i32 * step,
+                    top: top + line as i32 * 40,
+                    right: left + (i as i32 + 1) * step - 10,
+                    bottom: top + line as i32 * 40 + 30,
+                },
+                conf: 95.0,
+                text: t.to_string(),
+            })
+            .collect()
+    }
+
+    fn column(block: u32, left: i32, first: &str) -> Vec<Word> {
+        (0..4)
+            .flat_map(|i| {
+                let text = if i == 0 { first } else { "satu dua tiga" };
+                line(block, i, 200, left, left + 500, text)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn columns_of_prose_are_read_one_after_the_other() {
+        // Tesseract's order: right column, title, left column.
+        let mut words = column(1, 700, "kanan mulai di sini");
+        words.extend(line(2, 0, 50, 100, 1200, "JUDUL PENGUMUMAN"));
+        words.extend(column(3, 100, "kiri mulai di sini"));
+        let (layout, text) = reading_order(&words);
+        assert_eq!(layout, Layout::Columns);
+        let text = text.expect("reordered");
+        let (title, left, right) = (
+            text.find("JUDUL").unwrap(),
+            text.find("kiri").unwrap(),
+            text.find("kanan").unwrap(),
+        );
+        assert!(title < left && left < right, "{text}");
+    }
+
+    #[test]
+    fn a_forms_labels_and_values_are_read_row_by_row() {
+        let mut words = Vec::new();
+        for (i, label) in ["Nama", "Alamat", "NIK"].iter().enumerate() {
+            words.extend(line(1, i as u32, 100, 100, 250, label));
+        }
+        for (i, value) in [": Budi Santoso", ": Jl. Merdeka 4", ": 3204125708900001"]
+            .iter()
+            .enumerate()
+        {
+            words.extend(line(2, i as u32, 100, 600, 1100, value));
+        }
+        let (layout, text) = reading_order(&words);
+        assert_eq!(layout, Layout::Table);
+        assert_eq!(
+            text.as_deref(),
+            Some("Nama : Budi Santoso\nAlamat : Jl. Merdeka 4\nNIK : 3204125708900001")
+        );
+    }
+
+    #[test]
+    fn one_column_keeps_tesseracts_text() {
+        let mut words = line(1, 0, 50, 100, 900, "SURAT PERMOHONAN");
+        words.extend(column(2, 100, "dengan hormat saya mengajukan izin"));
+        assert_eq!(reading_order(&words), (Layout::Block, None));
+    }
+
+    #[test]
+    fn the_widest_band_cuts_first_so_uneven_columns_stay_whole() {
+        // The left column is a line longer than the right: the step under the right column's
+        // last line is narrower than the gutter, so the columns are not cut across there.
+        let mut words = column(1, 100, "kiri mulai di sini");
+        words.extend(line(3, 4, 200, 100, 600, "kiri akhir kolom"));
+        words.extend(column(2, 700, "kanan mulai di sini"));
+        words.reverse();
+        let (_, text) = reading_order(&words);
+        let text = text.expect("reordered");
+        let (end, right) = (text.find("akhir").unwrap(), text.find("kanan").unwrap());
+        assert!(end < right, "{text}");
+    }
+
+    #[test]
+    fn a_drop_cap_block_is_read_before_the_column_it_opens() {
+        // Tesseract put the first line (with its drop cap) after the rest of the column.
+        let mut words = column(1, 100, "wandered around the house today");
+        words.extend(line(2, 0, 170, 100, 600, "SHE MOPED. She sighed."));
+        let (_, text) = reading_order(&words);
+        let text = text.expect("reordered");
+        assert!(text.starts_with("SHE MOPED."), "{text}");
+    }
+
+    #[test]
+    fn tsv_rows_become_words() {
+        let tsv = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n\
+                   4\t1\t1\t1\t1\t0\t10\t10\t100\t20\t-1\t\n\
+                   5\t1\t1\t1\t1\t1\t10\t10\t40\t20\t91.5\tNama\n\
+                   5\t1\t1\t1\t1\t2\t60\t10\t10\t20\t95\t \n";
+        let words = parse_tsv(tsv);
+        assert_eq!(words.len(), 1);
+        assert_eq!(words[0].text, "Nama");
+        assert_eq!(words[0].rect.right, 50);
+        assert!((words[0].conf - 91.5).abs() < 0.01);
+    }
 }

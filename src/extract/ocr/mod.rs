@@ -33,6 +33,7 @@ mod pdf_pages;
 mod pool;
 mod protocol;
 mod raster;
+mod ruling;
 
 pub use engine::{Engine, OcrResult};
 pub use error::{OcrError, OcrInputError, PageError};
