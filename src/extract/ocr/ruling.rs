@@ -178,16 +178,3 @@ mod tests {
         assert!(erase_rulings(&plain, 300).is_none());
     }
 }
-#[cfg(test)]
-mod dump {
-    #[test]
-    #[ignore]
-    fn dump() {
-        let data = std::fs::read("fixtures/scans/form_dct.pdf").unwrap();
-        let img = crate::extract::ocr::pdf_page_image(&data, 0, &Default::default()).unwrap();
-        println!("dpi {}", img.dpi);
-        let out = super::erase_rulings(&img.image, img.dpi).unwrap();
-        out.save("/tmp/rd/erased.png").unwrap();
-        img.image.save("/tmp/rd/orig.png").unwrap();
-    }
-}
