@@ -524,6 +524,13 @@ fn print_case(c: &CaseView) {
                 .map(|e| format!(" ERROR: {e}"))
                 .unwrap_or_default()
         );
+        if !d.handwritten_pages.is_empty() {
+            let pages: Vec<String> = d.handwritten_pages.iter().map(u32::to_string).collect();
+            println!(
+                "    tulisan tangan / handwritten: halaman {}",
+                pages.join(", ")
+            );
+        }
     }
     println!("Persyaratan / requirements:");
     for r in &c.requirements {

@@ -306,3 +306,102 @@ fn impossible_letters_are_refused_with_a_permanent_error() {
     );
     assert!(err.is_permanent());
 }
+
+/// A dark smear over a third of the sheet's QR code, finder pattern included, as a coffee stain
+/// or a thumb leaves it: centred 30 mm into the code, 34 x 26 mm across.
+fn smudge(page: &mut GrayImage) {
+    let mm = page.width() as f32 / 210.0;
+    let (cx, cy) = (80.0 * mm, 88.0 * mm);
+    let (rx, ry) = (34.0 * mm, 26.0 * mm);
+    for (x, y, pixel) in page.enumerate_pixels_mut() {
+        let d = ((x as f32 - cx) / rx).powi(2) + ((y as f32 - cy) / ry).powi(2);
+        if d < 1.0 {
+            let shade = 40.0 + 60.0 * d;
+            pixel.0[0] = pixel.0[0].min(shade as u8);
+        }
+    }
+}
+
+#[test]
+fn a_separator_sheet_with_a_smudged_code_is_known_by_its_layout() {
+    use loket::intake::separator::{has_separator_code, has_sheet_layout};
+    if poppler_missing() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pdf = separator_sheet_pdf("DPMPTSP Kota Maju").expect("separator sheet");
+    let path = write(dir.path(), "separator.pdf", &pdf);
+    for dpi in [100, 150, 200] {
+        let clean = render_page(&path, 1, dpi);
+        assert!(has_sheet_layout(&clean), "clean sheet at {dpi} dpi");
+        let mut smudged = clean.clone();
+        smudge(&mut smudged);
+        let mut skewed = rotate(&smudged, 1.5);
+        add_noise(&mut skewed);
+        let upside_down = image::imageops::rotate180(&rotate(&smudged, -2.0));
+        for (what, page) in [
+            ("smudged", &smudged),
+            ("smudged, skewed and noisy", &skewed),
+            ("smudged upside down", &upside_down),
+        ] {
+            assert!(
+                !has_separator_code(page),
+                "{what} at {dpi} dpi: code still reads"
+            );
+            let started = Instant::now();
+            assert!(
+                is_separator(page),
+                "{what} sheet at {dpi} dpi not recognised"
+            );
+            eprintln!("{what} sheet at {dpi} dpi: {:?}", started.elapsed());
+        }
+    }
+}
+
+/// Nothing else looks like the sheet: letters (one with a QR code of its own), the scanned forms
+/// and the KTP photo of the fixtures, the blank page, and a magazine page with a photo.
+#[test]
+fn letters_forms_photos_and_blank_pages_do_not_have_the_sheets_layout() {
+    use loket::extract::ocr::{page_images, pdf_page_image, RasterLimits};
+    use loket::intake::separator::has_sheet_layout;
+    if poppler_missing() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let letters = write(
+        dir.path(),
+        "letters.pdf",
+        &render_letters(&three_letters()).expect("render"),
+    );
+    let mut pages: Vec<(String, GrayImage)> = (1..=4)
+        .map(|p| (format!("letter page {p}"), render_page(&letters, p, 150)))
+        .collect();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let limits = RasterLimits::default();
+    for name in ["form_dct.pdf", "form_flate.pdf", "form_ccitt.pdf"] {
+        let data = std::fs::read(repo.join("fixtures/scans").join(name)).expect("fixture");
+        let page = pdf_page_image(&data, 0, &limits).expect("page image");
+        pages.push((name.into(), page.image));
+    }
+    for name in ["ktp_photo.jpg", "forms_g4.tif", "form_upside_down.png"] {
+        let data = std::fs::read(repo.join("fixtures/scans").join(name)).expect("fixture");
+        for page in page_images(&data, "", &limits).expect("page images") {
+            pages.push((name.into(), page.image));
+        }
+    }
+    let blank = repo.join("fixtures/postal/halaman-kosong.pdf");
+    pages.push(("blank page".into(), render_page(&blank, 1, 150)));
+    let magazine = repo.join("../shared/corpus/tesseract-test/8071_093.3B.tif");
+    if let Ok(data) = std::fs::read(&magazine) {
+        for page in page_images(&data, "", &limits).expect("page images") {
+            pages.push(("UNLV 8071".into(), page.image));
+        }
+    }
+    for (what, page) in &pages {
+        assert!(
+            !has_sheet_layout(page),
+            "{what} taken for a separator sheet"
+        );
+        assert!(!is_separator(page), "{what} taken for a separator sheet");
+    }
+}

@@ -105,3 +105,83 @@ fn rotated_phototest_reads_as_well_as_upright() {
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// The UNLV magazine page (four columns, a drop cap, a caption and a headline under the
+/// columns) comes out in reading order: each column to its end, then what is below them. Read as
+/// tesseract orders its blocks (what loket did before, and the CLI's `--psm 3`) it scores 0.094:
+/// the drop cap's line after its column, the caption and byline between two columns. One block
+/// (`--psm 4`/`--psm 6`) reads straight across the columns: 0.74 under this metric. What is
+/// left (0.037): the caption under column 2 is read there, where the ground truth puts it after
+/// column 4 (0.021), and typographic quotes where the truth has straight ones (0.008).
+#[test]
+fn a_magazine_page_in_columns_is_read_column_by_column() {
+    let Some(dir) = corpus("tesseract-test") else {
+        return;
+    };
+    let truth = std::fs::read_to_string(dir.join("8071_093.3B.txt")).expect("ground truth");
+    let pool = pool(1);
+    let rt = runtime();
+    let got = read(&rt, &pool, &dir.join("8071_093.3B.tif"));
+    let rate = cer(&got.text, &truth);
+    println!("8071: CER {rate:.3}, layout {:?}", got.layout);
+    assert_eq!(got.layout, loket::extract::ocr::Layout::Columns);
+    assert!(rate <= 0.04, "CER {rate:.3}\n{}", got.text);
+}
+
+/// fixtures/layout, the tuning set (written before the reading-order code was run on them, but
+/// the code changed after their first scores, 0.067 and 0.866): a title over two columns of
+/// prose is read title, left column, right column; a ruled table row by row (its row numbers,
+/// lone digits in their cells, are lost: 0.050).
+#[test]
+fn two_columns_and_a_table_come_out_in_reading_order() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/layout");
+    let pool = pool(1);
+    let rt = runtime();
+    let mut failures = Vec::new();
+    for name in ["dua_kolom", "tabel"] {
+        let truth = std::fs::read_to_string(dir.join(format!("{name}.txt"))).expect("truth");
+        let scan = dir.join(format!("{name}.png"));
+        let got = read(&rt, &pool, &scan);
+        let rate = cer(&got.text, &truth);
+        let cli = cli_cer(&scan, &truth);
+        println!(
+            "{name}: CER {rate:.3} ({:?}); CLI --psm 3 {}",
+            got.layout,
+            cli.map_or("n/a".into(), |c| format!("{c:.3}"))
+        );
+        if rate > 0.06 {
+            failures.push(format!("{name}: CER {rate:.3}\n{}", got.text));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// fixtures/layout, written as the held-out set (after the reading-order change, before it was
+/// run on them): three columns of uneven length, a form in ruled boxes. Scored once they read
+/// 0.659 (the narrow columns, three words a line, were taken for a table) and 0.042 (CLI
+/// `--psm 3`: 0.010 and 0.091); the column test was then changed, so they are tuning material
+/// now. Held to the CLI's `--psm 3`, which loket replaced.
+#[test]
+fn held_out_layouts_read_no_worse_than_tesseracts_own_order() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/layout");
+    let pool = pool(1);
+    let rt = runtime();
+    let mut failures = Vec::new();
+    for scan in ["tiga_kolom.jpg", "formulir_kotak.png"] {
+        let stem = scan.split('.').next().unwrap_or(scan);
+        let truth = std::fs::read_to_string(dir.join(format!("{stem}.txt"))).expect("truth");
+        let got = read(&rt, &pool, &dir.join(scan));
+        let rate = cer(&got.text, &truth);
+        let cli = cli_cer(&dir.join(scan), &truth);
+        println!(
+            "{scan}: CER {rate:.3} ({:?}); CLI --psm 3 {}\n{}",
+            got.layout,
+            cli.map_or("n/a".into(), |c| format!("{c:.3}")),
+            got.text
+        );
+        if cli.is_some_and(|c| rate > c + 0.005) {
+            failures.push(format!("{scan}: CER {rate:.3} > CLI {:?}", cli));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:?}");
+}

@@ -409,6 +409,124 @@ async fn a_batch_scan_with_separator_sheets_gives_one_case_per_envelope_and_lett
     assert!(!dir.join("lagi.pdf").exists());
 }
 
+/// The separator sheet as a scanner gives it back: page 1 of `sheet` rendered at 150 dpi, with
+/// a dark smear over a third of its QR code (finder pattern included), in an image-only PDF.
+fn smudged_sheet_scan(sheet: &Path, dir: &Path) -> Vec<u8> {
+    let png = dir.join("sheet-scan");
+    assert!(std::process::Command::new("pdftoppm")
+        .args(["-r", "150", "-gray", "-png", "-singlefile"])
+        .arg(sheet)
+        .arg(&png)
+        .status()
+        .unwrap()
+        .success());
+    let mut page = image::open(dir.join("sheet-scan.png")).unwrap().to_luma8();
+    let mm = page.width() as f32 / 210.0;
+    let (cx, cy, rx, ry) = (80.0 * mm, 88.0 * mm, 34.0 * mm, 26.0 * mm);
+    for (x, y, pixel) in page.enumerate_pixels_mut() {
+        let d = ((x as f32 - cx) / rx).powi(2) + ((y as f32 - cy) / ry).powi(2);
+        if d < 1.0 {
+            pixel.0[0] = pixel.0[0].min((40.0 + 60.0 * d) as u8);
+        }
+    }
+    assert!(
+        !loket::intake::separator::has_separator_code(&page),
+        "the smudge hides the code"
+    );
+    image_pdf(&page, 150)
+}
+
+/// An image-only PDF of one grey page, as scanners write them.
+fn image_pdf(img: &image::GrayImage, dpi: u32) -> Vec<u8> {
+    use lopdf::{dictionary, Document, Object, Stream};
+    let mut doc = Document::with_version("1.5");
+    let pages_id = doc.new_object_id();
+    let (w, h) = (img.width(), img.height());
+    let mut pixels = Stream::new(
+        dictionary! {"Type" => "XObject", "Subtype" => "Image", "Width" => w as i64,
+        "Height" => h as i64, "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8},
+        img.as_raw().clone(),
+    );
+    pixels.compress().unwrap();
+    let image_id = doc.add_object(pixels);
+    let scale = 72.0 / dpi as f32;
+    let (pw, ph) = (w as f32 * scale, h as f32 * scale);
+    let draw = format!("q {pw} 0 0 {ph} 0 0 cm /Im0 Do Q");
+    let content_id = doc.add_object(Stream::new(dictionary! {}, draw.into_bytes()));
+    let page_id = doc.add_object(dictionary! {
+        "Type" => "Page", "Parent" => pages_id, "Contents" => content_id,
+        "MediaBox" => vec![0.into(), 0.into(), pw.into(), ph.into()],
+        "Resources" => dictionary! {"XObject" => dictionary! {"Im0" => image_id}},
+    });
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(
+            dictionary! {"Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1},
+        ),
+    );
+    let catalog_id = doc.add_object(dictionary! {"Type" => "Catalog", "Pages" => pages_id});
+    doc.trailer.set("Root", catalog_id);
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    out
+}
+
+/// A clerk scans a stack where one separator sheet has a smudged code and one applicant's letter
+/// quotes "LEMBAR PEMISAH": the smudged sheet still splits the stack, the letter stays with its
+/// application.
+#[tokio::test]
+async fn a_smudged_separator_still_splits_and_a_letter_quoting_lembar_pemisah_stays() {
+    if !tool("pdfunite") || !tool("pdftoppm") {
+        eprintln!("SKIP: poppler-utils missing");
+        return;
+    }
+    let app = TestApp::spawn(Db::Sqlite).await.unwrap();
+    let dir = app.dir.path();
+    let sheet = dir.join("sheet.pdf");
+    assert!(app
+        .command()
+        .args(["separator-sheet", "--out"])
+        .arg(&sheet)
+        .status()
+        .unwrap()
+        .success());
+    let smudged = dir.join("sheet-smudged.pdf");
+    std::fs::write(&smudged, smudged_sheet_scan(&sheet, dir)).unwrap();
+    let postal = repo().join("fixtures/postal");
+    let batch = dir.join("tumpukan.pdf");
+    assert!(std::process::Command::new("pdfunite")
+        .arg(postal.join("formulir-reklame-siti.pdf"))
+        .arg(&smudged)
+        .arg(postal.join("formulir-sipa-andi.pdf"))
+        .arg(postal.join("surat-kutip-lembar-pemisah.pdf"))
+        .arg(&sheet)
+        .arg(postal.join("formulir-pbg-tanpa-email.pdf"))
+        .arg(&batch)
+        .status()
+        .unwrap()
+        .success());
+
+    let (code, stdout, stderr) = import(&app, &[batch.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let mut got = Vec::new();
+    for line in stdout.lines() {
+        let case = app.show(line.split('\t').next().unwrap()).await;
+        got.push((
+            case.applicant.name.clone().unwrap_or_default(),
+            case.documents[0].pages,
+        ));
+    }
+    assert_eq!(
+        got,
+        [
+            ("Siti Aminah".to_string(), Some(1)),
+            ("Andi Wijaya".to_string(), Some(3)),
+            ("Slamet Riyadi".to_string(), Some(1))
+        ],
+        "{stdout}"
+    );
+}
+
 #[tokio::test]
 async fn blank_pages_split_a_batch_only_when_asked_and_a_crash_mid_import_files_nothing_twice() {
     if !tool("pdfunite") {
@@ -509,4 +627,63 @@ async fn two_clerks_printing_at_the_same_moment_print_each_letter_once() {
         .unwrap();
     assert!(reprint.status.success());
     assert!(dir.join("ulang.pdf").exists());
+}
+
+/// A form filled in by hand comes by post: loket does not sort it on what OCR made of the
+/// handwriting; the case waits in triage, the page is marked handwritten in `cases show` (text
+/// and JSON), and the reason says which page. A typed scan of a form is sorted as before.
+#[tokio::test]
+async fn a_handwritten_form_goes_to_triage_with_its_page_marked_and_a_typed_scan_does_not() {
+    for db in [Db::Sqlite, Db::Postgres] {
+        let app = TestApp::spawn(db).await.unwrap();
+        let handwritten = repo().join("fixtures/handwriting/formulir_tangan.pdf");
+        let typed = repo().join("fixtures/scans/form_dct.pdf");
+        let (code, stdout, stderr) = import(
+            &app,
+            &[handwritten.to_str().unwrap(), typed.to_str().unwrap()],
+        );
+        assert_eq!(code, 0, "{stderr}");
+        let codes: Vec<&str> = stdout
+            .lines()
+            .map(|l| l.split('\t').next().unwrap())
+            .collect();
+        assert_eq!(codes.len(), 2, "{stdout}");
+
+        let case = app.show(codes[0]).await;
+        assert_eq!(case.documents[0].handwritten_pages, [1], "{case:#?}");
+        let details = case.details.as_ref().expect("details");
+        assert!(details.triage, "handwritten form to triage: {case:#?}");
+        let reasons = details.decision.as_ref().expect("decision")["reasons"].to_string();
+        assert!(
+            reasons.contains("triage:handwriting")
+                && reasons.contains("formulir_tangan.pdf: halaman 1 tulisan tangan"),
+            "{reasons}"
+        );
+        let out = app
+            .command()
+            .args(["cases", "show", codes[0]])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("tulisan tangan / handwritten: halaman 1"),
+            "{text}"
+        );
+        let out = app
+            .command()
+            .args(["cases", "show", "--json", codes[0]])
+            .output()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            json["documents"][0]["handwritten_pages"],
+            serde_json::json!([1])
+        );
+
+        let typed = app.show(codes[1]).await;
+        assert!(typed.documents[0].handwritten_pages.is_empty());
+        assert_eq!(typed.permit_type.as_deref(), Some("pbg"), "{typed:#?}");
+        let json = serde_json::to_value(&typed).unwrap();
+        assert!(json["documents"][0].get("handwritten_pages").is_none());
+    }
 }

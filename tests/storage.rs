@@ -347,9 +347,11 @@ async fn an_unreadable_page_then_a_read_page_are_both_checkpointed() {
             error: "OCR engine crashed on this page twice".into(),
             alasan: "mesin OCR gagal".into(),
         };
+        // A handwritten page keeps its mark across the checkpoint (migration 0012).
         let text = PageOutcome::Text {
             text: "PERMOHONAN".into(),
-            confidence: 91.5,
+            confidence: 41.5,
+            handwriting: true,
         };
         for (page, outcome) in [(0, &unreadable), (1, &text), (2, &unreadable), (0, &text)] {
             pages::save(&store, doc, page, Some("png"), outcome)

@@ -377,7 +377,10 @@ async fn case_page(
             let pages: Vec<Value> = text
                 .split('\u{c}')
                 .enumerate()
-                .map(|(p, t)| context! { number => p + 1, index => p, text => t })
+                .map(|(p, t)| {
+                    let handwritten = d.handwritten_pages.contains(&(p as u32 + 1));
+                    context! { number => p + 1, index => p, text => t, handwritten => handwritten }
+                })
                 .collect();
             context! {
                 index => i,

@@ -49,6 +49,9 @@ pub struct PageText {
     /// Why this page has no text, when OCR failed on it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// OCR found the page handwritten: its text is not to be sorted on.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub handwriting: bool,
 }
 
 /// Why a document could not be read, in words for officers and applicants.
@@ -171,6 +174,7 @@ impl PageText {
             confidence: None,
             how: None,
             error: None,
+            handwriting: false,
         }
     }
 
@@ -181,6 +185,7 @@ impl PageText {
             confidence: None,
             how: None,
             error: None,
+            handwriting: false,
         }
     }
 }

@@ -141,6 +141,7 @@ fn classify_page(text: Option<String>) -> PageText {
             confidence: None,
             how: None,
             error: None,
+            handwriting: false,
         }
     } else {
         PageText {
@@ -149,6 +150,7 @@ fn classify_page(text: Option<String>) -> PageText {
             confidence: None,
             how: None,
             error: None,
+            handwriting: false,
         }
     }
 }

@@ -149,6 +149,9 @@ pub struct DocumentForSorting {
     /// Pages given up on: (index, reason in Bahasa Indonesia); filled from `pages`.
     #[sqlx(skip)]
     pub unreadable_pages: Vec<(usize, String)>,
+    /// Pages OCR found handwritten (indexes from 0); filled from `pages`.
+    #[sqlx(skip)]
+    pub handwritten_pages: Vec<usize>,
 }
 
 pub async fn for_sorting(

@@ -14,8 +14,13 @@ use super::store::{Conn, QueryContext, Store, StoreError};
 /// What became of one page.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PageOutcome {
-    /// OCR read the page (the text may be empty: a blank page).
-    Text { text: String, confidence: f32 },
+    /// OCR read the page (the text may be empty: a blank page); `handwriting`: the page looked
+    /// handwritten (see `extract::ocr::HandwritingSigns`).
+    Text {
+        text: String,
+        confidence: f32,
+        handwriting: bool,
+    },
     /// The page was given up on: why, in English and in Bahasa Indonesia.
     Unreadable { error: String, alasan: String },
 }
@@ -44,13 +49,14 @@ struct Row {
     error: Option<String>,
     alasan: Option<String>,
     crashes: i64,
+    handwriting: i64,
     updated_at: i64,
 }
 
 /// Every row of a document, in page order.
 pub async fn load(store: &Store, document_id: DocumentId) -> Result<Vec<PageRow>, StoreError> {
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT page, text, confidence, how, error, alasan, crashes, updated_at FROM page_results \
+        "SELECT page, text, confidence, how, error, alasan, crashes, handwriting, updated_at FROM page_results \
          WHERE document_id = $1 ORDER BY page",
     )
     .bind(document_id)
@@ -69,6 +75,7 @@ fn page_row(r: Row) -> PageRow {
         error,
         alasan,
         crashes,
+        handwriting,
         updated_at,
     } = r;
     let outcome = match (error, text) {
@@ -79,6 +86,7 @@ fn page_row(r: Row) -> PageRow {
         (None, Some(text)) => Some(PageOutcome::Text {
             text,
             confidence: confidence.unwrap_or(0.0) as f32,
+            handwriting: handwriting != 0,
         }),
         (None, None) => None,
     };
@@ -105,22 +113,27 @@ pub async fn save(
     outcome: &PageOutcome,
 ) -> Result<(), StoreError> {
     let query = match outcome {
-        PageOutcome::Text { text, confidence } => sqlx::query(
-            "INSERT INTO page_results (document_id, page, how, updated_at, text, confidence, error, alasan) \
-             VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL) ON CONFLICT (document_id, page) DO UPDATE SET \
-             text = excluded.text, confidence = excluded.confidence, how = excluded.how, \
-             error = NULL, alasan = NULL, updated_at = excluded.updated_at",
+        PageOutcome::Text {
+            text,
+            confidence,
+            handwriting,
+        } => sqlx::query(
+            "INSERT INTO page_results (document_id, page, how, updated_at, text, confidence, error, alasan, \
+             handwriting) VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, $7) ON CONFLICT (document_id, page) \
+             DO UPDATE SET text = excluded.text, confidence = excluded.confidence, how = excluded.how, \
+             error = NULL, alasan = NULL, handwriting = excluded.handwriting, updated_at = excluded.updated_at",
         )
         .bind(document_id)
         .bind(page as i64)
         .bind(how)
         .bind(now_ms())
         .bind(text.as_str())
-        .bind(f64::from(*confidence)),
+        .bind(f64::from(*confidence))
+        .bind(i64::from(*handwriting)),
         PageOutcome::Unreadable { error, alasan } => sqlx::query(
             "INSERT INTO page_results (document_id, page, how, updated_at, text, confidence, error, alasan) \
              VALUES ($1, $2, $3, $4, NULL, NULL, $5, $6) ON CONFLICT (document_id, page) DO UPDATE SET \
-             text = NULL, confidence = NULL, how = excluded.how, \
+             text = NULL, confidence = NULL, how = excluded.how, handwriting = 0, \
              error = excluded.error, alasan = excluded.alasan, updated_at = excluded.updated_at",
         )
         .bind(document_id)
@@ -176,5 +189,24 @@ pub async fn unreadable(
                 alasan.unwrap_or_default(),
             )
         })
+        .collect())
+}
+
+/// The pages of a document that looked handwritten (indexes from 0), in page order.
+pub async fn handwritten(
+    conn: &mut Conn,
+    document_id: DocumentId,
+) -> Result<Vec<usize>, StoreError> {
+    let rows: Vec<i64> = sqlx::query_scalar(
+        "SELECT page FROM page_results WHERE document_id = $1 AND handwriting <> 0 AND error IS NULL \
+         ORDER BY page",
+    )
+    .bind(document_id)
+    .fetch_all(conn)
+    .await
+    .what("load handwritten pages")?;
+    Ok(rows
+        .into_iter()
+        .map(|p| usize::try_from(p).unwrap_or(usize::MAX))
         .collect())
 }

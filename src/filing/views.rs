@@ -30,6 +30,9 @@ pub struct DocumentView {
     /// Only in `cases show`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// Pages (from 1) OCR found handwritten; only in `cases show`, left out when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub handwritten_pages: Vec<u32>,
 }
 
 /// A requirement of the permit type and whether the documents satisfy it.
@@ -272,6 +275,20 @@ struct DocumentRecord {
     doc_type: Option<String>,
     text: Option<String>,
     error: Option<String>,
+    page_info: Option<String>,
+}
+
+/// Pages (from 1) marked `"handwriting": true` in a document's page info JSON.
+fn handwritten_pages(page_info: Option<&str>) -> Vec<u32> {
+    let pages: Vec<serde_json::Value> = page_info
+        .and_then(|p| serde_json::from_str(p).ok())
+        .unwrap_or_default();
+    pages
+        .iter()
+        .zip(1u32..)
+        .filter(|(p, _)| p.get("handwriting").and_then(|h| h.as_bool()) == Some(true))
+        .map(|(_, n)| n)
+        .collect()
 }
 
 #[derive(sqlx::FromRow)]
@@ -405,6 +422,7 @@ impl Store {
                 text_chars: r.text_chars.unwrap_or(0),
                 error: r.error,
                 text: None,
+                handwritten_pages: Vec::new(),
             });
         }
         Ok(out)
@@ -416,8 +434,8 @@ impl Store {
         with_text: bool,
     ) -> Result<Vec<DocumentView>, StoreError> {
         let rows: Vec<DocumentRecord> = sqlx::query_as(
-            "SELECT filename, content_type, sha256, size, pages, doc_type, text, error FROM documents \
-             WHERE case_id = $1 ORDER BY position, id",
+            "SELECT filename, content_type, sha256, size, pages, doc_type, text, error, page_info \
+             FROM documents WHERE case_id = $1 ORDER BY position, id",
         )
         .bind(case_id)
         .fetch_all(self.pool())
@@ -432,6 +450,7 @@ impl Store {
                     .map(|t| t.chars().count() as i64)
                     .unwrap_or(0),
                 text: with_text.then(|| r.text.unwrap_or_default()),
+                handwritten_pages: handwritten_pages(r.page_info.as_deref()),
                 filename: r.filename,
                 content_type: r.content_type,
                 sha256: r.sha256,

@@ -2,8 +2,10 @@
 //! (`loket separator-sheet`) between them is split into one PDF per application; the separator
 //! pages are dropped.
 //!
-//! A separator page is recognised by its QR code (`LOKET-SEPARATOR`) on the page image, or by
-//! its text when the sheet went in as the PDF itself rather than a scan. All lopdf work runs
+//! A separator page is recognised from its image: the QR code (`LOKET-SEPARATOR`), or the sheet's
+//! layout when the code cannot be read ([`is_separator`]). Its words alone never make a page a
+//! separator, since an applicant's letter may quote them; they only make a page with a text layer
+//! worth rendering (the sheet that went in as the PDF itself). All lopdf work runs
 //! behind [`crate::extract::pdf::with_document`]'s guard: a hostile PDF fails as `Corrupt`
 //! instead of taking the worker down.
 
@@ -58,6 +60,9 @@ fn split(
 }
 
 /// Page numbers (from 1) that are separator sheets.
+///
+/// Only candidates are rendered: pages with little or no text layer (scans), and pages whose text
+/// names the sheet. Applicants' text pages are never rendered here.
 fn separator_pages(doc: &Document, data: &[u8], pages: &[u32], blank_pages: bool) -> Vec<u32> {
     let limits = RasterLimits {
         render_dpi: 100,
@@ -69,14 +74,15 @@ fn separator_pages(doc: &Document, data: &[u8], pages: &[u32], blank_pages: bool
         .enumerate()
         .filter(|(i, &p)| {
             let text = page_text(doc, p).unwrap_or_default();
-            if text.contains(SEPARATOR_MARKER) || text.to_uppercase().contains(SEPARATOR_TITLE) {
-                return true;
+            let scanned = text.trim().len() < 20;
+            let names_the_sheet =
+                text.contains(SEPARATOR_MARKER) || text.to_uppercase().contains(SEPARATOR_TITLE);
+            if !scanned && !names_the_sheet {
+                return false;
             }
-            // A scanned page: little or no text layer, so look for the QR code.
-            text.trim().len() < 20
-                && scans.page_image(*i).ok().is_some_and(|img| {
-                    is_separator(&img.image) || (blank_pages && is_blank(&img.image))
-                })
+            scans.page_image(*i).ok().is_some_and(|img| {
+                is_separator(&img.image) || (blank_pages && scanned && is_blank(&img.image))
+            })
         })
         .map(|(_, &p)| p)
         .collect()
@@ -110,7 +116,7 @@ mod tests {
     use crate::extract::pdf::MAX_PAGES;
 
     #[test]
-    fn a_separator_sheet_that_went_in_as_a_pdf_splits_the_batch() {
+    fn a_page_that_only_names_the_sheet_is_not_a_separator() {
         let pdf = text_pdf(
             &[
                 "Formulir permohonan PBG atas nama Slamet Riyadi",
@@ -119,8 +125,7 @@ mod tests {
             ],
             None,
         );
-        let parts = split_at_separators(&pdf, false).unwrap().expect("split");
-        assert_eq!(parts.len(), 2);
+        assert!(split_at_separators(&pdf, false).unwrap().is_none());
     }
 
     #[test]

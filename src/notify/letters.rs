@@ -14,7 +14,7 @@ mod draw;
 mod fonts;
 mod layout;
 
-pub(crate) use draw::{wrap, write_pdf, PageOps, A4_HEIGHT_MM, A4_WIDTH_MM};
+pub(crate) use draw::{wrap, write_pdf, PageOps, A4_WIDTH_MM};
 pub(crate) use fonts::Face;
 
 /// What one receipt letter says. All strings are printed as given (control characters become

@@ -3,26 +3,27 @@
 //! Staff put a printed separator sheet between applications and scan the whole stack at once;
 //! the intake splits the scan at every page `intake::separator::is_separator` recognises. The
 //! sheet carries a large QR code holding [`SEPARATOR_MARKER`] with the highest error correction,
-//! so a skewed, noisy, upside-down or slightly dirty copy still decodes.
+//! so a skewed, noisy, upside-down or slightly dirty copy still decodes; a copy whose code is
+//! smudged past reading is still known by the sheet's layout (`domain::separator::sheet`).
 
 use qrcode::EcLevel;
 
-use crate::domain::separator::{SEPARATOR_MARKER, SEPARATOR_TITLE};
-use crate::notify::letters::{
-    wrap, write_pdf, Face, LetterError, PageOps, A4_HEIGHT_MM, A4_WIDTH_MM,
+use crate::domain::separator::sheet::{
+    BOTTOM_RULE_MM, QR_SIZE_MM, QR_TOP_MM, RULE_MARGIN_MM, RULE_THICKNESS_MM, TOP_RULE_MM,
 };
-
-const QR_SIZE_MM: f32 = 110.0;
+use crate::domain::separator::{SEPARATOR_MARKER, SEPARATOR_TITLE};
+use crate::notify::letters::{wrap, write_pdf, Face, LetterError, PageOps, A4_WIDTH_MM};
 
 /// One A4 page: the marker as a large QR code, a big "LEMBAR PEMISAH / SEPARATOR SHEET" and how
 /// to use it.
 pub fn separator_sheet_pdf(office_name: &str) -> Result<Vec<u8>, LetterError> {
     let centre = A4_WIDTH_MM / 2.0;
     let mut page = PageOps::default();
-    page.rule(20.0, 12.0, A4_WIDTH_MM - 40.0, 3.0);
+    let rule_width = A4_WIDTH_MM - 2.0 * RULE_MARGIN_MM;
+    page.rule(RULE_MARGIN_MM, TOP_RULE_MM, rule_width, RULE_THICKNESS_MM);
     page.text_centred(centre, 32.0, Face::Bold, 34.0, SEPARATOR_TITLE);
     page.text_centred(centre, 45.0, Face::Bold, 22.0, "SEPARATOR SHEET");
-    let top = 58.0;
+    let top = QR_TOP_MM;
     page.qr(
         centre - QR_SIZE_MM / 2.0,
         top,
@@ -50,6 +51,11 @@ pub fn separator_sheet_pdf(office_name: &str) -> Result<Vec<u8>, LetterError> {
     {
         page.text_centred(centre, 272.0 + i as f32 * 5.0, Face::Regular, 10.0, line);
     }
-    page.rule(20.0, A4_HEIGHT_MM - 15.0, A4_WIDTH_MM - 40.0, 3.0);
+    page.rule(
+        RULE_MARGIN_MM,
+        BOTTOM_RULE_MM,
+        rule_width,
+        RULE_THICKNESS_MM,
+    );
     write_pdf(&[page], "Lembar pemisah / separator sheet")
 }

@@ -7,7 +7,7 @@
 use tracing::info;
 
 use super::{crash_point, stall_point, Context, JobError};
-use crate::classify::{Catalogue, ClassifyInput, Decision, DocInput, Overrides};
+use crate::classify::{Catalogue, ClassifyInput, Decision, DocInput, Overrides, Reason};
 use crate::domain::{Channel, Status};
 use crate::extract::form::applicant_from_form;
 use crate::filing::cases::{self, CaseForSorting, Sorting};
@@ -56,6 +56,12 @@ pub(crate) fn decide(catalogue: &Catalogue, case: &CaseRow, docs: &[DocRow]) -> 
         // It quotes someone else's case: an officer decides where it belongs.
         decision.triage = true;
     }
+    let handwritten = handwriting_reasons(docs);
+    if !handwritten.is_empty() && overrides.is_empty() {
+        // What tesseract made of handwriting is no ground to sort on: an officer reads it.
+        decision.triage = true;
+        decision.reasons.extend(handwritten);
+    }
     if case.no_reply.is_some() && overrides.is_empty() {
         // Auto-replies, bounces and newsletters quote applications but are none: keep the
         // engine's reasons for the record, but file them as `other`, out of every queue.
@@ -71,12 +77,37 @@ pub(crate) fn decide(catalogue: &Catalogue, case: &CaseRow, docs: &[DocRow]) -> 
     decision
 }
 
+/// One reason per document with handwritten pages, naming them (pages from 1).
+fn handwriting_reasons(docs: &[DocRow]) -> Vec<Reason> {
+    docs.iter()
+        .filter(|d| !d.handwritten_pages.is_empty())
+        .map(|d| {
+            let pages: Vec<String> = d
+                .handwritten_pages
+                .iter()
+                .map(|p| (p + 1).to_string())
+                .collect();
+            Reason {
+                rule: "triage:handwriting".into(),
+                field: "document".into(),
+                snippet: format!(
+                    "{}: halaman {} tulisan tangan, perlu dibaca petugas",
+                    d.filename,
+                    pages.join(", ")
+                ),
+                weight: 0.0,
+            }
+        })
+        .collect()
+}
+
 pub async fn run(ctx: &Context, job: &Job, id: CaseId) -> Result<(), JobError> {
     let mut conn = ctx.store.conn().await?;
     let mut case = cases::for_sorting(&mut conn, id).await?;
     let mut docs = documents::for_sorting(&mut conn, case.id).await?;
     for doc in &mut docs {
         doc.unreadable_pages = pages::unreadable(&mut conn, doc.id).await?;
+        doc.handwritten_pages = pages::handwritten(&mut conn, doc.id).await?;
     }
     drop(conn);
     stall_point("classify").await;
@@ -135,6 +166,7 @@ pub async fn resort(
     let mut docs = documents::for_sorting(conn, case.id).await?;
     for doc in &mut docs {
         doc.unreadable_pages = pages::unreadable(conn, doc.id).await?;
+        doc.handwritten_pages = pages::handwritten(conn, doc.id).await?;
     }
     let decision = decide(catalogue, &case, &docs);
     save_decision(conn, &case, &docs, &decision).await?;

@@ -76,8 +76,12 @@ async fn save(conn: &mut Conn, id: DocumentId, x: &Extraction) -> Result<(), Job
         .pages
         .iter()
         .map(|p| {
-            serde_json::json!({"source": p.source, "confidence": p.confidence, "how": p.how, "error": p.error,
-                "chars": p.text.chars().count()})
+            let mut info = serde_json::json!({"source": p.source, "confidence": p.confidence, "how": p.how,
+                "error": p.error, "chars": p.text.chars().count()});
+            if p.handwriting {
+                info["handwriting"] = true.into();
+            }
+            info
         })
         .collect();
     let result = ReadResult {

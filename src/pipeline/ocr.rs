@@ -244,6 +244,7 @@ async fn read_page(
                 break Read {
                     how: Some(how.into()),
                     outcome: PageOutcome::Text {
+                        handwriting: r.handwriting.handwritten(),
                         text: r.text,
                         confidence: r.confidence,
                     },
@@ -272,6 +273,7 @@ fn needs_ocr() -> PageText {
         confidence: None,
         how: None,
         error: None,
+        handwriting: false,
     }
 }
 
@@ -285,10 +287,15 @@ fn apply(x: &mut Extraction, indices: &[usize], mut reads: BTreeMap<usize, Read>
         };
         page.how = read.how;
         match read.outcome {
-            PageOutcome::Text { text, confidence } => {
+            PageOutcome::Text {
+                text,
+                confidence,
+                handwriting,
+            } => {
                 page.text = text;
                 page.source = PageSource::Ocr;
                 page.confidence = Some(confidence);
+                page.handwriting = handwriting;
             }
             PageOutcome::Unreadable { error, alasan } => {
                 page.error = Some(error.clone());

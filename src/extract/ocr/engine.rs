@@ -11,6 +11,10 @@ use image::{imageops, GrayImage};
 use serde::{Deserialize, Serialize};
 use tesseract::{PageSegMode, Tesseract};
 
+use super::handwriting::HandwritingSigns;
+use super::layout::{parse_tsv, reading_order, Layout};
+use super::ruling::erase_rulings;
+
 /// The text of one page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OcrResult {
@@ -20,6 +24,12 @@ pub struct OcrResult {
     /// Clockwise quarter turn (0, 90, 180, 270) applied to the page before it was read. A sideways
     /// page may also be read at 0: tesseract reads vertical text lines itself.
     pub rotation: u16,
+    /// How the text was put in reading order (see [`super::layout`]).
+    #[serde(default)]
+    pub layout: Layout,
+    /// What the words say about handwriting (see [`super::handwriting`]).
+    #[serde(default)]
+    pub handwriting: HandwritingSigns,
 }
 
 /// A reading this confident is accepted without trying other orientations.
@@ -47,9 +57,12 @@ impl Engine {
 
     /// Read one page. `dpi` 0 means unknown (tesseract estimates it from the text size).
     ///
-    /// Most pages arrive upright, so the page is read as it is first; only a poor reading asks
+    /// Ruled lines are erased first (see [`super::ruling`]). Most pages arrive upright, so the
+    /// page is read as it is first; only a poor reading asks
     /// OSD (which costs about as much as reading the page) and then tries the other turns.
     pub fn recognize(&mut self, img: &GrayImage, dpi: u32) -> Result<OcrResult, String> {
+        let erased = erase_rulings(img, dpi);
+        let img = erased.as_ref().unwrap_or(img);
         let mut best = self.read_rotated(img, dpi, 0)?;
         if best.confidence >= GOOD_CONFIDENCE || alnum_count(&best.text) < 3 {
             return Ok(best);
@@ -94,15 +107,19 @@ impl Engine {
             }
             _ => img,
         };
-        let (text, confidence) = self.read(page, dpi)?;
+        let (text, confidence, layout, handwriting) = self.read(page, dpi)?;
         Ok(OcrResult {
             text,
             confidence,
             rotation,
+            layout,
+            handwriting,
         })
     }
 
-    fn read(&mut self, img: &GrayImage, dpi: u32) -> Result<(String, f32), String> {
+    /// One recognition with automatic segmentation; the reading order is then chosen from the
+    /// blocks it found (see [`super::layout`]), so no page is read twice for its layout.
+    fn read(&mut self, img: &GrayImage, dpi: u32) -> Result<Reading, String> {
         // The wrapper's builder methods consume the instance; after an error a fresh one is loaded.
         let tess = match self.tess.take() {
             Some(t) => t,
@@ -118,15 +135,26 @@ impl Engine {
         let mut tess = tess.recognize().map_err(|e| format!("recognize: {e}"))?;
         let text = tess.get_text().map_err(|e| format!("get text: {e}"))?;
         let confidence = tess.mean_text_conf() as f32;
+        let tsv = tess
+            .get_tsv_text(0)
+            .map_err(|e| format!("get words: {e}"))?;
         self.tess = Some(tess);
-        Ok((text.trim_end().to_string(), confidence))
+        let words = parse_tsv(&tsv);
+        let (layout, ordered) = reading_order(&words);
+        let text = ordered.unwrap_or(text);
+        let signs = HandwritingSigns::of(&words);
+        Ok((text.trim_end().to_string(), confidence, layout, signs))
     }
 }
+
+/// Text, mean confidence, reading order, handwriting signs.
+type Reading = (String, f32, Layout, HandwritingSigns);
 
 fn load(languages: &str) -> Result<Tesseract, String> {
     let mut tess = Tesseract::new(None, Some(languages))
         .map_err(|e| format!("load languages {languages}: {e}"))?;
-    // The C API defaults to one uniform block; automatic segmentation reads forms far better.
+    // The C API defaults to one uniform block; automatic segmentation reads forms far better and
+    // finds columns; `layout` then puts its blocks in reading order.
     tess.set_page_seg_mode(PageSegMode::PsmAuto);
     // Resolution guesses and similar notes would go to the worker's stderr for every page.
     tess.set_variable("debug_file", "/dev/null")

@@ -26,14 +26,19 @@
 
 mod engine;
 mod error;
+mod handwriting;
+mod layout;
 mod pdf_decode;
 mod pdf_pages;
 mod pool;
 mod protocol;
 mod raster;
+mod ruling;
 
 pub use engine::{Engine, OcrResult};
 pub use error::{OcrError, OcrInputError, PageError};
+pub use handwriting::HandwritingSigns;
+pub use layout::Layout;
 pub use pdf_pages::{pdf_page_image, PdfPages};
 pub use pool::{ocr_pdf_pages, OcrConfig, OcrPage, OcrPool};
 pub use protocol::worker_main;
