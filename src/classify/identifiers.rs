@@ -119,6 +119,12 @@ pub fn mask(value: &str) -> String {
             .map(|c| if c.is_ascii_digit() { '*' } else { c })
             .collect();
     }
+    middle_digits(value, total, |_| '*')
+}
+
+/// `value` with every digit but the first 6 and the last 2 of its `total` replaced by
+/// `with(n)`, n counting the replaced digits from 0; separators stay.
+fn middle_digits(value: &str, total: usize, with: impl Fn(usize) -> char) -> String {
     let mut seen = 0;
     value
         .chars()
@@ -130,7 +136,7 @@ pub fn mask(value: &str) -> String {
             if seen <= 6 || seen > total - 2 {
                 c
             } else {
-                '*'
+                with(seen - 7)
             }
         })
         .collect()
@@ -139,14 +145,28 @@ pub fn mask(value: &str) -> String {
 /// Free text with every NIK and NPWP in it masked like [`mask`] (a run of 15 or 16 digits,
 /// spaces or dots allowed between groups, and the dotted NPWP form).
 pub fn mask_in_text(text: &str) -> String {
-    LONG_RUN
-        .replace_all(text, |m: &regex::Captures<'_>| mask(&m[0]))
-        .into_owned()
+    replace_long_runs(text, mask)
 }
 
 /// A run of 15 or 16 digits (spaces, dots or dashes allowed between them): a NIK or an NPWP.
 static LONG_RUN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b\d(?:[ .\-]?\d){14,15}\b").expect("regex"));
+
+/// Every NIK or NPWP of `text` replaced by `with`. `_` counts as a separator (it is a word
+/// character to `\b`): a file named `KTP_3576014508900002.jpg` holds a NIK too. The runs are
+/// found on a copy with `_` as a space (same byte positions) and replaced in the original.
+fn replace_long_runs(text: &str, with: fn(&str) -> String) -> String {
+    let spaced = text.replace('_', " ");
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for m in LONG_RUN.find_iter(&spaced) {
+        out.push_str(&text[last..m.start()]);
+        out.push_str(&with(&text[m.start()..m.end()]));
+        last = m.end();
+    }
+    out.push_str(&text[last..]);
+    out
+}
 
 /// Free text with every NIK and NPWP replaced like [`mask_in_text`] (the first 6 and the last 2
 /// digits stay), but with made-up digits instead of `*`, so that the rules still see an
@@ -154,9 +174,7 @@ static LONG_RUN: LazyLock<Regex> =
 /// case did, and a KTP is partly recognised by its valid NIK. A valid NIK stays valid (born
 /// 01-01-90, a woman's day + 40 kept); any other number gets zeros.
 pub fn pseudonymise_in_text(text: &str) -> String {
-    LONG_RUN
-        .replace_all(text, |m: &regex::Captures<'_>| pseudonym(&m[0]))
-        .into_owned()
+    replace_long_runs(text, pseudonym)
 }
 
 fn pseudonym(value: &str) -> String {
@@ -168,22 +186,9 @@ fn pseudonym(value: &str) -> String {
     } else {
         vec!['0'; digits.len().saturating_sub(8)]
     };
-    let total = digits.len();
-    let mut seen = 0;
-    value
-        .chars()
-        .map(|c| {
-            if !c.is_ascii_digit() {
-                return c;
-            }
-            seen += 1;
-            if seen <= 6 || seen > total - 2 {
-                c
-            } else {
-                filler.get(seen - 7).copied().unwrap_or('0')
-            }
-        })
-        .collect()
+    middle_digits(value, digits.len(), |n| {
+        filler.get(n).copied().unwrap_or('0')
+    })
 }
 
 #[cfg(test)]
@@ -239,6 +244,23 @@ mod tests {
         assert!(found.contains(&("phone".into(), "081234567890".into())));
         assert!(found.contains(&("phone".into(), "081311112222".into())));
         assert!(found.contains(&("email".into(), "budi@example.co.id".into())));
+    }
+
+    #[test]
+    fn identifiers_in_file_names_are_masked_but_longer_numbers_are_not() {
+        assert_eq!(
+            mask_in_text("KTP_3576014508900002.jpg"),
+            "KTP_357601********02.jpg"
+        );
+        assert_eq!(
+            mask_in_text("12 3576014508900002_KK.pdf"),
+            "12 357601********02_KK.pdf"
+        );
+        // 20 digits (an account or reference number) are not a NIK.
+        assert_eq!(
+            mask_in_text("ref 35760145089000021234"),
+            "ref 35760145089000021234"
+        );
     }
 
     #[test]

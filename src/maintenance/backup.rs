@@ -19,7 +19,7 @@ use super::manifest::{self, Manifest};
 use super::Error;
 use crate::config::Config;
 use crate::filing::snapshot::{self, Snapshot};
-use crate::filing::{BlobStore, Store, StoreOptions};
+use crate::filing::BlobStore;
 
 /// What a backup wrote.
 #[derive(Debug)]
@@ -55,21 +55,7 @@ pub struct BlobsReport {
 pub async fn backup_blobs(cfg: &Config, out: &Path) -> Result<BlobsReport, Error> {
     let blobs = BlobStore::open(&cfg.storage)?;
     staged(out, |dir| async move {
-        let store = Store::open_with(
-            &cfg.database.url,
-            StoreOptions {
-                max_connections: 2,
-                ..cfg.store_options()
-            },
-        )
-        .await?;
-        let listed = async {
-            let mut conn = store.conn().await?;
-            snapshot::referenced_blobs(&mut conn).await
-        }
-        .await;
-        store.close().await;
-        let shas = listed?;
+        let shas = super::referenced_blobs(cfg).await?;
         let missing = copy_blobs(&blobs, &dir, &shas).await?;
         files::sync_dir(&dir)?;
         Ok(BlobsReport {
@@ -114,14 +100,7 @@ async fn backup_into(cfg: &Config, blobs: &BlobStore, dir: PathBuf) -> Result<Ma
     let dir = dir.as_path();
     let created_at = crate::filing::rfc3339(crate::filing::now_ms());
     let db_path = dir.join(manifest::DATABASE);
-    let store = Store::open_with(
-        &cfg.database.url,
-        StoreOptions {
-            max_connections: 2,
-            ..cfg.store_options()
-        },
-    )
-    .await?;
+    let store = super::open_store(cfg).await?;
     let copied = store.snapshot_into(&db_path).await;
     store.close().await;
     copied?;

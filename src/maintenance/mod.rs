@@ -16,6 +16,32 @@ use crate::filing::StoreError;
 
 pub use period::RetentionPeriod;
 
+/// The office's database, opened for one maintenance command: two connections are plenty,
+/// and a running worker keeps the rest of the server's.
+async fn open_store(cfg: &crate::config::Config) -> Result<crate::filing::Store, StoreError> {
+    crate::filing::Store::open_with(
+        &cfg.database.url,
+        crate::filing::StoreOptions {
+            max_connections: 2,
+            ..cfg.store_options()
+        },
+    )
+    .await
+}
+
+/// Every blob the database refers to now (documents and messages not purged), read through a
+/// store opened and closed for it.
+async fn referenced_blobs(cfg: &crate::config::Config) -> Result<Vec<String>, StoreError> {
+    let store = open_store(cfg).await?;
+    let listed = async {
+        let mut conn = store.conn().await?;
+        crate::filing::snapshot::referenced_blobs(&mut conn).await
+    }
+    .await;
+    store.close().await;
+    listed
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The configured database is PostgreSQL: its own tools copy it consistently.

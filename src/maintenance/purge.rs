@@ -14,7 +14,7 @@ use super::{Error, RetentionPeriod};
 use crate::config::Config;
 use crate::filing::blobs::Removal;
 use crate::filing::retention::{self, Candidate};
-use crate::filing::{now_ms, BlobStore, Store, StoreOptions};
+use crate::filing::{now_ms, BlobStore, Store};
 
 /// A blob stored (or stored again) this recently stays, whatever the rows say: a writer stores
 /// a blob before it commits the row that refers to it (`BlobStore::remove_unreferenced`).
@@ -47,14 +47,7 @@ pub async fn purge(
     let cutoff = period
         .before(now)
         .map_err(|e| Error::Unsupported(e.to_string()))?;
-    let store = Store::open_with(
-        &cfg.database.url,
-        StoreOptions {
-            max_connections: 2,
-            ..cfg.store_options()
-        },
-    )
-    .await?;
+    let store = super::open_store(cfg).await?;
     let result = if dry_run {
         plan(&store, cutoff).await
     } else {

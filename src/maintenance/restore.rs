@@ -20,7 +20,7 @@ use super::Error;
 use crate::config::Config;
 use crate::filing::blobs::BlobError;
 use crate::filing::snapshot::{self, Counts, Snapshot};
-use crate::filing::{BlobStore, Store, StoreOptions};
+use crate::filing::{BlobStore, Store};
 
 /// Blobs read from the store at once (an object store's latency, not its bandwidth, is what
 /// a restore waits for).
@@ -128,14 +128,7 @@ async fn check_target(cfg: &Config, target: &Path, force: bool) -> Result<(), Er
     if !target.exists() {
         return Ok(());
     }
-    let opened = Store::open_with(
-        &cfg.database.url,
-        StoreOptions {
-            max_connections: 2,
-            ..cfg.store_options()
-        },
-    )
-    .await;
+    let opened = super::open_store(cfg).await;
     let store = match opened {
         Ok(s) => s,
         Err(_) if force => return Ok(()),
@@ -206,21 +199,7 @@ pub struct BlobsRestored {
 /// its hash, and one already in the store is identical; else nothing is written.
 pub async fn restore_blobs(cfg: &Config, dir: &Path) -> Result<BlobsRestored, Error> {
     let store_blobs = BlobStore::open(&cfg.storage)?;
-    let store = Store::open_with(
-        &cfg.database.url,
-        StoreOptions {
-            max_connections: 2,
-            ..cfg.store_options()
-        },
-    )
-    .await?;
-    let listed = async {
-        let mut conn = store.conn().await?;
-        snapshot::referenced_blobs(&mut conn).await
-    }
-    .await;
-    store.close().await;
-    let blobs = listed?;
+    let blobs = super::referenced_blobs(cfg).await?;
     let backup_blobs = BlobStore::new(dir.join(manifest::BLOBS));
     check_blobs(&backup_blobs, &blobs, &[]).await?;
     let absent = absent_from(&store_blobs, &blobs, &[]).await?;

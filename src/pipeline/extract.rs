@@ -6,6 +6,7 @@
 //! When the last document of a case is read, the case is queued for sorting in the same
 //! transaction, so sorting always sees every document.
 
+use crate::classify::identifiers::mask_in_text;
 use std::sync::Arc;
 
 use tracing::{info, warn};
@@ -31,7 +32,7 @@ pub async fn run(ctx: &Context, job: &Job, id: DocumentId) -> Result<(), JobErro
     if let Some(x) = &extraction {
         save(&mut tx, id, x).await?;
         if let Some(err) = &x.error {
-            warn!(file = %doc.filename, error = %err, "document unreadable");
+            warn!(file = %mask_in_text(&doc.filename), error = %err, "document unreadable");
             cases::add_event(
                 &mut tx,
                 doc.case_id,
@@ -44,7 +45,7 @@ pub async fn run(ctx: &Context, job: &Job, id: DocumentId) -> Result<(), JobErro
     queue_sorting_if_all_read(&mut tx, doc.case_id).await?;
     tx.commit().await?;
     if let Some(x) = &extraction {
-        info!(file = %doc.filename, content_type = %x.content_type, pages = x.pages.len(), "document read");
+        info!(file = %mask_in_text(&doc.filename), content_type = %x.content_type, pages = x.pages.len(), "document read");
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! applicant replies to an acknowledgement), one document per attachment, and `extract` jobs.
 //! Mail that can't be parsed still becomes a case with the error recorded, so nothing is dropped.
 
+use crate::classify::identifiers::mask_in_text;
 use tracing::{info, info_span, Instrument};
 
 use super::{answers, conversation, crash_point, ratelimit, stall_point, Context, JobError};
@@ -391,7 +392,7 @@ async fn own_mail_came_back(
     notices::record_own_mail(&mut tx, msg.id, headers).await?;
     enqueue(&mut tx, JobTarget::Move(msg.id)).await?;
     tx.commit().await?;
-    info!(message_id = %mid, subject = headers.subject.as_deref().unwrap_or(""),
+    info!(message_id = %mid, subject = %mask_in_text(headers.subject.as_deref().unwrap_or("")),
         "loket's own mail came back into the mailbox: recorded, no case filed");
     ctx.wake.notify_waiters();
     Ok(true)

@@ -8,6 +8,7 @@
 //! only for a crash (or a pause past the lease) inside the SMTP exchange itself, and then
 //! carries the same Message-ID, which mail clients fold.
 
+use crate::classify::identifiers::mask_in_text;
 use std::time::Duration;
 
 use tracing::{info, warn};
@@ -40,7 +41,7 @@ pub async fn run(ctx: &Context, job: &Job, id: OutboxId) -> Result<(), JobError>
     mail.from = answer_from(ctx, &row).await?;
     deliver(ctx, job, &mail).await?;
     record_sent(ctx, job, Sent::Outbox(&row)).await;
-    info!(to = %mail.to, subject = %mail.subject, purpose = %row.purpose, "mail sent");
+    info!(to = %mail.to, subject = %mask_in_text(&mail.subject), purpose = %row.purpose, "mail sent");
     crash_point("send");
     Ok(())
 }

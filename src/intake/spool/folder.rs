@@ -2,6 +2,7 @@
 //! [`super::store_file`], and moving them to `processed/` or `failed/` (with a `.reason.txt`).
 //! A file's trouble never stops the scan; only a folder that can't be listed is an error.
 
+use crate::classify::identifiers::mask_in_text;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -143,7 +144,7 @@ impl SpoolDir {
                 }
             }
             Err(SpoolError::Unreadable { reason, .. }) => {
-                warn!(file = %path.display(), reason = %reason, "scanned file unreadable: moved to failed/");
+                warn!(file = %mask_in_text(&path.display().to_string()), reason = %reason, "scanned file unreadable: moved to failed/");
                 match self.move_to(path, "failed", Some(&reason)).await {
                     Ok(()) => report.failed += 1,
                     Err(e) => {
