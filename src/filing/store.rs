@@ -40,6 +40,10 @@ impl Tx {
     }
 }
 
+/// How long a writer waits for the process's SQLite write turn (as long as for a pooled
+/// connection).
+const WRITE_TURN_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Migrations per backend (column types differ), embedded and checksummed: a migration edited
 /// after it was applied stops start-up instead of being skipped. (`sqlx::migrate!` itself sits
 /// behind sqlx's `macros` feature, which compiles the query macros too; this is the same macro.)
@@ -263,7 +267,16 @@ impl Store {
     /// worker commits, and fails instead of waiting.
     pub async fn begin_write(&self) -> Result<Tx, StoreError> {
         let turn = match &self.write_turn {
-            Some(t) => Some(t.clone().lock_owned().await),
+            // Bounded like the pool's acquire: a turn that never comes (a transaction left
+            // open across a wait) is an error that is retried, never a silent hang.
+            Some(t) => Some(
+                tokio::time::timeout(WRITE_TURN_TIMEOUT, t.clone().lock_owned())
+                    .await
+                    .map_err(|_| StoreError::Query {
+                        what: "wait for this process's SQLite write turn",
+                        source: sqlx::Error::PoolTimedOut,
+                    })?,
+            ),
             None => None,
         };
         let tx = if self.postgres {
