@@ -127,6 +127,7 @@ pub async fn run_once(ctx: &Context) -> Result<OnceReport, WorkerError> {
         Err(e) => report.unreachable.push(error_chain(&e)),
     }
     report.jobs = pipeline::drain(ctx, Some(started)).await?;
+    report.jobs.merge(finish_for_the_dead(ctx, started).await?);
     // Digests after the cases of this run are sorted, so they are in today's digest; held
     // acknowledgements whose hour has passed go out combined.
     let digests = pipeline::notices::make_due_digests(ctx).await?;
@@ -154,6 +155,38 @@ pub async fn run_once(ctx: &Context) -> Result<OnceReport, WorkerError> {
         ));
     }
     Ok(report)
+}
+
+/// Steps a process that died mid-run (a crash, a kill) still holds are finished here once their
+/// leases run out, as [`wait_for_dead_watcher`] does for its mailbox: `run --once` after a crash
+/// completes that run's work. A holder whose heartbeat moves is alive and keeps its steps; the
+/// wait is bounded by one lease.
+async fn finish_for_the_dead(
+    ctx: &Context,
+    started: i64,
+) -> Result<pipeline::DrainReport, WorkerError> {
+    let mut report = pipeline::DrainReport::default();
+    let first: std::collections::HashMap<String, i64> = ctx
+        .store
+        .job_holders(&ctx.worker.id)
+        .await?
+        .into_iter()
+        .collect();
+    if first.is_empty() {
+        return Ok(report);
+    }
+    let deadline = now_ms() + ctx.store.lease_ms() + 500;
+    loop {
+        let holders = ctx.store.job_holders(&ctx.worker.id).await?;
+        let silent = holders
+            .iter()
+            .any(|(owner, beat)| first.get(owner).is_some_and(|b| beat <= b));
+        if !silent || now_ms() > deadline {
+            return Ok(report);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        report.merge(pipeline::drain(ctx, Some(started)).await?);
+    }
 }
 
 /// Take the watch of `mb` for this run, or note that a daemon holds it.

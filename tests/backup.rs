@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use app::{docx, mail_with, repo, unique_address, Db, Part, TestApp};
+use app::{docx, mail_with, repo, unique_address, Daemon, Db, Part, TestApp};
 use futures::TryStreamExt;
 use loket::domain::Status;
 use loket::filing::blobs::sha256_hex;
@@ -207,7 +207,7 @@ async fn it_backs_up_a_running_office_wipes_it_and_restores_every_case_and_docum
     assert_eq!(blobs_before.len(), 8, "two files per application");
 
     // The worker runs; mail keeps coming while the backup is made.
-    let mut worker = app.command().arg("run").spawn().unwrap();
+    let worker = Daemon::start(&app, &["run"]);
     let during: Vec<Vec<u8>> = (4..10)
         .map(|i| {
             let from = unique_address(&format!("pemohon{i}"));
@@ -245,8 +245,7 @@ async fn it_backs_up_a_running_office_wipes_it_and_restores_every_case_and_docum
         stderr(&out)
     );
     assert_eq!(app.cases().await.len(), 10);
-    unsafe { libc::kill(worker.id() as i32, libc::SIGTERM) };
-    assert_eq!(worker.wait().unwrap().code(), Some(0));
+    assert_eq!(worker.stop(), Some(0));
     let at_stop = codes(&json(&app, &["cases", "list", "--json"]));
 
     let manifest: Value =
@@ -373,7 +372,7 @@ async fn an_office_on_an_object_store_is_backed_up_running_wiped_and_restored() 
     );
 
     // The worker runs and mail keeps coming while the backup is made.
-    let mut worker = app.command().arg("run").spawn().unwrap();
+    let worker = Daemon::start(&app, &["run"]);
     let during: Vec<Vec<u8>> = (3..6)
         .map(|i| {
             let from = unique_address(&format!("s3pemohon{i}"));
@@ -398,8 +397,7 @@ async fn an_office_on_an_object_store_is_backed_up_running_wiped_and_restored() 
     assert_eq!(backup.status.code(), Some(0), "{}", stderr(&backup));
     assert!(stderr(&backup).contains("backup written to"));
     wait_for_cases(&app, 6).await;
-    unsafe { libc::kill(worker.id() as i32, libc::SIGTERM) };
-    assert_eq!(worker.wait().unwrap().code(), Some(0));
+    assert_eq!(worker.stop(), Some(0));
     let at_stop = codes(&json(&app, &["cases", "list", "--json"]));
 
     // The backup holds every object the copied database refers to, by hash.

@@ -4,7 +4,9 @@
 mod app;
 mod support;
 
-use app::{acks_to, fixture_from, header, mail_with, text_mail, unique_address, Db, Part, TestApp};
+use app::{
+    acks_to, fixture_from, header, mail_with, text_mail, unique_address, Daemon, Db, Part, TestApp,
+};
 
 async fn applicant_emails_pbg_application_and_gets_one_acknowledgement(db: Db) {
     let Some(app) = TestApp::spawn(db).await else {
@@ -215,6 +217,74 @@ async fn worker_killed_between_filing_and_sending_sends_exactly_one_acknowledgem
     assert!(again.success());
     assert_eq!(acks_to(&siti, 1).await.len(), 1, "still exactly one");
     assert_eq!(app.cases().await.len(), 1);
+}
+
+/// A run killed while it holds the sending step (its lease still running): the next
+/// `run --once`, on any machine, waits for that lease to run out and sends the
+/// acknowledgement, once.
+async fn run_killed_while_sending_is_finished_by_the_next_run(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    let rina = unique_address("rina");
+    app.deliver(&text_mail(
+        &rina,
+        "Permohonan izin reklame",
+        "Saya mau pasang papan reklame di depan toko.",
+        "",
+    ))
+    .await;
+    let stalled = Daemon::start_with(&app, &["run", "--once"], |c| {
+        c.env("LOKET_TEST_STALL_IN", "send")
+            .env("LOKET_TEST_STALL_SECONDS", "120");
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !stalled.log().contains("LOKET_TEST_STALL_IN") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never reached the sending step; log:\n{}",
+            stalled.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let holders = app.store().await.job_holders("").await.unwrap();
+    assert_eq!(holders.len(), 1, "the run holds its step: {holders:?}");
+    stalled.kill();
+
+    // The next run has no mailbox to wait for (the mail room's spool-only config), so nothing
+    // but the killed run's lease stands between it and the acknowledgement.
+    let mut cfg: toml::Table =
+        toml::from_str(&std::fs::read_to_string(&app.config_path).unwrap()).unwrap();
+    cfg.remove("imap");
+    let spool_only = app.dir.path().join("spool-only.toml");
+    std::fs::write(&spool_only, toml::to_string(&cfg).unwrap()).unwrap();
+    let rerun = std::process::Command::new(env!("CARGO_BIN_EXE_loket"))
+        .arg("--config")
+        .arg(&spool_only)
+        .args(["run", "--once"])
+        .env("LOKET_LOG", "warn")
+        .status()
+        .unwrap();
+    assert!(rerun.success());
+    assert_eq!(
+        acks_to(&rina, 1).await.len(),
+        1,
+        "the next run sent what the killed one held"
+    );
+    assert!(app.store().await.job_holders("").await.unwrap().is_empty());
+    let again = app.command().args(["run", "--once"]).status().unwrap();
+    assert!(again.success());
+    assert_eq!(acks_to(&rina, 1).await.len(), 1, "still exactly one");
+}
+
+#[tokio::test]
+async fn run_killed_while_sending_is_finished_by_the_next_run_sqlite() {
+    run_killed_while_sending_is_finished_by_the_next_run(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn run_killed_while_sending_is_finished_by_the_next_run_postgres() {
+    run_killed_while_sending_is_finished_by_the_next_run(Db::Postgres).await;
 }
 
 async fn worker_killed_after_storing_resumes_without_a_second_case(db: Db) {

@@ -5,10 +5,9 @@ mod app;
 mod support;
 
 use std::collections::BTreeMap;
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use app::{mail_with, repo, text_mail, unique_address, Db, Part, TestApp};
+use app::{mail_with, repo, text_mail, unique_address, Daemon, Db, Part, TestApp};
 use loket::telemetry::metrics as m;
 
 /// Every metric loket promises (SPEC: "every metric is registered at start").
@@ -27,64 +26,6 @@ const ALL_METRICS: &[&str] = &[
     m::MAILS_SENT,
     m::BOUNCES,
 ];
-
-/// A child `loket` process whose stderr goes to a file, stopped with SIGTERM when dropped.
-struct Daemon {
-    child: Child,
-    log: std::path::PathBuf,
-}
-
-impl Daemon {
-    fn start(app: &TestApp, command: &str) -> Daemon {
-        let log = app.dir.path().join(format!("{command}.log"));
-        let file = std::fs::File::create(&log).unwrap();
-        let child = app
-            .command()
-            .arg(command)
-            .env("LOKET_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(file)
-            .spawn()
-            .unwrap();
-        Daemon { child, log }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Wait until `url` answers 200.
-    async fn wait_for(&self, url: &str) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(r) = reqwest::get(url).await {
-                if r.status().is_success() {
-                    return;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{url} did not answer; log:\n{}",
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    fn stop(mut self) -> Option<i32> {
-        // SAFETY: signalling our own child by its pid.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        self.child.wait().unwrap().code()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        // SAFETY: as in `stop`; a child already reaped makes this a harmless ESRCH.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let _ = self.child.wait();
-    }
-}
 
 /// An instance with `[metrics] listen` on a free port; returns it and the metrics base URL.
 async fn app_with_metrics(edit: impl FnOnce(&mut toml::Table)) -> (TestApp, String) {
@@ -150,7 +91,7 @@ async fn scrape_until(
 #[tokio::test]
 async fn operator_scrapes_every_metric_at_zero_then_sees_a_scanned_application_counted() {
     let (app, metrics) = app_with_metrics(|_| {}).await;
-    let worker = Daemon::start(&app, "run");
+    let worker = Daemon::start(&app, &["run"]);
     worker.wait_for(&format!("{metrics}/healthz")).await;
     let ready = reqwest::get(format!("{metrics}/readyz")).await.unwrap();
     assert_eq!(ready.status(), 200, "the database answers");
@@ -231,7 +172,7 @@ async fn the_desk_has_metrics_on_their_own_listener_never_on_the_public_one() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let desk = Daemon::start(&app, "serve");
+    let desk = Daemon::start(&app, &["serve"]);
     let web = format!("http://127.0.0.1:{web_port}");
     desk.wait_for(&format!("{web}/healthz")).await;
     desk.wait_for(&format!("{metrics}/healthz")).await;
@@ -278,7 +219,7 @@ async fn readyz_fails_when_the_database_goes_away_while_healthz_still_answers() 
         return;
     };
     let metrics = format!("http://127.0.0.1:{port}");
-    let worker = Daemon::start(&app, "run");
+    let worker = Daemon::start(&app, &["run"]);
     worker.wait_for(&format!("{metrics}/readyz")).await;
 
     // The database is dropped under the running worker (a DBA's mistake, a failed-over cluster).

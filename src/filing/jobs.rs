@@ -320,6 +320,21 @@ impl Store {
             .next())
     }
 
+    /// The processes other than `me` holding running jobs, each with its last heartbeat (0 when
+    /// it has no `workers` row). `run --once` waits for those that stopped beating: their
+    /// leases run out and their steps are this run's to finish.
+    pub async fn job_holders(&self, me: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        sqlx::query_as(
+            "SELECT DISTINCT j.owner, COALESCE(w.heartbeat_at, 0) FROM jobs j \
+             LEFT JOIN workers w ON w.id = j.owner \
+             WHERE j.state = 'running' AND j.owner IS NOT NULL AND j.owner <> $1",
+        )
+        .bind(me)
+        .fetch_all(self.pool())
+        .await
+        .what("list the holders of running jobs")
+    }
+
     /// Claim up to `limit` due move jobs whose message is in `mailbox` (the moves of that
     /// mailbox's one watcher), under one lease token.
     pub async fn claim_moves(

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{MigrateError, Migrator};
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
 /// A connection, or an open transaction (it derefs to one): what repository functions take.
 pub type Conn = sqlx::AnyConnection;
@@ -68,13 +68,17 @@ pub enum StoreError {
     },
     #[error("{0}")]
     NotFound(String),
+    /// Another connection kept SQLite from finishing (a checkpoint with a reader on an old
+    /// snapshot); the same call succeeds once it is gone.
+    #[error("database busy: {0}")]
+    Busy(String),
 }
 
 impl StoreError {
     /// Could trying again later help (lost connection, pool exhausted, database busy)?
     pub fn is_transient(&self) -> bool {
         let source = match self {
-            StoreError::Connect { .. } => return true,
+            StoreError::Connect { .. } | StoreError::Busy(_) => return true,
             StoreError::Query { source, .. } => source,
             StoreError::Migrate(_) | StoreError::NotFound(_) => return false,
         };
@@ -205,6 +209,10 @@ impl Store {
             conn.execute("PRAGMA journal_mode=WAL")
                 .await
                 .map_err(connect_err)?;
+            // Closed here, not dropped: a dropped SQLite connection closes later on its own
+            // thread, and one still open when the pool's last connection closes keeps SQLite
+            // from folding the WAL back into the file (a restore renames the file alone).
+            conn.close().await.map_err(connect_err)?;
         }
         let lease_ms = (opts.lease_seconds.max(1) * 1000) as i64;
         // A paused worker's open transaction must not hold rows longer than its lease: the
@@ -247,6 +255,23 @@ impl Store {
         };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Fold the WAL back into the database file and empty it (SQLite): afterwards the file
+    /// alone holds every commit, so it may be renamed or copied without its `-wal`.
+    pub async fn fold_wal(&self) -> Result<(), StoreError> {
+        if !self.postgres {
+            let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_one(&self.pool)
+                .await
+                .what("checkpoint")?;
+            if busy != 0 {
+                return Err(StoreError::Busy(
+                    "the WAL could not be folded into the file".into(),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Make every committed transaction durable on disk. SQLite with `synchronous = NORMAL` syncs

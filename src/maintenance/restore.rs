@@ -165,12 +165,17 @@ async fn check_target(cfg: &Config, target: &Path, force: bool) -> Result<(), Er
 /// what it holds.
 async fn stage_database(dir: &Path, staged: &Path) -> Result<(Counts, Vec<String>), Error> {
     let source = dir.join(manifest::DATABASE);
+    // A WAL left by an earlier staged copy must not be read as this one's.
+    remove_db_files(staged);
     std::fs::copy(&source, staged).map_err(Error::io(staged))?;
     let url = format!("sqlite://{}", staged.display());
     let store = Store::open(&url, 1).await?;
     let forgotten = async {
         let mut conn = store.conn().await?;
-        snapshot::forget_processes(&mut conn).await
+        snapshot::forget_processes(&mut conn).await?;
+        drop(conn);
+        // Only the file is renamed into place: what the WAL holds must be in it.
+        store.fold_wal().await
     }
     .await;
     store.close().await;
@@ -320,6 +325,10 @@ fn put_database(staged: &Path, target: &Path, stamp: &str) -> Result<Option<Path
         }
     }
     std::fs::rename(staged, target).map_err(Error::io(target))?;
+    // Empty after `fold_wal`; never to be mistaken for a later copy's.
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", staged.display()));
+    }
     if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
         files::sync_dir(parent)?;
     }

@@ -523,6 +523,7 @@ pub(crate) async fn stall_point(step: &str) {
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(5);
+        info!(step, secs, "LOKET_TEST_STALL_IN: the step waits");
         tokio::time::sleep(Duration::from_secs(secs)).await;
     }
 }

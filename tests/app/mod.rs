@@ -12,6 +12,10 @@ use loket::worker::{self, OnceReport};
 
 use crate::support;
 
+mod daemon;
+#[allow(unused_imports)]
+pub use daemon::Daemon;
+
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Db {
