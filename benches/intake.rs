@@ -10,7 +10,7 @@
 //! Then latency: a `loket run` daemon idle on IMAP IDLE, a new application delivered, the time
 //! until its acknowledgement is in the sink (p95 of `BENCH_LATENCY_SAMPLES`, default 50).
 //! With `BENCH_MEMORY=1` also peak memory for a 20,000-message mailbox against 1,000 (slow).
-//! `BENCH_DAEMONS=1` adds three `loket run` daemons sharing one PostgreSQL database.
+//! `BENCH_DB=sqlite` (or `postgres`) measures one database only. `BENCH_DAEMONS=1` adds three `loket run` daemons sharing one PostgreSQL database.
 //! `BENCH_BASELINE=/path/to/an/older/loket` runs that binary too, on its own copy of the same
 //! mailbox in the same run (rows `base`), so a change is measured against its baseline under
 //! the same load.
@@ -53,9 +53,15 @@ fn main() {
         "{:>6} {:>8} {:>10} {:>10} {:>10} {:>7} {:>9} {:>8}",
         "msgs", "db", "imap s", "smtp s", "loket s", "ratio", "loket/s", "max RSS"
     );
+    // `BENCH_DB=sqlite` or `postgres`: one database only.
+    let dbs = std::env::var("BENCH_DB").unwrap_or_default();
     for &n in &sizes {
-        rt.block_on(throughput(n, app::Db::Sqlite));
-        rt.block_on(throughput(n, app::Db::Postgres));
+        if dbs != "postgres" {
+            rt.block_on(throughput(n, app::Db::Sqlite));
+        }
+        if dbs != "sqlite" {
+            rt.block_on(throughput(n, app::Db::Postgres));
+        }
         println!("load: {}", load_average());
         if env_on("BENCH_DAEMONS") {
             rt.block_on(pg_daemons(n));

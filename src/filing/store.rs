@@ -44,6 +44,12 @@ impl Tx {
 /// connection).
 const WRITE_TURN_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// `LOKET_SLOW_QUERY_MS=<ms>`: log every statement slower than that, with its text, at warn
+/// (finding the query that grows with the tables; off by default).
+fn slow_statement_ms() -> Option<u64> {
+    std::env::var("LOKET_SLOW_QUERY_MS").ok()?.parse().ok()
+}
+
 /// Migrations per backend (column types differ), embedded and checksummed: a migration edited
 /// after it was applied stops start-up instead of being skipped. (`sqlx::migrate!` itself sits
 /// behind sqlx's `macros` feature, which compiles the query macros too; this is the same macro.)
@@ -199,9 +205,13 @@ impl Store {
             target: target.clone(),
             source,
         };
-        let options = AnyConnectOptions::from_str(&url)
+        let mut options = AnyConnectOptions::from_str(&url)
             .map_err(connect_err)?
             .disable_statement_logging();
+        if let Some(ms) = slow_statement_ms() {
+            options = options
+                .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(ms));
+        }
         if !postgres {
             // WAL lets readers (the CLI) work while the worker writes; it is a property of the
             // file, so set it once on a single connection before the pool opens.
