@@ -286,6 +286,31 @@ fn kinds_list(kinds: &[JobKind]) -> String {
         .join(",")
 }
 
+/// SQLite: the id of the oldest due job of `kinds`, or NULL. One `ORDER BY id LIMIT 1` per
+/// kind and state, each walking the `jobs_claim (kind, state, id)` index from its start and
+/// stopping at the first due row; the smallest wins. (With `kind IN (…)` and `DUE`'s OR, SQLite
+/// walked the jobs by id instead, past every finished one: a claim grew with the table, and a
+/// 10,000-message run spent most of its time there.)
+fn oldest_due_sqlite(kinds: &[JobKind]) -> String {
+    let firsts: Vec<String> = kinds
+        .iter()
+        .flat_map(|k| {
+            let k = k.as_str();
+            [
+                format!(
+                    "SELECT id FROM (SELECT id FROM jobs WHERE kind = '{k}' AND state = 'pending' \
+                     AND (run_after <= $2 OR updated_at < $4) ORDER BY id LIMIT 1)"
+                ),
+                format!(
+                    "SELECT id FROM (SELECT id FROM jobs WHERE kind = '{k}' AND state = 'running' \
+                     AND lease_until < $2 ORDER BY id LIMIT 1)"
+                ),
+            ]
+        })
+        .collect();
+    format!("SELECT MIN(id) FROM ({})", firsts.join(" UNION ALL "))
+}
+
 fn new_token() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
@@ -305,14 +330,23 @@ impl Store {
         filter: ClaimFilter<'_>,
         owner: &str,
     ) -> Result<Option<Job>, StoreError> {
-        let select = format!(
-            "SELECT id FROM jobs WHERE kind IN ({kinds}) AND {DUE} ORDER BY id LIMIT 1 {skip}",
-            kinds = kinds_list(filter.kinds),
-            skip = self.skip_locked(),
-        );
+        let select = if self.is_postgres() {
+            format!(
+                "SELECT id FROM jobs WHERE kind IN ({kinds}) AND {DUE} ORDER BY id LIMIT 1 {skip}",
+                kinds = kinds_list(filter.kinds),
+                skip = self.skip_locked(),
+            )
+        } else {
+            oldest_due_sqlite(filter.kinds)
+        };
         // `id = (SELECT ...)`, not `IN`: PostgreSQL evaluates it once, while a semi-join re-checked
         // under a concurrent update can come back empty although jobs are due.
         let since = filter.once_started.unwrap_or(i64::MIN);
+        if !self.is_postgres() && !self.any_due(&select, since).await? {
+            // Nothing to claim: found by a read, without waiting for the write turn (idle
+            // runners look often).
+            return Ok(None);
+        }
         Ok(self
             .claim_where(&format!("id = ({select})"), None, since, owner)
             .await?
@@ -333,6 +367,21 @@ impl Store {
         .fetch_all(self.pool())
         .await
         .what("list the holders of running jobs")
+    }
+
+    /// SQLite: does `select` (a job id or NULL; it uses `$2` now and `$4` since, as [`DUE`]) find a job? A
+    /// plain read, which never waits for a writer in WAL mode.
+    async fn any_due(&self, select: &str, since: i64) -> Result<bool, StoreError> {
+        let probe = format!("SELECT $1 IS NULL AND $3 IS NULL AND ({select}) IS NOT NULL");
+        let found: i64 = sqlx::query_scalar(&probe)
+            .bind(None::<i64>)
+            .bind(now_ms())
+            .bind(None::<i64>)
+            .bind(since)
+            .fetch_one(self.pool())
+            .await
+            .what("look for due jobs")?;
+        Ok(found != 0)
     }
 
     /// Claim up to `limit` due move jobs whose message is in `mailbox` (the moves of that
@@ -392,7 +441,9 @@ impl Store {
         if let Some((text, number)) = extra {
             q = q.bind(text.to_string()).bind(number);
         }
+        let turn = self.write_turn().await?;
         let rows = q.fetch_all(self.pool()).await.what("claim jobs")?;
+        drop(turn);
         let mut jobs = rows
             .into_iter()
             .map(|r| r.into_job(&token))
@@ -421,7 +472,9 @@ impl Store {
             for t in chunk {
                 q = q.bind(t);
             }
+            let turn = self.write_turn().await?;
             held.extend(q.fetch_all(self.pool()).await.what("renew leases")?);
+            drop(turn);
         }
         held.sort();
         held.dedup();

@@ -126,6 +126,7 @@ impl Store {
 
     /// Renew the watch; false when another worker took it over (this one was paused).
     pub async fn renew_watch(&self, mailbox: &str, token: &str) -> Result<bool, StoreError> {
+        let _turn = self.write_turn().await?;
         let done = sqlx::query(
             "UPDATE mailbox_state SET watch_until = $1 WHERE mailbox = $2 AND watch_token = $3",
         )

@@ -297,23 +297,33 @@ impl Store {
         Ok(())
     }
 
-    /// Begin a transaction that will write. On SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads first can't upgrade while another
-    /// worker commits, and fails instead of waiting.
-    pub async fn begin_write(&self) -> Result<Tx, StoreError> {
-        let turn = match &self.write_turn {
+    /// This process's SQLite write turn (None on PostgreSQL), for a single write statement on
+    /// the pool (a claim, a lease renewal, a heartbeat): without it such a statement meets a
+    /// transaction's write lock in SQLite's busy handler and sleeps up to a second. Never taken
+    /// while holding a [`Tx`] (that one holds the turn already).
+    pub(crate) async fn write_turn(
+        &self,
+    ) -> Result<Option<tokio::sync::OwnedMutexGuard<()>>, StoreError> {
+        match &self.write_turn {
             // Bounded like the pool's acquire: a turn that never comes (a transaction left
             // open across a wait) is an error that is retried, never a silent hang.
-            Some(t) => Some(
+            Some(t) => Ok(Some(
                 tokio::time::timeout(WRITE_TURN_TIMEOUT, t.clone().lock_owned())
                     .await
                     .map_err(|_| StoreError::Query {
                         what: "wait for this process's SQLite write turn",
                         source: sqlx::Error::PoolTimedOut,
                     })?,
-            ),
-            None => None,
-        };
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// Begin a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads first can't upgrade while another
+    /// worker commits, and fails instead of waiting.
+    pub async fn begin_write(&self) -> Result<Tx, StoreError> {
+        let turn = self.write_turn().await?;
         let tx = if self.postgres {
             self.pool.begin().await
         } else {

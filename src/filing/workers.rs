@@ -95,6 +95,7 @@ impl Store {
 
     /// The worker is still alive.
     pub async fn worker_heartbeat(&self, id: &str) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await?;
         sqlx::query("UPDATE workers SET heartbeat_at = $1 WHERE id = $2")
             .bind(now_ms())
             .bind(id)
