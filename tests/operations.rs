@@ -434,3 +434,27 @@ async fn plaintext_to_another_machine_is_refused_unless_the_operator_allows_it()
         );
     }
 }
+
+/// Hunting a slow query: `LOKET_SLOW_QUERY_MS` makes loket log every statement slower than
+/// that, with its text; without it no statement is logged.
+#[tokio::test]
+async fn an_it_person_finds_slow_statements_with_loket_slow_query_ms() {
+    let app = TestApp::spawn(Db::Sqlite).await.unwrap();
+    let run = |slow: Option<&str>| {
+        let mut cmd = app.command();
+        cmd.args(["cases", "list"]).env("LOKET_LOG", "warn");
+        if let Some(ms) = slow {
+            cmd.env("LOKET_SLOW_QUERY_MS", ms);
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let logged = run(Some("0"));
+    assert!(
+        logged.contains("slow statement") && logged.contains("SELECT"),
+        "{logged}"
+    );
+    assert!(!run(None).contains("slow statement"));
+    assert!(!run(Some("60000")).contains("slow statement"));
+}
