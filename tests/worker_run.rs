@@ -6,7 +6,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use app::{acks_to, text_mail, unique_address, Db, TestApp};
+use app::{acks_to, text_mail, unique_address, Daemon, Db, TestApp};
 
 #[tokio::test]
 async fn running_worker_answers_new_mail_within_seconds_and_stops_on_sigterm() {
@@ -16,12 +16,7 @@ async fn running_worker_answers_new_mail_within_seconds_and_stops_on_sigterm() {
     })
     .await
     .unwrap();
-    let mut child = app
-        .command()
-        .arg("run")
-        .env("LOKET_LOG", "info")
-        .spawn()
-        .unwrap();
+    let daemon = Daemon::start(&app, &["run"]);
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     let wati = unique_address("wati");
@@ -47,9 +42,7 @@ async fn running_worker_answers_new_mail_within_seconds_and_stops_on_sigterm() {
     }
     assert!(app.inbox().await.is_empty());
 
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(0), "clean exit on SIGTERM");
+    assert_eq!(daemon.stop(), Some(0), "clean exit on SIGTERM");
     assert_eq!(acks_to(&wati, 1).await.len(), 1);
 }
 
