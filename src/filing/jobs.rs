@@ -372,6 +372,8 @@ impl Store {
     /// SQLite: does `select` (a job id or NULL; it uses `$2` now and `$4` since, as [`DUE`]) find a job? A
     /// plain read, which never waits for a writer in WAL mode.
     async fn any_due(&self, select: &str, since: i64) -> Result<bool, StoreError> {
+        // `$1` and `$3` (unused here, always NULL) keep the parameter numbers of `select` as the
+        // claim binds them: SQLite counts parameters up to the highest number used.
         let probe = format!("SELECT $1 IS NULL AND $3 IS NULL AND ({select}) IS NOT NULL");
         let found: i64 = sqlx::query_scalar(&probe)
             .bind(None::<i64>)
