@@ -5,7 +5,7 @@
 //! sink loket uses) and one `loket run --once` taking in, filing, sorting, acknowledging and
 //! moving the same N text applications, on SQLite and on PostgreSQL. Prints the ratio
 //! (bare I/O time / loket time: 1.0 would be loket costing nothing over its I/O), messages per
-//! second and loket's peak memory (max RSS).
+//! second, loket's peak memory (max RSS) and its CPU time (user plus system).
 //!
 //! Then latency: a `loket run` daemon idle on IMAP IDLE, a new application delivered, the time
 //! until its acknowledgement is in the sink (p95 of `BENCH_LATENCY_SAMPLES`, default 50).
@@ -50,8 +50,8 @@ fn main() {
         .collect();
     println!("load: {}", load_average());
     println!(
-        "{:>6} {:>8} {:>10} {:>10} {:>10} {:>7} {:>9} {:>8}",
-        "msgs", "db", "imap s", "smtp s", "loket s", "ratio", "loket/s", "max RSS"
+        "{:>6} {:>8} {:>10} {:>10} {:>10} {:>7} {:>9} {:>8} {:>7}",
+        "msgs", "db", "imap s", "smtp s", "loket s", "ratio", "loket/s", "max RSS", "cpu s"
     );
     // `BENCH_DB=sqlite` or `postgres`: one database only.
     let dbs = std::env::var("BENCH_DB").unwrap_or_default();
@@ -149,18 +149,19 @@ async fn throughput(n: usize, db: app::Db) {
     let bare = imap + smtp;
     for (label, bin, app, tag) in &runs {
         let mut sink = Sink::new();
-        let (took, rss_kb) = run_once(app, *bin);
+        let (took, usage) = run_once(app, *bin);
         let acked = sink.wait_for(tag, n, Duration::from_secs(30)).await;
         assert_eq!(acked, n, "every message acknowledged ({name}, {label})");
         println!(
-            "{n:>6} {:>8} {:>10.2} {:>10.2} {:>10.2} {:>7.2} {:>9.0} {:>5} MB",
+            "{n:>6} {:>8} {:>10.2} {:>10.2} {:>10.2} {:>7.2} {:>9.0} {:>5} MB {:>7.2}",
             format!("{name}:{label}"),
             imap.as_secs_f64(),
             smtp.as_secs_f64(),
             took.as_secs_f64(),
             bare.as_secs_f64() / took.as_secs_f64(),
             n as f64 / took.as_secs_f64(),
-            rss_kb / 1024
+            usage.max_rss_kb / 1024,
+            usage.cpu.as_secs_f64()
         );
     }
 }
@@ -258,7 +259,7 @@ fn log_file(suffix: &str) -> std::fs::File {
 }
 
 /// One `loket run --once`: fetch, file, classify, acknowledge, move.
-fn run_once(app: &app::TestApp, bin: Option<&std::path::Path>) -> (Duration, i64) {
+fn run_once(app: &app::TestApp, bin: Option<&std::path::Path>) -> (Duration, Usage) {
     let started = Instant::now();
     let child = loket(app, bin)
         .args(["run", "--once"])
@@ -266,9 +267,9 @@ fn run_once(app: &app::TestApp, bin: Option<&std::path::Path>) -> (Duration, i64
         .stderr(log_file(""))
         .spawn()
         .unwrap();
-    let (ok, max_rss_kb) = wait_with_rusage(child);
+    let (ok, usage) = wait_with_usage(child);
     assert!(ok, "loket run --once succeeded");
-    (started.elapsed(), max_rss_kb)
+    (started.elapsed(), usage)
 }
 
 /// Latency: the daemon waits on IDLE; one application at a time is delivered and timed until
@@ -319,7 +320,8 @@ async fn memory() {
     for n in [1_000, 20_000] {
         let app = app::TestApp::spawn(app::Db::Sqlite).await.unwrap();
         deliver(&app, &mails(n, &new_tag())).await;
-        let (took, rss_kb) = run_once(&app, None);
+        let (took, usage) = run_once(&app, None);
+        let rss_kb = usage.max_rss_kb;
         println!(
             "memory: {n} messages in {:.1} s, max RSS {} MB",
             took.as_secs_f64(),
@@ -390,14 +392,31 @@ async fn pg_daemons(n: usize) {
 
 /// Wait for a child and read its peak resident memory.
 fn wait_with_rusage(child: std::process::Child) -> (bool, i64) {
+    let (ok, usage) = wait_with_usage(child);
+    (ok, usage.max_rss_kb)
+}
+
+/// What a finished child used: peak resident memory and CPU time (user plus system), to tell
+/// a run that waits from one that computes.
+#[derive(Debug, Clone, Copy)]
+struct Usage {
+    max_rss_kb: i64,
+    cpu: Duration,
+}
+
+fn wait_with_usage(child: std::process::Child) -> (bool, Usage) {
     let mut status = 0;
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let pid = child.id() as libc::pid_t;
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(r, pid);
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1_000);
     (
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        usage.ru_maxrss,
+        Usage {
+            max_rss_kb: usage.ru_maxrss,
+            cpu: time(usage.ru_utime) + time(usage.ru_stime),
+        },
     )
 }
 

@@ -330,6 +330,26 @@ impl Store {
         filter: ClaimFilter<'_>,
         owner: &str,
     ) -> Result<Option<Job>, StoreError> {
+        self.claim_oldest(filter, owner, true).await
+    }
+
+    /// Like [`Store::claim`] for a runner whose last claim found work: on SQLite it skips the
+    /// read that first looks whether anything is due (most likely something is), saving a
+    /// statement per step.
+    pub async fn claim_next(
+        &self,
+        filter: ClaimFilter<'_>,
+        owner: &str,
+    ) -> Result<Option<Job>, StoreError> {
+        self.claim_oldest(filter, owner, false).await
+    }
+
+    async fn claim_oldest(
+        &self,
+        filter: ClaimFilter<'_>,
+        owner: &str,
+        look_first: bool,
+    ) -> Result<Option<Job>, StoreError> {
         let select = if self.is_postgres() {
             format!(
                 "SELECT id FROM jobs WHERE kind IN ({kinds}) AND {DUE} ORDER BY id LIMIT 1 {skip}",
@@ -342,7 +362,7 @@ impl Store {
         // `id = (SELECT ...)`, not `IN`: PostgreSQL evaluates it once, while a semi-join re-checked
         // under a concurrent update can come back empty although jobs are due.
         let since = filter.once_started.unwrap_or(i64::MIN);
-        if !self.is_postgres() && !self.any_due(&select, since).await? {
+        if look_first && !self.is_postgres() && !self.any_due(&select, since).await? {
             // Nothing to claim: found by a read, without waiting for the write turn (idle
             // runners look often).
             return Ok(None);

@@ -235,6 +235,11 @@ impl Store {
                 opts.max_connections.max(2)
             })
             .acquire_timeout(Duration::from_secs(30))
+            // A pooled SQLite connection is a file handle that cannot go stale; pinging it on
+            // every acquire was one more round trip to its thread per statement (the cost of a
+            // text application is mostly such round trips). PostgreSQL's are checked: the server
+            // may have restarted.
+            .test_before_acquire(postgres)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if postgres {

@@ -238,11 +238,11 @@ async fn heartbeat(ctx: Context) {
         let tokens = ctx.leases.tokens();
         match ctx.store.renew_leases(&tokens).await {
             Ok(held) => {
+                // A token missing here was taken over, or its step finished between the look
+                // at the tokens and the renewal (most often): not worth a warning. A step
+                // that really lost its lease says so when its commit is refused.
                 for lost in tokens.iter().filter(|t| !held.contains(t)) {
-                    warn!(
-                        token = %lost,
-                        "a lease was taken over by another worker (this process was paused or cut off)"
-                    );
+                    tracing::debug!(token = %lost, "lease no longer held (finished or taken over)");
                     ctx.leases.release(lost);
                 }
             }
@@ -313,6 +313,8 @@ pub async fn drain(ctx: &Context, once_started: Option<i64>) -> Result<DrainRepo
             )
             .await;
             busy.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            // The mail runners wait for a wake-up to see that the steps are done.
+            ctx.wake.notify_waiters();
             r
         });
     }
@@ -332,10 +334,21 @@ pub async fn drain(ctx: &Context, once_started: Option<i64>) -> Result<DrainRepo
 /// what is left (a job's next step is enqueued before its own runner looks again).
 async fn drain_one(ctx: &Context, filter: ClaimFilter<'_>) -> Result<DrainReport, JobError> {
     let mut report = DrainReport::default();
-    while let Some(job) = ctx.store.claim(filter, &ctx.worker.id).await? {
+    let mut found = false;
+    loop {
+        // After a claim that found work, the next one goes straight to the write: the read
+        // that keeps idle runners off the write turn would most likely say "yes" again.
+        let job = if found {
+            ctx.store.claim_next(filter, &ctx.worker.id).await?
+        } else {
+            ctx.store.claim(filter, &ctx.worker.id).await?
+        };
+        let Some(job) = job else {
+            return Ok(report);
+        };
+        found = true;
         run_claimed(ctx, job, &mut report).await?;
     }
-    Ok(report)
 }
 
 /// A mail runner of [`drain`]: sends while the step runners may still write mail.
@@ -350,12 +363,19 @@ async fn drain_sends(
     };
     let mut report = DrainReport::default();
     loop {
+        // Registered before looking, so a mail written in between wakes this runner. Each step
+        // wakes the runners when it commits; the bound covers the last step runner finishing
+        // (it wakes nobody) and mail of other processes.
+        let wake = ctx.wake.notified();
+        tokio::pin!(wake);
+        wake.as_mut().enable();
         let r = drain_one(ctx, filter).await?;
         report.merge(r);
         if busy.load(std::sync::atomic::Ordering::SeqCst) == 0 {
             return Ok(report);
         }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        // Polling every 20 ms instead made eight idle runners a quarter of all statements.
+        let _ = tokio::time::timeout(Duration::from_millis(100), wake).await;
     }
 }
 
