@@ -349,15 +349,19 @@ impl Mailbox {
         raws: Vec<Fetched>,
         last: i64,
     ) -> Result<usize, ImapError> {
-        let mut hashed = Vec::with_capacity(raws.len());
-        for m in raws {
-            hashed.push((
-                m.uid,
-                ctx.blobs.put(&m.raw).await?,
-                m.raw.len(),
-                m.truncated,
-            ));
-        }
+        let meta: Vec<(u32, usize, bool)> = raws
+            .iter()
+            .map(|m| (m.uid, m.raw.len(), m.truncated))
+            .collect();
+        let shas = ctx
+            .blobs
+            .put_all(raws.into_iter().map(|m| m.raw).collect())
+            .await?;
+        let hashed: Vec<(u32, String, usize, bool)> = meta
+            .into_iter()
+            .zip(shas)
+            .map(|((uid, size, truncated), sha)| (uid, sha, size, truncated))
+            .collect();
         let mut tx = ctx.store.begin_write().await?;
         let mut stored = 0;
         for (uid, sha, size, truncated) in &hashed {

@@ -464,14 +464,18 @@ async fn store_attachments(
     ctx: &Context,
     attachments: Vec<Attachment>,
 ) -> Result<Vec<StoredAttachment>, JobError> {
-    let mut stored = Vec::with_capacity(attachments.len());
-    for att in attachments {
-        stored.push(StoredAttachment {
-            sha256: ctx.blobs.put(&att.data).await?,
-            att,
-        });
+    if attachments.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(stored)
+    let shas = ctx
+        .blobs
+        .put_all(attachments.iter().map(|a| a.data.clone()).collect())
+        .await?;
+    Ok(attachments
+        .into_iter()
+        .zip(shas)
+        .map(|(att, sha256)| StoredAttachment { att, sha256 })
+        .collect())
 }
 
 fn new_case(
