@@ -31,30 +31,26 @@ pub async fn take_address(conn: &mut Conn, address: &str) -> Result<(), StoreErr
     Ok(())
 }
 
-/// Automatic messages to `address` written (pending or sent) at or after `since_ms`.
-pub async fn automatic_since(
+/// Mail to `address`, counted in one statement: automatic messages written (pending or sent)
+/// at or after `since_ms`, and acknowledgements held back and not combined yet.
+pub async fn standing(
     conn: &mut Conn,
     address: &str,
     since_ms: i64,
-) -> Result<i64, StoreError> {
-    sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM outbox WHERE lower(to_addr) = $1 AND created_at >= $2 \
-         AND state IN ('pending', 'sent') AND {AUTOMATIC}"
+) -> Result<(i64, i64), StoreError> {
+    let (recent, held): (Option<i64>, Option<i64>) = sqlx::query_as(&format!(
+        "SELECT \
+           SUM(CASE WHEN created_at >= $2 AND state IN ('pending', 'sent') AND {AUTOMATIC} \
+               THEN 1 ELSE 0 END), \
+           SUM(CASE WHEN state = 'held' THEN 1 ELSE 0 END) \
+         FROM outbox WHERE lower(to_addr) = $1"
     ))
     .bind(address.to_lowercase())
     .bind(since_ms)
     .fetch_one(conn)
     .await
-    .what("count recent automatic mail")
-}
-
-/// Acknowledgements to `address` held back and not combined yet.
-pub async fn held_count(conn: &mut Conn, address: &str) -> Result<i64, StoreError> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE state = 'held' AND lower(to_addr) = $1")
-        .bind(address.to_lowercase())
-        .fetch_one(conn)
-        .await
-        .what("count held acknowledgements")
+    .what("count recent and held automatic mail")?;
+    Ok((recent.unwrap_or(0), held.unwrap_or(0)))
 }
 
 /// Addresses (lower case) whose oldest held acknowledgement was written at or before

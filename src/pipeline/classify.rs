@@ -151,6 +151,9 @@ pub async fn run(ctx: &Context, job: &Job, id: CaseId) -> Result<(), JobError> {
         "case sorted"
     );
     ctx.wake.notify_waiters();
+    if acks > 0 {
+        ctx.mail_ready.notify_one();
+    }
     crash_point("classify");
     Ok(())
 }

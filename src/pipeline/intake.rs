@@ -23,6 +23,9 @@ use crate::filing::{conversations, notices, CaseId, Conn, Job, JobTarget, Messag
 /// Most text kept of a body (the rest is in the raw message).
 const MAX_BODY_CHARS: usize = 200_000;
 
+/// Messages up to this size are parsed on the step's own task.
+const INLINE_PARSE_BYTES: i64 = 64 * 1024;
+
 pub async fn run(ctx: &Context, job: &Job, id: MessageId) -> Result<(), JobError> {
     let mut conn = ctx.store.conn().await?;
     let msg = messages::get(&mut conn, id).await?;
@@ -126,10 +129,17 @@ async fn intake_email(ctx: &Context, job: &Job, msg: &Message) -> Result<(), Job
         max_attachments: ctx.cfg.limits.max_attachments,
         ..MimeLimits::default()
     };
-    let (parsed, report) =
-        tokio::task::spawn_blocking(move || (mime::parse(&raw, &limits), bounce::parse(&raw)))
+    let parse = move || (mime::parse(&raw, &limits), bounce::parse(&raw));
+    // A short message is parsed in well under a millisecond, here: handing it to a blocking
+    // thread cost more (a thread woken and waited for). A panic is caught by `run_step` either
+    // way.
+    let (parsed, report) = if msg.size <= INLINE_PARSE_BYTES {
+        parse()
+    } else {
+        tokio::task::spawn_blocking(parse)
             .await
-            .map_err(|e| JobError::Panic(e.to_string()))?;
+            .map_err(|e| JobError::Panic(e.to_string()))?
+    };
 
     let staff = conversation::staff_addresses(ctx);
     let (mut headers, parsed) = match parsed {

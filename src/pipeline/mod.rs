@@ -118,6 +118,9 @@ pub struct Context {
     pub wake: Arc<tokio::sync::Notify>,
     /// Move jobs are waiting for the IMAP session.
     pub moves_waiting: Arc<tokio::sync::Notify>,
+    /// Mail was written: one mail runner of `run --once` is woken per sorting that wrote some
+    /// (waking all eight on every step had seven of them race for one job and lose).
+    pub mail_ready: Arc<tokio::sync::Notify>,
     /// Stops the heartbeat ([`Context::close`]).
     heartbeat_stop: CancellationToken,
 }
@@ -145,6 +148,7 @@ impl Context {
             watches: Arc::new(HeldWatches::default()),
             wake: Arc::new(tokio::sync::Notify::new()),
             moves_waiting: Arc::new(tokio::sync::Notify::new()),
+            mail_ready: Arc::new(tokio::sync::Notify::new()),
             heartbeat_stop: CancellationToken::new(),
             cfg,
         }
@@ -314,7 +318,7 @@ pub async fn drain(ctx: &Context, once_started: Option<i64>) -> Result<DrainRepo
             .await;
             busy.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
             // The mail runners wait for a wake-up to see that the steps are done.
-            ctx.wake.notify_waiters();
+            ctx.mail_ready.notify_waiters();
             r
         });
     }
@@ -363,10 +367,10 @@ async fn drain_sends(
     };
     let mut report = DrainReport::default();
     loop {
-        // Registered before looking, so a mail written in between wakes this runner. Each step
-        // wakes the runners when it commits; the bound covers the last step runner finishing
-        // (it wakes nobody) and mail of other processes.
-        let wake = ctx.wake.notified();
+        // Registered before looking, so a mail written in between wakes this runner. A sorting
+        // that wrote mail wakes one runner (a permit is kept when none waits); the bound covers
+        // mail written elsewhere (status answers, notices, other processes).
+        let wake = ctx.mail_ready.notified();
         tokio::pin!(wake);
         wake.as_mut().enable();
         let r = drain_one(ctx, filter).await?;

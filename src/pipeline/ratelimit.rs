@@ -57,8 +57,7 @@ pub async fn admit(conn: &mut Conn, cfg: &Config, to_addr: &str) -> Result<Admit
 
 async fn assess(conn: &mut Conn, cfg: &Config, to_addr: &str) -> Result<Standing, StoreError> {
     store::take_address(conn, to_addr).await?;
-    let recent = store::automatic_since(conn, to_addr, now_ms() - HOUR_MS).await?;
-    let held = store::held_count(conn, to_addr).await?;
+    let (recent, held) = store::standing(conn, to_addr, now_ms() - HOUR_MS).await?;
     let limit = i64::from(cfg.notify.max_acks_per_sender_per_hour);
     let admit = if recent >= limit || held > 0 {
         Admit::Hold

@@ -75,7 +75,9 @@ pub async fn run_digest(ctx: &Context, job: &Job, id: DigestId) -> Result<(), Jo
 /// The SMTP exchange, only while the lease is still ours.
 async fn deliver(ctx: &Context, job: &Job, mail: &OutgoingMail) -> Result<(), JobError> {
     let mailer = ctx.mailer.as_ref().ok_or(JobError::NoSmtp)?;
-    if !ctx.store.confirm_lease(&job.lease).await? {
+    // A job claimed a moment ago holds most of its lease; one claimed longer ago (a slow
+    // database, a stalled runner, a paused process) is asked for.
+    if !ctx.store.lease_fresh(job) && !ctx.store.confirm_lease(&job.lease).await? {
         return Err(LeaseLost { job: job.id }.into());
     }
     let sent = mailer.send(mail).await;
