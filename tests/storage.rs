@@ -155,9 +155,10 @@ async fn a_lease_that_is_not_renewed_is_taken_over_and_the_late_commit_is_refuse
             "{name}: taken over, counted as an attempt"
         );
         // The paused worker wakes up and tries to commit: refused, its effects rolled back.
-        match store.begin_step(&paused.lease).await {
+        let late = store.begin_step(&paused.lease).await.unwrap();
+        match late.commit().await {
             Err(StepError::LeaseLost(_)) => {}
-            other => panic!("{name}: expected LeaseLost, got {:?}", other.map(|_| ())),
+            other => panic!("{name}: expected LeaseLost, got {other:?}"),
         }
         assert!(!store.confirm_lease(&paused.lease).await.unwrap(), "{name}");
         assert_eq!(

@@ -4,8 +4,9 @@
 //!
 //! Blobs are write-once: a blob is stored under its own hash (`ab/abcdef…`), so writing the same
 //! content twice is a no-op and two writers racing store the same bytes. In a folder a blob is
-//! written to a temporary file, fsynced and renamed into place, so a crash leaves either the
-//! whole blob or none; an object store makes a PUT atomic itself. Blobs are written *before* the
+//! written to a temporary file, made durable (an fsync; for a group of blobs one sync of the
+//! file system for all) and renamed into place, so a crash leaves either the whole blob or
+//! none; an object store makes a PUT atomic itself. Blobs are written *before* the
 //! database row that refers to them, so a row never points at a missing blob (an orphan blob
 //! after a crash is harmless). Every blob read back is checked against its hash.
 //!
