@@ -399,15 +399,7 @@ fn put_files(dir: &Path, datas: &[Vec<u8>]) -> Result<Vec<String>, BlobError> {
         if refresh_existing(&path) || pending.iter().any(|(_, p)| *p == path) {
             continue;
         }
-        let err = |source| BlobError::Io {
-            path: path.clone(),
-            source,
-        };
-        let parent = path.parent().unwrap_or(dir);
-        std::fs::create_dir_all(parent).map_err(err)?;
-        let tmp = parent.join(format!(".{sha}.{}.tmp", uuid::Uuid::new_v4().simple()));
-        let mut file = std::fs::File::create(&tmp).map_err(err)?;
-        file.write_all(data).map_err(err)?;
+        let (_, tmp) = write_temp(dir, &path, sha, data)?;
         pending.push((tmp, path));
     }
     if pending.is_empty() {
@@ -450,16 +442,32 @@ fn put_file(dir: &Path, sha: &str, data: &[u8]) -> Result<(), BlobError> {
         path: path.clone(),
         source,
     };
+    let (file, tmp) = write_temp(dir, &path, sha, data)?;
+    file.sync_all().map_err(err)?;
+    std::fs::rename(&tmp, &path).map_err(err)?;
+    sync_dir(path.parent().unwrap_or(dir)).map_err(err)?;
+    Ok(())
+}
+
+/// Write `data` to a temporary file beside `path`, its blob's place (not synced yet); gives the
+/// open file and the temporary name.
+fn write_temp(
+    dir: &Path,
+    path: &Path,
+    sha: &str,
+    data: &[u8],
+) -> Result<(std::fs::File, PathBuf), BlobError> {
+    let err = |source| BlobError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let parent = path.parent().unwrap_or(dir);
     std::fs::create_dir_all(parent).map_err(err)?;
     // Unique per writer: two steps may store the same content at the same moment.
     let tmp = parent.join(format!(".{sha}.{}.tmp", uuid::Uuid::new_v4().simple()));
     let mut file = std::fs::File::create(&tmp).map_err(err)?;
     file.write_all(data).map_err(err)?;
-    file.sync_all().map_err(err)?;
-    std::fs::rename(&tmp, &path).map_err(err)?;
-    sync_dir(parent).map_err(err)?;
-    Ok(())
+    Ok((file, tmp))
 }
 
 impl BlobStore {
