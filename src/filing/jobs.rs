@@ -158,8 +158,9 @@ pub struct Job {
     pub attempts: i64,
     pub retries: i64,
     pub lease: Lease,
-    /// When this process claimed it (a monotonic clock: a pause of the process counts).
-    pub claimed_at: std::time::Instant,
+    /// When this process claimed it, in the wall-clock milliseconds leases are kept in (a
+    /// monotonic clock stops while the machine is suspended; the lease does not).
+    pub claimed_at_ms: i64,
 }
 
 impl Job {
@@ -190,7 +191,7 @@ impl ClaimedRow {
                 job: self.id,
                 token: token.to_string(),
             },
-            claimed_at: std::time::Instant::now(),
+            claimed_at_ms: now_ms(),
         })
     }
 }
@@ -510,7 +511,8 @@ impl Store {
     /// third of a lease ago, so at least two thirds of it are left, as good a margin as a
     /// renewal gives (a pause after either can outlast it all the same).
     pub fn lease_fresh(&self, job: &Job) -> bool {
-        job.claimed_at.elapsed() < std::time::Duration::from_millis((self.lease_ms() / 3) as u64)
+        let age = now_ms() - job.claimed_at_ms;
+        (0..self.lease_ms() / 3).contains(&age)
     }
 
     /// Is the lease still ours? Renews it when it is. Called before a side effect outside the
