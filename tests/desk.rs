@@ -83,6 +83,17 @@ impl World {
         format!("{}{path}", self.base)
     }
 
+    /// The page at `path`, as the client (with its session) sees it.
+    async fn page(&self, c: &Client, path: &str) -> String {
+        c.get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// Log in through the form; gives a client holding the session cookie and the page's CSRF
     /// token.
     async fn login(&self, user: &str) -> (Client, String) {
@@ -1162,6 +1173,72 @@ async fn the_mail_room_uploads_real_scans_beyond_two_megabytes() {
     w.stop().await;
 }
 
+/// The mail room scans a form the applicant filled in by hand, and a typed one: the officer
+/// who opens the handwritten case is told that page 1 is handwriting and its OCR text is not to
+/// be trusted (read the image); the typed scan's page carries no such warning.
+#[tokio::test]
+async fn an_officer_is_warned_that_a_handwritten_page_must_be_read_from_its_image() {
+    let Some(w) = World::start(Db::Sqlite).await else {
+        return;
+    };
+    let (mc, _) = w.login("surat").await;
+    let csrf = meta_csrf(&w.page(&mc, "/mailroom").await).expect("the mail room has a CSRF token");
+    for (name, file) in [
+        ("Sri Wahyuni", "fixtures/handwriting/formulir_tangan.pdf"),
+        ("Agus Salim", "fixtures/scans/form_dct.pdf"),
+    ] {
+        let pdf = std::fs::read(app::repo().join(file)).unwrap();
+        let form = reqwest::multipart::Form::new()
+            .text("csrf_token", csrf.clone())
+            .text("name", name)
+            .part(
+                "files",
+                reqwest::multipart::Part::bytes(pdf).file_name("formulir.pdf"),
+            );
+        let r = mc
+            .post(w.url("/mailroom/upload"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{file}");
+    }
+    w.app.run_once().await;
+    let cases = w.app.cases().await;
+    let code_of = |name: &str| {
+        cases
+            .iter()
+            .find(|c| c.applicant.name.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("a case for {name}: {cases:#?}"))
+            .tracking_code
+            .clone()
+    };
+    let (handwritten, typed) = (code_of("Sri Wahyuni"), code_of("Agus Salim"));
+    let (oc, _) = w.login("triase").await;
+    let html = |code: String| {
+        let oc = &oc;
+        let url = w.url(&format!("/cases/{code}"));
+        async move {
+            let r = oc.get(url).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            r.text().await.unwrap()
+        }
+    };
+    let page = html(handwritten).await;
+    assert!(
+        page.contains("class=\"error handwritten\">Halaman 1 tulisan tangan")
+            && page.contains("bacalah gambarnya"),
+        "{page}"
+    );
+    let page = html(typed).await;
+    assert!(
+        page.contains("Halaman 1"),
+        "the typed scan's page is shown: {page}"
+    );
+    assert!(!page.contains("tulisan tangan"), "{page}");
+    w.stop().await;
+}
+
 #[tokio::test]
 async fn health_and_readiness() {
     let Some(w) = World::start(Db::Sqlite).await else {
@@ -1535,14 +1612,7 @@ async fn a_postal_applicant_is_told_by_letter_printed_from_the_mail_room() {
     );
     // The mail room prints the receipt and the status notice in one PDF.
     let (mc, csrf) = w.login("surat").await;
-    let page = mc
-        .get(w.url("/mailroom"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = w.page(&mc, "/mailroom").await;
     let csrf = if csrf.is_empty() {
         meta_csrf(&page).unwrap()
     } else {

@@ -1,6 +1,7 @@
 //! Handwritten pages are told from print: a printed form filled in by hand and a handwritten
-//! letter (fixtures/handwriting, from fixtures/make_handwriting.py) are flagged; the typed scans,
-//! the KTP photo and the shared corpus's scans are not.
+//! letter (fixtures/handwriting, from fixtures/make_handwriting.py) and a form whose number boxes
+//! hold real handwritten digits (MNIST, from fixtures/make_real_handwriting.py) are flagged; the
+//! typed scans, the KTP photo and the shared corpus's scans are not.
 
 mod ocr_common;
 
@@ -54,6 +55,17 @@ fn handwritten_form_and_letter_are_flagged() {
     let got = flags(&pool(2), &files);
     let missed: Vec<_> = got.iter().filter(|(_, _, hw)| !hw).collect();
     assert!(missed.is_empty(), "not flagged: {missed:?}");
+}
+
+/// Real strokes, not drawn ones: a PBG form whose NIK, KK, date, phone and NOP boxes were
+/// filled in with digits people wrote (MNIST), photographed grey. Tesseract reads some of the
+/// digits, so it is not empty text; it is still handwriting, to be read from the image.
+#[test]
+fn a_form_with_real_handwritten_digits_is_flagged() {
+    let file = fixtures().join("../handwriting/formulir_angka_tangan.jpg");
+    let got = flags(&pool(1), &[file]);
+    assert_eq!(got.len(), 1);
+    assert!(got[0].2, "not flagged: {got:?}");
 }
 
 #[test]

@@ -31,6 +31,19 @@ pub fn raw_for(confidence: f64, e: &EngineRaw) -> f64 {
     ((c / (1.0 - c)).ln() - e.calibration_offset) / e.calibration_slope
 }
 
+/// The raw margin of a complaint, consultation or other decision: its kind's score over
+/// `kind_threshold` (1.0 is where a kind is taken from the words; below it the kind is a
+/// fallback); never negative.
+pub fn kind_raw(kind_score: f64, e: &EngineRaw) -> f64 {
+    (kind_score / e.kind_threshold).max(0.0)
+}
+
+/// The calibrated confidence of a non-application decision's raw margin: the probability that
+/// its kind is the right one.
+pub fn kind_confidence(raw: f64, e: &EngineRaw) -> f64 {
+    sigmoid(e.kind_calibration_slope * raw + e.kind_calibration_offset)
+}
+
 fn sigmoid(z: f64) -> f64 {
     1.0 / (1.0 + (-z).exp())
 }

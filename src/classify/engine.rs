@@ -8,6 +8,7 @@
 //! calibrated confidence ([`super::calibration`]) reaches `triage_confidence` and the words and
 //! documents do not disagree; otherwise the case goes to triage.
 
+use super::calibration;
 use super::format::Need;
 use super::matcher::{Field, FieldText, Matcher, TypedText};
 use super::rules::Permit;
@@ -166,7 +167,8 @@ impl Catalogue {
             return decision;
         }
         if kind != Kind::Application {
-            decision.confidence = (kind_score / (2.0 * self.engine.kind_threshold)).min(1.0);
+            decision.raw_margin = calibration::kind_raw(kind_score, &self.engine);
+            decision.confidence = calibration::kind_confidence(decision.raw_margin, &self.engine);
             decision.department_name = kind_dept
                 .as_deref()
                 .and_then(|d| self.department_name(d))
@@ -232,7 +234,10 @@ impl Catalogue {
         for k in &self.kinds {
             let (mut s, r) = score(&k.matchers, texts, &format!("kind:{}", k.kind));
             if k.kind == Kind::Application {
-                s += best_permit.max(0.0) * e.permit_kind_factor;
+                // Capped at `confident_score`: a permit type named many times (a complaint
+                // about a refused TDUP says "TDUP" in the subject, body and letter) is no more
+                // an application than one named clearly once.
+                s += best_permit.clamp(0.0, e.confident_score) * e.permit_kind_factor;
                 s += typed_docs.min(4) as f64 * e.doc_kind_bonus;
             }
             if s > best.1 {

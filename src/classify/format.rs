@@ -64,6 +64,11 @@ pub struct EngineRaw {
     pub calibration_slope: f64,
     /// ...and offset (`confidence = 1 / (1 + exp(-(slope * x + offset)))`).
     pub calibration_offset: f64,
+    /// The same scaling for a complaint, consultation or other mail, of its kind's score over
+    /// `kind_threshold`: slope...
+    pub kind_calibration_slope: f64,
+    /// ...and offset; fitted on the same tuning sets (rules/README.md, "Confidence").
+    pub kind_calibration_offset: f64,
 }
 
 impl Default for EngineRaw {
@@ -79,9 +84,11 @@ impl Default for EngineRaw {
             letter_doc_types: vec!["surat_permohonan".to_string()],
             evidence_weight: 2.0,
             evidence_penalty: 0.5,
-            triage_confidence: 0.8,
-            calibration_slope: 3.13,
-            calibration_offset: -2.35,
+            triage_confidence: 0.75,
+            calibration_slope: 2.98,
+            calibration_offset: -2.38,
+            kind_calibration_slope: 0.0,
+            kind_calibration_offset: 3.58,
         }
     }
 }

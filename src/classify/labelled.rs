@@ -200,11 +200,13 @@ fn percent(a: usize, b: usize) -> f64 {
     }
 }
 
-/// Run the rules on one labelled case.
+/// Run the rules on one labelled case, on what the worker would give them: the body's new text,
+/// without the quoted earlier mail and the signature (as `pipeline::classify` does).
 pub fn classify(cat: &Catalogue, case: &LabelledCase) -> Decision {
+    let body = crate::extract::reply::split_with_subject(Some(&case.subject), &case.body).new_text;
     let input = ClassifyInput {
         subject: &case.subject,
-        body: &case.body,
+        body: &body,
         documents: case
             .document
             .iter()
@@ -221,7 +223,12 @@ pub fn classify(cat: &Catalogue, case: &LabelledCase) -> Decision {
 /// Score one case: the same rules as `cargo test --test classify_rules` (kind and permit type
 /// decide right or wrong; a wrong answer not sent to triage is confidently wrong).
 pub fn judge(cat: &Catalogue, case: &LabelledCase) -> CaseOutcome {
-    let d = classify(cat, case);
+    judge_decision(case, &classify(cat, case))
+}
+
+/// Score a decision already made on a case (for callers that also look at the decision's
+/// reasons, checklist or identifiers).
+pub fn judge_decision(case: &LabelledCase, d: &Decision) -> CaseOutcome {
     let permit_ok = match case.permit_type.as_deref() {
         Some("triage") => d.triage,
         Some(p) => d.permit_type.as_deref() == Some(p),
@@ -246,7 +253,7 @@ pub fn judge(cat: &Catalogue, case: &LabelledCase) -> CaseOutcome {
         doc_tp: 0,
         doc_fp: 0,
         doc_fn: 0,
-        got: describe(&d),
+        got: describe(d),
     };
     for (want, got) in case.document.iter().zip(&d.documents) {
         let (want, got) = (&want.doc_type, &got.doc_type);

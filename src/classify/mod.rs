@@ -116,7 +116,8 @@ pub struct Decision {
     /// The front-running permit type, filed or not (in triage: the officer's likely pick).
     /// What the calibration compares with the label.
     pub leading_permit_type: Option<String>,
-    /// The raw margin behind `confidence` (see [`calibration::raw_margin`]).
+    /// The raw margin behind `confidence` (see [`calibration::raw_margin`], and
+    /// [`calibration::kind_raw`] for a decision that is not an application).
     pub raw_margin: f64,
     pub reasons: Vec<Reason>,
     /// One per input document, same order.

@@ -48,7 +48,7 @@ fn berkas_with_ktp_str_ijazah_and_idi_letter_is_a_sip_dokter_and_says_which_docu
         &[KTP, STR, IJAZAH, IDI],
     );
     assert_eq!(d.permit_type.as_deref(), Some("sip_dokter"), "{d:#?}");
-    assert!(!d.triage && d.confidence >= 0.8, "{}", d.confidence);
+    assert!(!d.triage, "filed, not triaged: confidence {}", d.confidence);
     let coverage = d
         .reasons
         .iter()

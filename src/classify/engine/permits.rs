@@ -73,6 +73,14 @@ impl Catalogue {
             .filter(|s| s.total() > 0.0)
             .map(|s| s.permit.id.clone());
         let conflict = self.conflict(&ranked);
+        let two = conflict
+            .is_none()
+            .then(|| self.two_asked(&ranked))
+            .flatten();
+        if let Some((a, b)) = two {
+            reasons.push(two_asked_reason(ranked[a].permit, ranked[b].permit));
+            decision.confidence = decision.confidence.min(e.triage_confidence / 2.0);
+        }
         let mut shown: Vec<usize> = vec![0, 1];
         if let Some((w, v)) = conflict {
             shown.extend([w, v]);
@@ -86,7 +94,7 @@ impl Catalogue {
                 reasons.append(&mut s.reasons);
             }
         }
-        if conflict.is_some() || decision.confidence < e.triage_confidence {
+        if conflict.is_some() || two.is_some() || decision.confidence < e.triage_confidence {
             decision.triage = true;
             return None;
         }
@@ -112,6 +120,47 @@ impl Catalogue {
             && sv.evidence >= e.confident_score
             && sv.evidence - sw.evidence >= e.margin;
         disagree.then_some((w, v))
+    }
+}
+
+impl Catalogue {
+    /// The words name two permit types, each on its own enough to file the case ("izin klinik
+    /// dan SIP dokter sekaligus"): one case cannot be both, an officer splits it. The two front
+    /// runners by words, as indexes into `ranked`.
+    /// Named means the positive `match` entries on the subject and body: a rule that takes
+    /// points away ("SIP dokter" is not a clinic's licence) says the two are told apart, not
+    /// that only one was asked for.
+    fn two_asked(&self, ranked: &[Standing<'_>]) -> Option<(usize, usize)> {
+        let e = &self.engine;
+        let named = |s: &Standing<'_>| -> f64 {
+            s.reasons
+                .iter()
+                .filter(|r| r.weight > 0.0 && (r.field == "subject" || r.field == "body"))
+                .filter(|r| r.rule.starts_with("permit:"))
+                .map(|r| r.weight)
+                .sum()
+        };
+        let mut by_name: Vec<(usize, f64)> = ranked
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (i, named(s)))
+            .collect();
+        by_name.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let (a, b) = (by_name.first()?, by_name.get(1)?);
+        (b.1 >= e.confident_score).then_some((a.0, b.0))
+    }
+}
+
+/// The reason an officer reads when one mail asks for two permit types.
+fn two_asked_reason(first: &Permit, second: &Permit) -> Reason {
+    Reason {
+        rule: "triage:two_permits".into(),
+        field: "body".into(),
+        snippet: format!(
+            "surat menyebut dua jenis izin: {} dan {}",
+            first.name, second.name
+        ),
+        weight: 0.0,
     }
 }
 
