@@ -84,9 +84,9 @@ impl Default for EngineRaw {
             letter_doc_types: vec!["surat_permohonan".to_string()],
             evidence_weight: 2.0,
             evidence_penalty: 0.5,
-            triage_confidence: 0.75,
-            calibration_slope: 2.98,
-            calibration_offset: -2.38,
+            triage_confidence: 0.8,
+            calibration_slope: 3.28,
+            calibration_offset: -2.45,
             kind_calibration_slope: 0.0,
             kind_calibration_offset: 3.58,
         }

@@ -121,33 +121,17 @@ impl Catalogue {
             && sv.evidence - sw.evidence >= e.margin;
         disagree.then_some((w, v))
     }
-}
 
-impl Catalogue {
-    /// The words name two permit types, each on its own enough to file the case ("izin klinik
-    /// dan SIP dokter sekaligus"): one case cannot be both, an officer splits it. The two front
-    /// runners by words, as indexes into `ranked`.
-    /// Named means the positive `match` entries on the subject and body: a rule that takes
-    /// points away ("SIP dokter" is not a clinic's licence) says the two are told apart, not
-    /// that only one was asked for.
+    /// The words name two permit types, each on its own enough to file the case ("izin reklame
+    /// dan TDUP sekaligus"): one case cannot be both, an officer splits it. The two front
+    /// runners by words, as indexes into `ranked`. Words are net of the rules that take points
+    /// away: "SIP dokter di Klinik Pratama" names a clinic as the place of practice, and the
+    /// clinic's rule against "SIP dokter" keeps that from counting as a second request.
     fn two_asked(&self, ranked: &[Standing<'_>]) -> Option<(usize, usize)> {
-        let e = &self.engine;
-        let named = |s: &Standing<'_>| -> f64 {
-            s.reasons
-                .iter()
-                .filter(|r| r.weight > 0.0 && (r.field == "subject" || r.field == "body"))
-                .filter(|r| r.rule.starts_with("permit:"))
-                .map(|r| r.weight)
-                .sum()
-        };
-        let mut by_name: Vec<(usize, f64)> = ranked
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (i, named(s)))
-            .collect();
-        by_name.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let (a, b) = (by_name.first()?, by_name.get(1)?);
-        (b.1 >= e.confident_score).then_some((a.0, b.0))
+        let mut by_words: Vec<usize> = (0..ranked.len()).collect();
+        by_words.sort_by(|&a, &b| ranked[b].words.total_cmp(&ranked[a].words));
+        let (a, b) = (*by_words.first()?, *by_words.get(1)?);
+        (ranked[b].words >= self.engine.confident_score).then_some((a, b))
     }
 }
 
