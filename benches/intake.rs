@@ -11,7 +11,8 @@
 //! until its acknowledgement is in the sink (p95 of `BENCH_LATENCY_SAMPLES`, default 50).
 //! With `BENCH_MEMORY=1` also peak memory for a 20,000-message mailbox against 1,000 (slow).
 //! `BENCH_DB=sqlite` (or `postgres`) measures one database only. `BENCH_DAEMONS=1` adds three `loket run` daemons sharing one PostgreSQL database.
-//! `BENCH_BASELINE=/path/to/an/older/loket` runs that binary too, on its own copy of the same
+//! `BENCH_BASELINE=/path/to/an/older/loket` runs that binary too (`BENCH_ABBA=1`: before, after and
+//! again in the reverse order, as the second run of a pair is slower), on its own copy of the same
 //! mailbox in the same run (rows `base`), so a change is measured against its baseline under
 //! the same load.
 //!
@@ -131,9 +132,22 @@ async fn throughput(n: usize, db: app::Db) {
         app::Db::Postgres => "postgres",
     };
     let base = baseline();
+    // The second of two runs in one bench run is slower (seen up to 20%): with `BENCH_ABBA=1`
+    // the pair runs as base, new, new, base, so the order's share cancels out.
+    let order: &[(&str, bool)] = if env_on("BENCH_ABBA") {
+        &[
+            ("base", true),
+            ("new", false),
+            ("new", false),
+            ("base", true),
+        ]
+    } else {
+        &[("base", true), ("new", false)]
+    };
     let mut runs = Vec::new();
-    for (label, bin) in [("base", base.as_deref()), ("new", None)] {
-        if label == "base" && bin.is_none() {
+    for &(label, is_base) in order {
+        let bin = if is_base { base.as_deref() } else { None };
+        if is_base && bin.is_none() {
             continue;
         }
         let Some(app) = app::TestApp::spawn(db).await else {
