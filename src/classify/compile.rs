@@ -12,7 +12,7 @@ use super::format::{MatchRaw, Need};
 use super::matcher::{Field, Lexicon, Matcher, Pattern};
 use super::rules::{
     line_of, AppType, Catalogue, Condition, Department, DocType, KindRule, Parsed, Permit, ReqRef,
-    Requirement, RuleError,
+    Requirement, RuleError, UnlistedPermit,
 };
 use crate::domain::Kind;
 
@@ -90,6 +90,9 @@ pub(crate) fn compile(parsed: &[Parsed], errors: &mut Vec<RuleError>) -> Catalog
         r.permit
             .iter()
             .for_each(|q| ck.define(p, "permit type", &q.id));
+        r.unlisted_permit
+            .iter()
+            .for_each(|q| ck.define(p, "unlisted permit", &q.id));
     }
     let mut cat = Catalogue {
         engine: engine.clone(),
@@ -105,6 +108,7 @@ pub(crate) fn compile(parsed: &[Parsed], errors: &mut Vec<RuleError>) -> Catalog
         doctypes: Vec::new(),
         requirements: Vec::new(),
         permits: Vec::new(),
+        unlisted: Vec::new(),
         evidence: Default::default(),
     };
     let all = &Field::ALL[..];
@@ -185,12 +189,21 @@ pub(crate) fn compile(parsed: &[Parsed], errors: &mut Vec<RuleError>) -> Catalog
             let permit = permit(&mut ck, p, q, &cat);
             cat.permits.push(permit);
         }
+        for u in &r.unlisted_permit {
+            let matchers = matchers(&mut ck, p, &u.id, &u.matches, all, &cat);
+            cat.unlisted.push(UnlistedPermit {
+                id: u.id.get_ref().clone(),
+                name: u.name.clone(),
+                matchers,
+            });
+        }
     }
     let vocabulary: HashSet<String> = (cat.permits.iter().flat_map(|p| &p.matchers))
         .chain(cat.kinds.iter().flat_map(|k| &k.matchers))
         .chain(cat.doctypes.iter().flat_map(|d| &d.matchers))
         .chain(cat.conditions.iter().flat_map(|c| &c.matchers))
         .chain(cat.app_types.iter().flat_map(|a| &a.matchers))
+        .chain(cat.unlisted.iter().flat_map(|u| &u.matchers))
         .flat_map(|m| m.words())
         .map(str::to_string)
         .collect();

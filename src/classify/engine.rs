@@ -177,7 +177,8 @@ impl Catalogue {
             decision.reasons = reasons;
             return decision;
         }
-        if let Some(permit) = self.choose_permit(ranked, &mut decision, &mut reasons) {
+        let unlisted = self.unlisted_asked(&texts);
+        if let Some(permit) = self.choose_permit(ranked, unlisted, &mut decision, &mut reasons) {
             self.file_under(permit, &texts, &all, &mut decision, &mut reasons);
         }
         decision.reasons = reasons;

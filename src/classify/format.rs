@@ -28,6 +28,8 @@ pub struct RuleFile {
     pub requirement: Vec<RequirementRaw>,
     #[serde(default)]
     pub permit: Vec<PermitRaw>,
+    #[serde(default)]
+    pub unlisted_permit: Vec<UnlistedPermitRaw>,
 }
 
 /// Thresholds of the engine; every key has a default in code.
@@ -135,6 +137,17 @@ pub struct ConditionRaw {
     pub id: Spanned<String>,
     pub name: String,
     pub threshold: Option<f64>,
+    #[serde(rename = "match", default)]
+    pub matches: Vec<MatchRaw>,
+}
+
+/// A permit this office does not issue from its catalogue (an SIUP for alcoholic drinks, a
+/// crowd permit): recognised only to send such mail to an officer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnlistedPermitRaw {
+    pub id: Spanned<String>,
+    pub name: String,
     #[serde(rename = "match", default)]
     pub matches: Vec<MatchRaw>,
 }

@@ -49,6 +49,15 @@ pub struct KindRule {
     pub matchers: Vec<Matcher>,
 }
 
+/// A permit asked for that is not in the catalogue (`[[unlisted_permit]]`): mail that asks for
+/// one goes to triage rather than to the catalogue's nearest permit type.
+#[derive(Debug, Clone)]
+pub struct UnlistedPermit {
+    pub id: String,
+    pub name: String,
+    pub matchers: Vec<Matcher>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Condition {
     pub id: String,
@@ -135,6 +144,7 @@ pub struct Catalogue {
     pub(crate) doctypes: Vec<DocType>,
     pub(crate) requirements: Vec<Requirement>,
     pub(crate) permits: Vec<Permit>,
+    pub(crate) unlisted: Vec<UnlistedPermit>,
     /// What each typed document says about each permit type (built from `permits`).
     pub(crate) evidence: super::evidence::Profile,
 }

@@ -4,8 +4,15 @@
 use super::score;
 use crate::classify::calibration;
 use crate::classify::matcher::{FieldText, TypedText};
-use crate::classify::rules::Permit;
+use crate::classify::rules::{Permit, UnlistedPermit};
 use crate::classify::{Catalogue, Decision, Reason};
+
+/// A permit asked for that the catalogue does not hold: its score from the words, and why.
+pub(super) struct Unlisted<'c> {
+    pub permit: &'c UnlistedPermit,
+    pub words: f64,
+    pub reasons: Vec<Reason>,
+}
 
 /// One permit type's standing in a case.
 pub(super) struct Standing<'c> {
@@ -50,12 +57,29 @@ impl Catalogue {
         ranked
     }
 
+    /// The `[[unlisted_permit]]` the words name best, if any.
+    pub(super) fn unlisted_asked(&self, texts: &[&FieldText<'_>]) -> Option<Unlisted<'_>> {
+        self.unlisted
+            .iter()
+            .map(|u| {
+                let (words, reasons) = score(&u.matchers, texts, &format!("unlisted:{}", u.id));
+                Unlisted {
+                    permit: u,
+                    words,
+                    reasons,
+                }
+            })
+            .filter(|u| u.words > 0.0)
+            .max_by(|a, b| a.words.total_cmp(&b.words))
+    }
+
     /// Confidence, front runner and triage of an application from its ranking; the permit type
     /// to file it under, or None for triage. The two front runners' reasons (and both sides of
     /// a disagreement) go to `reasons` either way.
     pub(super) fn choose_permit<'c>(
         &self,
         mut ranked: Vec<Standing<'c>>,
+        unlisted: Option<Unlisted<'c>>,
         decision: &mut Decision,
         reasons: &mut Vec<Reason>,
     ) -> Option<&'c Permit> {
@@ -81,6 +105,18 @@ impl Catalogue {
             reasons.push(two_asked_reason(ranked[a].permit, ranked[b].permit));
             decision.confidence = decision.confidence.min(e.triage_confidence / 2.0);
         }
+        // A permit outside the catalogue, named at least as strongly as any in it ("SIUP
+        // Minuman Beralkohol" for a café whose NIB says KBLI 56303): the nearest catalogue
+        // permit is not what was asked for.
+        let best_words = ranked.iter().map(|s| s.words).fold(0.0, f64::max);
+        let unlisted =
+            unlisted.filter(|u| u.words >= e.confident_score / 2.0 && u.words >= best_words);
+        let asked_unlisted = unlisted.is_some();
+        if let Some(mut u) = unlisted {
+            reasons.push(unlisted_reason(u.permit));
+            reasons.append(&mut u.reasons);
+            decision.confidence = decision.confidence.min(e.triage_confidence / 2.0);
+        }
         let mut shown: Vec<usize> = vec![0, 1];
         if let Some((w, v)) = conflict {
             shown.extend([w, v]);
@@ -94,7 +130,11 @@ impl Catalogue {
                 reasons.append(&mut s.reasons);
             }
         }
-        if conflict.is_some() || two.is_some() || decision.confidence < e.triage_confidence {
+        if conflict.is_some()
+            || two.is_some()
+            || asked_unlisted
+            || decision.confidence < e.triage_confidence
+        {
             decision.triage = true;
             return None;
         }
@@ -143,6 +183,19 @@ fn two_asked_reason(first: &Permit, second: &Permit) -> Reason {
         snippet: format!(
             "surat menyebut dua jenis izin: {} dan {}",
             first.name, second.name
+        ),
+        weight: 0.0,
+    }
+}
+
+/// The reason an officer reads when the mail asks for a permit outside the catalogue.
+fn unlisted_reason(asked: &UnlistedPermit) -> Reason {
+    Reason {
+        rule: "triage:unlisted_permit".into(),
+        field: "body".into(),
+        snippet: format!(
+            "surat meminta {}, yang tidak ada di daftar jenis izin loket ini",
+            asked.name
         ),
         weight: 0.0,
     }
