@@ -401,3 +401,5 @@ mod evidence_tests;
 #[cfg(test)]
 mod mailbox_kind_tests;
 mod permits;
+#[cfg(test)]
+mod unlisted_tests;

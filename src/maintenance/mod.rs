@@ -3,7 +3,7 @@
 //! variants say what was refused or which file was at fault.
 
 pub mod backup;
-mod files;
+pub(crate) mod files;
 pub mod manifest;
 pub mod period;
 pub mod purge;

@@ -112,9 +112,9 @@ impl Catalogue {
         let unlisted =
             unlisted.filter(|u| u.words >= e.confident_score / 2.0 && u.words >= best_words);
         let asked_unlisted = unlisted.is_some();
-        if let Some(mut u) = unlisted {
+        if let Some(u) = unlisted {
             reasons.push(unlisted_reason(u.permit));
-            reasons.append(&mut u.reasons);
+            reasons.extend(u.reasons);
             decision.confidence = decision.confidence.min(e.triage_confidence / 2.0);
         }
         let mut shown: Vec<usize> = vec![0, 1];
