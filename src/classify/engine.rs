@@ -98,6 +98,11 @@ impl Catalogue {
             })
             .collect();
         let typed = documents.iter().filter(|d| d.doc_type.is_some()).count();
+        let attached = input
+            .documents
+            .iter()
+            .filter(|d| !is_not_a_document(d.filename))
+            .count();
         let all: Vec<&FieldText<'_>> = [&subject, &body]
             .into_iter()
             .chain(docs.iter().flatten())
@@ -132,7 +137,7 @@ impl Catalogue {
         let best_words = ranked.iter().map(|s| s.words).fold(0.0, f64::max);
 
         let (mut kind, kind_score, kind_dept, mut reasons) =
-            self.decide_kind(&texts, best_words, typed, mailbox_kind);
+            self.decide_kind(&texts, best_words, typed, attached, mailbox_kind);
         let forced = ov.permit_type.as_deref().and_then(|id| self.permit(id));
         if forced.is_some() {
             kind = Kind::Application;
@@ -228,6 +233,7 @@ impl Catalogue {
         texts: &[&FieldText<'_>],
         best_permit: f64,
         typed_docs: usize,
+        attached: usize,
         mailbox_kind: Option<Kind>,
     ) -> (Kind, f64, Option<String>, Vec<Reason>) {
         let e = &self.engine;
@@ -246,8 +252,9 @@ impl Catalogue {
             }
         }
         if best.1 < e.kind_threshold {
-            // Nothing clear: the mailbox's own kind if it has one; else a permit word makes it
-            // an application for triage, else unrelated.
+            // Nothing clear: the mailbox's own kind if it has one; else a permit word or an
+            // attachment ("ini pak" with a photo nobody can read) makes it an application for
+            // triage, else unrelated.
             let kind = if let Some(kind) = mailbox_kind {
                 best.3.push(Reason {
                     rule: format!("mailbox:kind:{}", kind.as_str()),
@@ -256,7 +263,7 @@ impl Catalogue {
                     weight: 0.0,
                 });
                 kind
-            } else if best_permit >= e.confident_score / 2.0 || typed_docs > 0 {
+            } else if best_permit >= e.confident_score / 2.0 || typed_docs > 0 || attached > 0 {
                 Kind::Application
             } else {
                 Kind::Other
@@ -364,6 +371,25 @@ impl Catalogue {
         }
         fires
     }
+}
+
+/// Not a file an applicant sends as a document: a picture a mail program puts in a signature or
+/// a newsletter (`image001.png`, `logo.jpg`), or a program (`invoice.pdf.exe`, spam).
+fn is_not_a_document(filename: &str) -> bool {
+    let name = filename.to_lowercase();
+    let Some((stem, ext)) = name.rsplit_once('.') else {
+        return false;
+    };
+    let program = matches!(
+        ext,
+        "exe" | "scr" | "bat" | "cmd" | "com" | "msi" | "vbs" | "js" | "jar" | "apk" | "ps1"
+    );
+    let picture = matches!(ext, "png" | "jpg" | "jpeg" | "gif" | "bmp");
+    let inline = stem.starts_with("logo")
+        || stem
+            .strip_prefix("image")
+            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+    program || (picture && inline)
 }
 
 /// Sum of the weights of the matchers that hit, with one reason each.
