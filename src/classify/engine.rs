@@ -135,9 +135,14 @@ impl Catalogue {
         // The kind is read from the words, as before: documents alone do not make a complaint
         // with a photo an application.
         let best_words = ranked.iter().map(|s| s.words).fold(0.0, f64::max);
+        // A permit outside the catalogue named in the words is a permit asked for all the same.
+        let unlisted = self.unlisted_asked(&texts);
+        let named = unlisted
+            .as_ref()
+            .map_or(best_words, |u| u.words.max(best_words));
 
         let (mut kind, kind_score, kind_dept, mut reasons) =
-            self.decide_kind(&texts, best_words, typed, attached, mailbox_kind);
+            self.decide_kind(&texts, named, typed, attached, mailbox_kind);
         let forced = ov.permit_type.as_deref().and_then(|id| self.permit(id));
         if forced.is_some() {
             kind = Kind::Application;
@@ -182,7 +187,6 @@ impl Catalogue {
             decision.reasons = reasons;
             return decision;
         }
-        let unlisted = self.unlisted_asked(&texts);
         if let Some(permit) = self.choose_permit(ranked, unlisted, &mut decision, &mut reasons) {
             self.file_under(permit, &texts, &all, &mut decision, &mut reasons);
         }
