@@ -231,6 +231,10 @@ pub fn judge(cat: &Catalogue, case: &LabelledCase) -> CaseOutcome {
 pub fn judge_decision(case: &LabelledCase, d: &Decision) -> CaseOutcome {
     let permit_ok = match case.permit_type.as_deref() {
         Some("triage") => d.triage,
+        // A complaint or consultation is filed under no permit type (it has no checklist or
+        // deadline); a label naming the permit it is about ("a complaint about my PBG") asks
+        // for nothing loket files, so only the kind is judged.
+        Some(_) if case.kind != "application" => d.permit_type.is_none(),
         Some(p) => d.permit_type.as_deref() == Some(p),
         None => d.permit_type.is_none(),
     };
@@ -300,5 +304,39 @@ mod tests {
         .unwrap();
         let e = LabelledSet::load(&path).unwrap_err().to_string();
         assert!(e.contains("x.toml:4:") && e.contains("colour"), "{e}");
+    }
+
+    fn case(kind: &str, permit_type: Option<&str>) -> LabelledCase {
+        LabelledCase {
+            name: "pbg_complaint".into(),
+            subject: "Pengaduan: PBG saya tidak kunjung terbit".into(),
+            body: "Saya kecewa, PBG rumah saya sudah tiga bulan melewati standar pelayanan, \
+                   petugas tidak pernah membalas."
+                .into(),
+            kind: kind.into(),
+            permit_type: permit_type.map(str::to_string),
+            department: None,
+            application_type: None,
+            missing: None,
+            identifiers: Vec::new(),
+            document: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_complaint_labelled_with_the_permit_it_is_about_is_judged_by_its_kind() {
+        let rules = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        let cat = Catalogue::load_dir(&rules).expect("shipped rules load");
+        let about_pbg = judge(&cat, &case("complaint", Some("pbg")));
+        assert_eq!(about_pbg.verdict, Verdict::Right, "{}", about_pbg.got);
+        let unlabelled = judge(&cat, &case("complaint", None));
+        assert_eq!(unlabelled.verdict, Verdict::Right);
+        let as_application = judge(&cat, &case("application", Some("pbg")));
+        assert_ne!(
+            as_application.verdict,
+            Verdict::Right,
+            "the kind still decides: {}",
+            as_application.got
+        );
     }
 }
