@@ -326,10 +326,18 @@ async fn run_jobs(ctx: Context, n: usize, kinds: &'static [JobKind], cancel: Can
         wake.as_mut().enable();
         match ctx.store.claim(filter, &ctx.worker.id).await {
             Ok(Some(job)) => {
-                let is_move_source = matches!(job.kind(), JobKind::Classify | JobKind::Intake);
-                let mut report = DrainReport::default();
-                if let Err(e) = pipeline::run_claimed(&ctx, job, &mut report).await {
-                    error!(runner = n, error = %error_chain(&e), "could not record a step's outcome");
+                let mut is_move_source = false;
+                let mut job = Some(job);
+                while let Some(this) = job.take() {
+                    is_move_source |= matches!(this.kind(), JobKind::Classify | JobKind::Intake);
+                    let mut report = DrainReport::default();
+                    match pipeline::run_claimed(&ctx, this, &mut report).await {
+                        // The step's commit claimed the next one for this runner.
+                        Ok(next) => job = next,
+                        Err(e) => {
+                            error!(runner = n, error = %error_chain(&e), "could not record a step's outcome")
+                        }
+                    }
                 }
                 if is_move_source {
                     // Every mailbox watcher looks for its moves (one is kept for a watcher that

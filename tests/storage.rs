@@ -305,6 +305,68 @@ async fn a_case_re_sorted_while_it_is_being_sorted_is_sorted_again() {
     }
 }
 
+/// A message's intake commits its sorting's job already claimed for the same runner: no other
+/// runner can take it, the runner goes on with it, and its commit is fenced like any claim's.
+/// A next step another runner holds is left to that runner (asked to run again instead).
+#[tokio::test]
+async fn a_step_hands_its_runner_the_next_step_in_its_commit() {
+    for (name, store, _dir) in stores().await {
+        enqueue_one(&store, JobTarget::Intake(MessageId(11))).await;
+        let intake = store.claim(ALL, "w1").await.unwrap().expect(name);
+        let mut tx = store.begin_step(&intake.lease).await.unwrap();
+        enqueue_again(&mut tx, JobTarget::Classify(CaseId(11)))
+            .await
+            .unwrap();
+        tx.then_run(&intake, JobTarget::Classify(CaseId(11)), "w1");
+        tx.commit().await.unwrap();
+        let next = intake.next.take().expect("the sorting is handed over");
+        assert_eq!(
+            (next.target, next.attempts),
+            (JobTarget::Classify(CaseId(11)), 1),
+            "{name}"
+        );
+        assert!(
+            store.claim(ALL, "w2").await.unwrap().is_none(),
+            "{name}: no other runner takes the handed-over step"
+        );
+        store
+            .begin_step(&next.lease)
+            .await
+            .unwrap()
+            .commit()
+            .await
+            .unwrap();
+        assert!(store.job_counts().await.unwrap().is_empty(), "{name}");
+
+        // Held by another runner: not taken; that runner runs it once more.
+        enqueue_one(&store, JobTarget::Intake(MessageId(12))).await;
+        enqueue_one(&store, JobTarget::Classify(CaseId(12))).await;
+        let first = store.claim(ALL, "w1").await.unwrap().expect(name);
+        let other = store.claim(ALL, "w2").await.unwrap().expect(name);
+        let (intake, sorting) = if first.kind() == JobKind::Intake {
+            (first, other)
+        } else {
+            (other, first)
+        };
+        let mut tx = store.begin_step(&intake.lease).await.unwrap();
+        enqueue_again(&mut tx, JobTarget::Classify(CaseId(12)))
+            .await
+            .unwrap();
+        tx.then_run(&intake, JobTarget::Classify(CaseId(12)), "w1");
+        tx.commit().await.unwrap();
+        assert!(intake.next.take().is_none(), "{name}: not taken from w2");
+        store
+            .begin_step(&sorting.lease)
+            .await
+            .unwrap()
+            .commit()
+            .await
+            .unwrap();
+        let again = store.claim(ALL, "w1").await.unwrap().expect(name);
+        assert_eq!(again.target, JobTarget::Classify(CaseId(12)), "{name}");
+    }
+}
+
 /// One connection, so the second page reuses the statement the first page prepared.
 #[tokio::test]
 async fn an_unreadable_page_then_a_read_page_are_both_checkpointed() {

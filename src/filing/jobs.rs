@@ -161,11 +161,39 @@ pub struct Job {
     /// When this process claimed it, in the wall-clock milliseconds leases are kept in (a
     /// monotonic clock stops while the machine is suspended; the lease does not).
     pub claimed_at_ms: i64,
+    /// The next step of the same work, claimed for this runner by this job's commit
+    /// ([`StepTx::then_run`]).
+    pub next: NextJob,
 }
 
 impl Job {
     pub fn kind(&self) -> JobKind {
         self.target.kind()
+    }
+}
+
+/// Where a step's commit leaves the job it claimed for its runner to run next: the message's
+/// next step, taken in the transaction that enqueued it, so the runner goes on without a claim
+/// of its own (on SQLite a claim is a commit, the dearest statement of a step). Shared by the
+/// clones of one [`Job`].
+#[derive(Debug, Clone, Default)]
+pub struct NextJob(std::sync::Arc<std::sync::Mutex<Option<Job>>>);
+
+impl NextJob {
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<Job>> {
+        match self.0.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    fn put(&self, job: Job) {
+        *self.slot() = Some(job);
+    }
+
+    /// The job claimed for this runner, if the step's commit claimed one.
+    pub fn take(&self) -> Option<Job> {
+        self.slot().take()
     }
 }
 
@@ -192,6 +220,7 @@ impl ClaimedRow {
                 token: token.to_string(),
             },
             claimed_at_ms: now_ms(),
+            next: NextJob::default(),
         })
     }
 }
@@ -533,13 +562,20 @@ impl Store {
         Ok(StepTx {
             tx,
             leases: vec![lease.clone()],
+            lease_ms: self.lease_ms(),
+            then: None,
         })
     }
 
     /// Like [`Store::begin_step`] for several jobs claimed together (moves, letters).
     pub async fn begin_steps(&self, leases: Vec<Lease>) -> Result<StepTx, StoreError> {
         let tx = self.begin_write().await?;
-        Ok(StepTx { tx, leases })
+        Ok(StepTx {
+            tx,
+            leases,
+            lease_ms: self.lease_ms(),
+            then: None,
+        })
     }
 
     /// Record a failure of a job whose lease we hold: retry with backoff, or park after too
@@ -647,6 +683,16 @@ pub enum StepError {
 pub struct StepTx {
     tx: Tx,
     leases: Vec<Lease>,
+    lease_ms: i64,
+    /// The step to claim for this runner at commit ([`StepTx::then_run`]).
+    then: Option<Then>,
+}
+
+/// A step to claim at commit, for the runner of `slot`'s job.
+struct Then {
+    target: JobTarget,
+    owner: String,
+    slot: NextJob,
 }
 
 impl Deref for StepTx {
@@ -672,8 +718,28 @@ impl StepTx {
                 return Err(StepError::LeaseLost(LeaseLost { job: lease.job }));
             }
         }
+        let next = match &self.then {
+            Some(then) => take(&mut self.tx, then, self.lease_ms).await?,
+            None => None,
+        };
         self.tx.commit().await.what("commit step")?;
+        if let (Some(then), Some(job)) = (&self.then, next) {
+            then.slot.put(job);
+        }
         Ok(())
+    }
+
+    /// At commit, also claim `target` (enqueued in this transaction, or before) for the runner
+    /// of `job`, which runs it next ([`Job::next`]). Nothing is claimed if `target` is not
+    /// pending and due (another runner holds it, it waits on a backoff, or it is done). The
+    /// claim counts as an attempt like any other; if this process dies before running it, its
+    /// lease runs out and any worker takes it, as after a crash mid-step.
+    pub fn then_run(&mut self, job: &Job, target: JobTarget, owner: &str) {
+        self.then = Some(Then {
+            target,
+            owner: owner.to_string(),
+            slot: job.next.clone(),
+        });
     }
 
     /// Commit the effects even if the leases were lost, and mark done those still held; true
@@ -687,6 +753,27 @@ impl StepTx {
         self.tx.commit().await.what("commit step")?;
         Ok(all)
     }
+}
+
+/// Claim `then.target` if it is pending and due, inside the committing transaction.
+async fn take(conn: &mut Conn, then: &Then, lease_ms: i64) -> Result<Option<Job>, StoreError> {
+    let now = now_ms();
+    let token = new_token();
+    let row = sqlx::query_as::<_, ClaimedRow>(
+        "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, owner = $3, \
+         lease_token = $4, again = 0, updated_at = $2 WHERE kind = $5 AND target = $6 \
+         AND state = 'pending' AND run_after <= $2 RETURNING id, kind, target, attempts, retries",
+    )
+    .bind(now + lease_ms)
+    .bind(now)
+    .bind(&then.owner)
+    .bind(&token)
+    .bind(then.target.kind().as_str())
+    .bind(then.target.row())
+    .fetch_optional(conn)
+    .await
+    .what("claim the next step")?;
+    row.map(|r| r.into_job(&token)).transpose()
 }
 
 /// Mark a job done (or pending again, when it was asked to run once more while running), only

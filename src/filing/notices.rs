@@ -17,12 +17,13 @@ use super::now_ms;
 use super::store::{Conn, QueryContext, StoreError};
 
 /// A case arrived in `department`'s queue: announce it (once per case and department; routing
-/// it there again later is no news). Call it in the transaction that routes the case.
+/// it there again later is no news). Call it in the transaction that routes the case. Returns
+/// the notice when one was made (its `notice` job is enqueued).
 pub async fn case_routed(
     conn: &mut Conn,
     case_id: CaseId,
     department: &str,
-) -> Result<(), StoreError> {
+) -> Result<Option<NoticeId>, StoreError> {
     let id: Option<NoticeId> = sqlx::query_scalar(
         "INSERT INTO department_notices (case_id, department, routed_at, state) \
          VALUES ($1, $2, $3, 'new') ON CONFLICT (case_id, department) DO NOTHING RETURNING id",
@@ -36,7 +37,7 @@ pub async fn case_routed(
     if let Some(id) = id {
         enqueue(conn, JobTarget::Notice(id)).await?;
     }
-    Ok(())
+    Ok(id)
 }
 
 /// A routed case as a notice shows it: nothing of the applicant but the subject line.

@@ -13,7 +13,7 @@ use crate::extract::form::applicant_from_form;
 use crate::filing::cases::{self, CaseForSorting, Sorting};
 use crate::filing::documents::{self, DocumentForSorting};
 use crate::filing::outbox::NewOutbox;
-use crate::filing::{letters, messages, notices, pages, CaseId, Conn, Job};
+use crate::filing::{letters, messages, notices, pages, CaseId, Conn, Job, JobTarget};
 use crate::notify::ack::{self, AckContext, AckDocument, AckPage};
 
 type CaseRow = CaseForSorting;
@@ -120,7 +120,10 @@ pub async fn run(ctx: &Context, job: &Job, id: CaseId) -> Result<(), JobError> {
     save_decision(&mut tx, &case, &docs, &decision).await?;
     if let (Some(department), false) = (&decision.department, decision.triage) {
         // Into a department's queue (triage cases wait for an officer to route them).
-        notices::case_routed(&mut tx, case.id, department).await?;
+        if let Some(notice) = notices::case_routed(&mut tx, case.id, department).await? {
+            // This runner announces it next, without a claim of its own.
+            tx.then_run(job, JobTarget::Notice(notice), &ctx.worker.id);
+        }
     }
     if case.channel == Channel::Postal {
         postal_details(ctx, &mut tx, &mut case, &docs).await?;

@@ -42,7 +42,10 @@ pub async fn run(ctx: &Context, job: &Job, id: DocumentId) -> Result<(), JobErro
             .await?;
         }
     }
-    queue_sorting_if_all_read(&mut tx, doc.case_id).await?;
+    if queue_sorting_if_all_read(&mut tx, doc.case_id).await? {
+        // The last document read: this runner sorts the case next.
+        tx.then_run(job, JobTarget::Classify(doc.case_id), &ctx.worker.id);
+    }
     tx.commit().await?;
     if let Some(x) = &extraction {
         info!(file = %mask_in_text(&doc.filename), content_type = %x.content_type, pages = x.pages.len(), "document read");
@@ -97,13 +100,14 @@ async fn save(conn: &mut Conn, id: DocumentId, x: &Extraction) -> Result<(), Job
     Ok(())
 }
 
-/// Enqueue sorting once no document of the case is waiting to be read.
+/// Enqueue sorting once no document of the case is waiting to be read; true when it did.
 pub(crate) async fn queue_sorting_if_all_read(
     conn: &mut Conn,
     case_id: CaseId,
-) -> Result<(), JobError> {
+) -> Result<bool, JobError> {
     if documents::unread(conn, case_id).await? == 0 {
         enqueue_again(conn, JobTarget::Classify(case_id)).await?;
+        return Ok(true);
     }
-    Ok(())
+    Ok(false)
 }

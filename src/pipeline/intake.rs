@@ -18,7 +18,7 @@ use crate::filing::cases::{self, NewCase};
 use crate::filing::documents::{self, NewDocument};
 use crate::filing::jobs::{enqueue, enqueue_again};
 use crate::filing::messages::{self, Message, MessageHeaders, MessageState, Source};
-use crate::filing::{conversations, notices, CaseId, Conn, Job, JobTarget, MessageId};
+use crate::filing::{conversations, notices, CaseId, Conn, DocumentId, Job, JobTarget, MessageId};
 
 /// Most text kept of a body (the rest is in the raw message).
 const MAX_BODY_CHARS: usize = 200_000;
@@ -103,6 +103,8 @@ async fn intake_postal(ctx: &Context, job: &Job, msg: &Message) -> Result<(), Jo
                 };
                 let doc_id = documents::insert(&mut tx, &doc).await?;
                 enqueue(&mut tx, JobTarget::Extract(doc_id)).await?;
+                // This runner reads the scan next, without a claim of its own.
+                tx.then_run(job, JobTarget::Extract(doc_id), &ctx.worker.id);
                 (id, code, MessageState::Filed)
             }
         };
@@ -238,13 +240,18 @@ async fn intake_email(ctx: &Context, job: &Job, msg: &Message) -> Result<(), Job
             cases::add_event(&mut tx, case_id, "message_joined", join.describe()).await?;
             cases::mark_news(&mut tx, case_id).await?;
         }
-        let added = add_documents(&mut tx, case_id, msg.id, &stored).await?;
+        let (added, first_doc) = add_documents(&mut tx, case_id, msg.id, &stored).await?;
         note_problems(&mut tx, case_id, parsed.as_ref(), &headers).await?;
         for note in &unpacked {
             cases::add_event(&mut tx, case_id, "archive_unpacked", note).await?;
         }
+        // This runner goes on with the case's next step (the first document's reading, or
+        // the sorting), without a claim of its own; other runners take the other documents.
         if added == 0 {
             enqueue_again(&mut tx, JobTarget::Classify(case_id)).await?;
+            tx.then_run(job, JobTarget::Classify(case_id), &ctx.worker.id);
+        } else if let Some(doc) = first_doc {
+            tx.then_run(job, JobTarget::Extract(doc), &ctx.worker.id);
         }
         if let Some(sender) = &headers.sender {
             if conversations::clear_undeliverable(&mut tx, sender).await? {
@@ -538,16 +545,17 @@ fn received_detail(msg: &Message, h: &MessageHeaders) -> String {
 
 /// The message's files become documents of the case, except files the case already has (the
 /// same file sent again is not counted twice; the acknowledgement says it was received before).
-/// Returns how many were added.
+/// Returns how many were added, and the first of them.
 async fn add_documents(
     conn: &mut Conn,
     case_id: CaseId,
     message: MessageId,
     stored: &[StoredAttachment],
-) -> Result<usize, JobError> {
+) -> Result<(usize, Option<DocumentId>), JobError> {
     let mut have = documents::hashes(conn, case_id).await?;
     let first = documents::count(conn, case_id).await?;
     let mut added = 0;
+    let mut first_doc = None;
     let mut repeated = Vec::new();
     for s in stored {
         if have.contains(&s.sha256) {
@@ -567,6 +575,7 @@ async fn add_documents(
         };
         let doc_id = documents::insert(conn, &doc).await?;
         enqueue(conn, JobTarget::Extract(doc_id)).await?;
+        first_doc.get_or_insert(doc_id);
         added += 1;
     }
     if !repeated.is_empty() {
@@ -579,7 +588,7 @@ async fn add_documents(
         )
         .await?;
     }
-    Ok(added)
+    Ok((added, first_doc))
 }
 
 async fn note_problems(

@@ -347,11 +347,15 @@ async fn drain_one(ctx: &Context, filter: ClaimFilter<'_>) -> Result<DrainReport
         } else {
             ctx.store.claim(filter, &ctx.worker.id).await?
         };
-        let Some(job) = job else {
+        let Some(mut job) = job else {
             return Ok(report);
         };
         found = true;
-        run_claimed(ctx, job, &mut report).await?;
+        // A step's commit may claim the message's next step for this runner: it goes on with
+        // that one, without a claim.
+        while let Some(next) = run_claimed(ctx, job, &mut report).await? {
+            job = next;
+        }
     }
 }
 
@@ -384,15 +388,37 @@ async fn drain_sends(
 }
 
 /// Run one claimed job and record its outcome; its lease is renewed by the heartbeat meanwhile.
+/// Returns the next step its commit claimed for this runner ([`Job::next`]), which the caller
+/// runs next (also when recording this one's outcome failed: the claim is made).
 pub async fn run_claimed(
     ctx: &Context,
     job: Job,
     report: &mut DrainReport,
-) -> Result<(), JobError> {
+) -> Result<Option<Job>, JobError> {
     ctx.leases.hold(&job.lease.token);
     let result = run_and_record(ctx, &job, report).await;
     ctx.leases.release(&job.lease.token);
-    result
+    let next = job.next.take();
+    if let Some(next) = &next {
+        ctx.leases.hold(&next.lease.token);
+    }
+    match result {
+        Ok(()) => Ok(next),
+        Err(e) => {
+            if let Some(next) = next {
+                // Not run by this runner after all: given back at once, not left to expire.
+                if let Err(give) = ctx
+                    .store
+                    .release_leases(std::slice::from_ref(&next.lease.token))
+                    .await
+                {
+                    warn!(error = %error_chain(&give), "could not give back a chained step; its lease expires");
+                }
+                ctx.leases.release(&next.lease.token);
+            }
+            Err(e)
+        }
+    }
 }
 
 async fn run_and_record(

@@ -19,19 +19,37 @@ fn is(list: &[&str], t: &Token) -> bool {
     list.contains(&t.word.as_str())
 }
 
-/// The first of `phrases` found in `toks`, as a span and the phrase.
+/// The first of `phrases` found in `toks`, as a span and the phrase. (Called about ten times
+/// per message: a phrase whose first word differs is passed over without walking the rest.)
 pub fn find_phrase(toks: &[Token], phrases: &[&'static str]) -> Option<(Span, &'static str)> {
     for i in 0..toks.len() {
         for p in phrases {
-            let n = p.split(' ').count();
-            let hit = toks.len() >= i + n && p.split(' ').zip(&toks[i..]).all(|(w, t)| t.word == w);
-            if hit {
-                return Some(((i, i + n - 1), p));
+            let mut words = p.split(' ');
+            if words.next() != Some(toks[i].word.as_str()) {
+                continue;
+            }
+            let mut last = i;
+            let whole = words.all(|w| {
+                last += 1;
+                toks.get(last).is_some_and(|t| t.word == w)
+            });
+            if whole {
+                return Some(((i, last), p));
             }
         }
     }
     None
 }
+
+/// Every word a cue can start from ([`cue_at`]): any other token is passed over at once.
+static CUE_WORDS: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+    std::sync::LazyLock::new(|| {
+        [STATUS, PROGRESS, WEAK_PROGRESS, DONE, &["how"]]
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect()
+    });
 
 /// A word of `list` within `window` tokens of `i`, either side.
 fn near(toks: &[Token], i: usize, window: usize, list: &[&str]) -> Option<usize> {
@@ -56,6 +74,9 @@ pub fn find_cue(toks: &[Token], context: bool) -> Option<Span> {
 }
 
 fn cue_at(toks: &[Token], i: usize, t: &Token, context: bool) -> Option<Span> {
+    if !CUE_WORDS.contains(t.word.as_str()) {
+        return None;
+    }
     let strong = is(STATUS, t) || is(PROGRESS, t);
     if strong {
         // "cek status", "mohon info perkembangan", "may I know the progress"

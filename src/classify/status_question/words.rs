@@ -187,7 +187,12 @@ fn fuzzy(lex: &Lexicon, word: &str) -> Option<&'static str> {
         .iter()
         .filter(|t| t.starts_with(first))
         .filter_map(|t| {
-            let allowed = if t.chars().count() >= 9 { 2 } else { 1 };
+            let target_len = t.chars().count();
+            let allowed = if target_len >= 9 { 2 } else { 1 };
+            // Lengths further apart than the edits allowed cannot match: skip the distance.
+            if len.abs_diff(target_len) > allowed {
+                return None;
+            }
             let d = strsim::osa_distance(word, t);
             (d <= allowed).then_some((d, *t))
         })
