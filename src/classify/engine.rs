@@ -9,6 +9,7 @@
 //! documents do not disagree; otherwise the case goes to triage.
 
 use super::calibration;
+use super::evidence;
 use super::format::Need;
 use super::matcher::{Field, FieldText, Matcher, TypedText};
 use super::rules::Permit;
@@ -132,6 +133,7 @@ impl Catalogue {
             })
             .collect();
         let ranked = self.rank_permits(&texts, &typed_docs);
+        let shown = evidence::shown(&typed_docs, &self.evidence.stated(&texts, &typed_docs));
         // The kind is read from the words, as before: documents alone do not make a complaint
         // with a photo an application.
         let best_words = ranked.iter().map(|s| s.words).fold(0.0, f64::max);
@@ -187,7 +189,9 @@ impl Catalogue {
             decision.reasons = reasons;
             return decision;
         }
-        if let Some(permit) = self.choose_permit(ranked, unlisted, &mut decision, &mut reasons) {
+        if let Some(permit) =
+            self.choose_permit(ranked, unlisted, &shown, &mut decision, &mut reasons)
+        {
             self.file_under(permit, &texts, &all, &mut decision, &mut reasons);
         }
         decision.reasons = reasons;

@@ -119,20 +119,8 @@ impl Profile {
         let uses = self.uses.get(&permit.id);
         let mut total = 0.0;
         let mut reasons = Vec::new();
-        let mut seen: Vec<&str> = Vec::new();
-        let shown = docs
-            .iter()
-            .map(|d| (d.doc_type, d.filename.to_string()))
-            .chain(
-                stated
-                    .iter()
-                    .map(|s| (s.doc_type.as_str(), s.label.clone())),
-            );
-        for (doc_type, label) in shown {
-            if seen.contains(&doc_type) {
-                continue;
-            }
-            seen.push(doc_type);
+        for (doc_type, label) in shown(docs, stated) {
+            let doc_type = doc_type.as_str();
             let worth = self.worth(doc_type);
             if worth <= 0.0 {
                 continue;
@@ -170,6 +158,45 @@ impl Profile {
         }
         (total, reasons)
     }
+
+    /// The documents of a case (see [`shown`]) that `wanted`'s requirements use and `other`'s
+    /// do not: each one's label and the evidence it gives `wanted`. A route permit's STNK and
+    /// KIR against an STR and an IDI letter: documents of two permits.
+    pub(crate) fn only_for<'s>(
+        &self,
+        wanted: &Permit,
+        other: &Permit,
+        shown: &'s [(String, String)],
+        e: &EngineRaw,
+    ) -> Vec<(&'s str, f64)> {
+        let uses = |p: &Permit, t: &str| self.uses.get(&p.id).is_some_and(|u| u.contains_key(t));
+        shown
+            .iter()
+            .filter(|(t, _)| uses(wanted, t) && !uses(other, t))
+            .map(|(t, label)| (label.as_str(), e.evidence_weight * self.worth(t)))
+            .filter(|(_, w)| *w > 0.0)
+            .collect()
+    }
+}
+
+/// Each document type of a case once, with the label its reasons show: the typed documents
+/// (their file name), then the identifiers standing for one.
+pub(crate) fn shown(docs: &[TypedText<'_, '_>], stated: &[Stated]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let all = docs
+        .iter()
+        .map(|d| (d.doc_type, d.filename.to_string()))
+        .chain(
+            stated
+                .iter()
+                .map(|s| (s.doc_type.as_str(), s.label.clone())),
+        );
+    for (doc_type, label) in all {
+        if !out.iter().any(|(t, _)| t == doc_type) {
+            out.push((doc_type.to_string(), label));
+        }
+    }
+    out
 }
 
 /// An identifier in the subject or body standing for a document (see [`Profile::stated`]).

@@ -113,3 +113,38 @@ fn a_ktp_alone_says_nothing_about_the_permit() {
     assert!(d.triage, "{d:#?}");
     assert!(d.confidence < 0.5, "{}", d.confidence);
 }
+
+#[test]
+fn documents_of_two_permits_go_to_triage_naming_both_sets() {
+    let d = sort(
+        "berkas",
+        "ini berkas saya dan suami",
+        &[
+            STR,
+            IDI,
+            (
+                "stnk.jpg",
+                "SURAT TANDA NOMOR KENDARAAN Nomor polisi L 1234 AB Warna TNKB KUNING",
+            ),
+            (
+                "kir.jpg",
+                "BUKU UJI BERKALA KENDARAAN BERMOTOR Dinas Perhubungan lulus uji",
+            ),
+        ],
+    );
+    assert!(d.triage && d.permit_type.is_none(), "{d:#?}");
+    assert!(d.confidence < 0.5, "{}", d.confidence);
+    let split = d
+        .reasons
+        .iter()
+        .find(|r| r.rule == "triage:two_permits" && r.field == "document")
+        .expect("a reason naming the two sets of documents");
+    assert!(
+        split.snippet.contains("stnk.jpg")
+            && split.snippet.contains("kir.jpg")
+            && split.snippet.contains("IMG_2.jpg")
+            && split.snippet.contains("IMG_4.jpg"),
+        "{}",
+        split.snippet
+    );
+}

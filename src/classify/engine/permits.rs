@@ -80,6 +80,7 @@ impl Catalogue {
         &self,
         mut ranked: Vec<Standing<'c>>,
         unlisted: Option<Unlisted<'c>>,
+        documents: &[(String, String)],
         decision: &mut Decision,
         reasons: &mut Vec<Reason>,
     ) -> Option<&'c Permit> {
@@ -104,6 +105,16 @@ impl Catalogue {
         if let Some((a, b)) = two {
             reasons.push(two_asked_reason(ranked[a].permit, ranked[b].permit));
             decision.confidence = decision.confidence.min(e.triage_confidence / 2.0);
+        }
+        let split = (conflict.is_none() && two.is_none())
+            .then(|| self.documents_split(&ranked, documents))
+            .flatten();
+        if let Some((b, reason)) = &split {
+            reasons.push(reason.clone());
+            decision.confidence = decision.confidence.min(e.triage_confidence / 2.0);
+            if *b > 1 {
+                ranked.swap(1, *b);
+            }
         }
         // A permit outside the catalogue, named at least as strongly as any in it ("SIUP
         // Minuman Beralkohol" for a café whose NIB says KBLI 56303): the nearest catalogue
@@ -132,6 +143,7 @@ impl Catalogue {
         }
         if conflict.is_some()
             || two.is_some()
+            || split.is_some()
             || asked_unlisted
             || decision.confidence < e.triage_confidence
         {
@@ -160,6 +172,58 @@ impl Catalogue {
             && sv.evidence >= e.confident_score
             && sv.evidence - sw.evidence >= e.margin;
         disagree.then_some((w, v))
+    }
+
+    /// The attachments belong to two permit types and the words do not say which one is asked
+    /// (a route permit's STNK and KIR with a doctor's STR and IDI letter, "ini berkas sy dan
+    /// suami"): one case cannot be both, an officer splits it. The front runner's words are
+    /// below half of `confident_score`, and the front runner and another permit type each have
+    /// at least two documents the other does not use, worth at least `margin` together. The
+    /// other's index into `ranked` and the reason naming both sets of documents.
+    fn documents_split(
+        &self,
+        ranked: &[Standing<'_>],
+        documents: &[(String, String)],
+    ) -> Option<(usize, Reason)> {
+        let e = &self.engine;
+        let front = ranked.first()?;
+        if front.words >= e.confident_score / 2.0 {
+            return None;
+        }
+        let enough = |only: &[(&str, f64)]| {
+            only.len() >= 2 && only.iter().map(|(_, w)| w).sum::<f64>() >= e.margin
+        };
+        let worth = |only: &[(&str, f64)]| only.iter().map(|(_, w)| w).sum::<f64>();
+        let (i, mine, theirs) = ranked
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(i, s)| {
+                let mine = self.evidence.only_for(front.permit, s.permit, documents, e);
+                let theirs = self.evidence.only_for(s.permit, front.permit, documents, e);
+                (i, mine, theirs)
+            })
+            .filter(|(_, mine, theirs)| enough(mine) && enough(theirs))
+            .max_by(|a, b| worth(&a.2).total_cmp(&worth(&b.2)))?;
+        let names = |only: &[(&str, f64)]| {
+            only.iter()
+                .map(|(label, _)| *label)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let reason = Reason {
+            rule: "triage:two_permits".into(),
+            field: "document".into(),
+            snippet: format!(
+                "dokumen terlampir untuk dua jenis izin: {} ({}) dan {} ({})",
+                front.permit.name,
+                names(&mine),
+                ranked[i].permit.name,
+                names(&theirs)
+            ),
+            weight: 0.0,
+        };
+        Some((i, reason))
     }
 
     /// The words name two permit types, each on its own enough to file the case ("izin reklame
