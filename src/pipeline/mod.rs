@@ -389,7 +389,8 @@ async fn drain_sends(
 
 /// Run one claimed job and record its outcome; its lease is renewed by the heartbeat meanwhile.
 /// Returns the next step its commit claimed for this runner ([`Job::next`]), which the caller
-/// runs next (also when recording this one's outcome failed: the claim is made).
+/// runs next. When recording this one's outcome failed, that step is given back at once
+/// instead (the caller stops on the error).
 pub async fn run_claimed(
     ctx: &Context,
     job: Job,
