@@ -132,8 +132,9 @@ impl Catalogue {
                 })
             })
             .collect();
-        let ranked = self.rank_permits(&texts, &typed_docs);
+        // Each document type once, made here for every permit type's evidence and the split.
         let shown = evidence::shown(&typed_docs, &self.evidence.stated(&texts, &typed_docs));
+        let ranked = self.rank_permits(&texts, &typed_docs, &shown);
         // The kind is read from the words, as before: documents alone do not make a complaint
         // with a photo an application.
         let best_words = ranked.iter().map(|s| s.words).fold(0.0, f64::max);

@@ -107,19 +107,20 @@ impl Profile {
     }
 
     /// The documents' evidence for one permit type: requirement coverage, documents it does
-    /// not need, and its `doc_types` match entries.
+    /// not need, and its `doc_types` match entries. `shown` is the case's [`shown`] documents,
+    /// made once for every permit type.
     pub(crate) fn score(
         &self,
         permit: &Permit,
         docs: &[TypedText<'_, '_>],
-        stated: &[Stated],
+        shown: &[(String, String)],
         e: &EngineRaw,
     ) -> (f64, Vec<Reason>) {
         let rule = format!("evidence:{}", permit.id);
         let uses = self.uses.get(&permit.id);
         let mut total = 0.0;
         let mut reasons = Vec::new();
-        for (doc_type, label) in shown(docs, stated) {
+        for (doc_type, label) in shown {
             let doc_type = doc_type.as_str();
             let worth = self.worth(doc_type);
             if worth <= 0.0 {

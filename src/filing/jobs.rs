@@ -744,7 +744,8 @@ impl StepTx {
 
     /// Commit the effects even if the leases were lost, and mark done those still held; true
     /// when all were. For effects that already happened outside (a mail the SMTP server
-    /// accepted): recording them must not depend on the lease.
+    /// accepted): recording them must not depend on the lease. A step asked for with
+    /// [`StepTx::then_run`] is not claimed here (the lease that would hand it over may be gone).
     pub async fn commit_regardless(mut self) -> Result<bool, StoreError> {
         let mut all = true;
         for lease in &self.leases {

@@ -31,19 +31,19 @@ impl Standing<'_> {
 }
 
 impl Catalogue {
-    /// Every permit type, best first.
+    /// Every permit type, best first. `shown`: the case's documents ([`crate::classify::evidence::shown`]).
     pub(super) fn rank_permits(
         &self,
         texts: &[&FieldText<'_>],
         typed: &[TypedText<'_, '_>],
+        shown: &[(String, String)],
     ) -> Vec<Standing<'_>> {
-        let stated = self.evidence.stated(texts, typed);
         let mut ranked: Vec<Standing<'_>> = self
             .permits
             .iter()
             .map(|p| {
                 let (words, mut reasons) = score(&p.matchers, texts, &format!("permit:{}", p.id));
-                let (evidence, mut more) = self.evidence.score(p, typed, &stated, &self.engine);
+                let (evidence, mut more) = self.evidence.score(p, typed, shown, &self.engine);
                 reasons.append(&mut more);
                 Standing {
                     permit: p,
@@ -190,10 +190,8 @@ impl Catalogue {
         if front.words >= e.confident_score / 2.0 {
             return None;
         }
-        let enough = |only: &[(&str, f64)]| {
-            only.len() >= 2 && only.iter().map(|(_, w)| w).sum::<f64>() >= e.margin
-        };
         let worth = |only: &[(&str, f64)]| only.iter().map(|(_, w)| w).sum::<f64>();
+        let enough = |only: &[(&str, f64)]| only.len() >= 2 && worth(only) >= e.margin;
         let (i, mine, theirs) = ranked
             .iter()
             .enumerate()

@@ -10,26 +10,10 @@ use crate::classify::{Catalogue, ClassifyInput, Decision, Overrides};
 fn rules_without_unlisted() -> Catalogue {
     let dir = tempfile::tempdir().expect("tempdir");
     let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
-    copy_rules(&rules, dir.path());
+    crate::maintenance::files::copy_tree(&rules, dir.path()).expect("copy rules");
+    std::fs::remove_dir_all(dir.path().join("tests")).expect("remove labelled sets");
     std::fs::remove_file(dir.path().join("permits/unlisted.toml")).expect("remove unlisted");
     Catalogue::load_dir(dir.path()).expect("rules load")
-}
-
-/// Copy the rule files of `from` (not its `tests/` folder) to `to`.
-fn copy_rules(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).expect("read rules") {
-        let path = entry.expect("entry").path();
-        let target = to.join(path.file_name().expect("name"));
-        if path.is_dir() {
-            if path.file_name().is_some_and(|n| n == "tests") {
-                continue;
-            }
-            std::fs::create_dir_all(&target).expect("mkdir");
-            copy_rules(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).expect("copy");
-        }
-    }
 }
 
 fn shipped() -> Catalogue {
